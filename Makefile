@@ -1,0 +1,103 @@
+# sockaudit — build, test, install.
+#
+#   make            build ./sockaudit
+#   make run        install missing dependencies, build, audit this host
+#   make check      the same set-up, then every test (plain and ASan+UBSan)
+#   make install    PREFIX=/usr/local DESTDIR= (binary and man page)
+
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+CC       ?= cc
+PKGS      = libmnl libcjson
+TEST_PKGS = check libcjson
+
+CFLAGS   ?= -O2 -g
+WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+            -Wmissing-prototypes -Wvla
+ALL_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE $(CFLAGS) \
+             $(shell pkg-config --cflags $(PKGS))
+LIBS      = $(shell pkg-config --libs $(PKGS))
+TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS)) -Isrc
+TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS))
+
+# B is the build directory: build/ for the plain build, build/asan/ for
+# the sanitizer build (see check-asan).
+B        ?= build
+BIN      ?= sockaudit
+
+SRCS      = $(wildcard src/*.c)
+LIB_OBJS  = $(patsubst src/%.c,$(B)/%.o,$(filter-out src/main.c,$(SRCS)))
+TEST_LIB  = $(wildcard tests/lib/*.c)
+TESTS     = $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
+TEST_PROGS = $(patsubst tests/progs/%.c,$(B)/tests/progs/%,$(wildcard tests/progs/*.c))
+SHIMS     = $(patsubst tests/shim/%.c,$(B)/tests/shim/%.so,$(wildcard tests/shim/*.c))
+
+.PHONY: all deps run check check-plain check-asan test install uninstall clean
+
+all: $(BIN)
+
+deps:
+	sh scripts/deps.sh
+
+run: deps
+	$(MAKE) all
+	./$(BIN)
+
+$(B)/%.o: src/%.c $(wildcard src/*.h) | $(B)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libsockaudit.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(B)/main.o $(B)/libsockaudit.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B) $(B)/tests $(B)/tests/progs $(B)/tests/shim:
+	mkdir -p $@
+
+$(B)/tests/%: tests/%.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(B)/libsockaudit.a | $(B)/tests
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIB) \
+		$(B)/libsockaudit.a $(TEST_LIBS) $(LIBS)
+
+$(B)/tests/progs/%: tests/progs/%.c | $(B)/tests/progs
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
+$(B)/tests/shim/%.so: tests/shim/%.c | $(B)/tests/shim
+	$(CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -O2 -fPIC -shared -o $@ $< -ldl
+
+test-bins: $(BIN) $(TESTS) $(TEST_PROGS) $(SHIMS)
+
+# Run every test binary against the binary built in $(B).
+test: test-bins
+	@set -e; for t in $(TESTS); do \
+		echo "== $$t"; \
+		SOCKAUDIT=$(abspath $(BIN)) TEST_PROGS=$(abspath $(B)/tests/progs) \
+		TEST_SHIMS=$(abspath $(B)/tests/shim) TEST_DATA=$(abspath tests/data) \
+		$$t; \
+	done
+
+check-plain:
+	$(MAKE) test
+
+# The same suite under AddressSanitizer and UndefinedBehaviorSanitizer.
+check-asan:
+	$(MAKE) test B=build/asan BIN=build/asan/sockaudit \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined"
+
+check: deps
+	$(MAKE) check-plain
+	$(MAKE) check-asan
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/sockaudit
+	install -m 0644 man/sockaudit.8 $(DESTDIR)$(MANDIR)/man8/sockaudit.8
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/sockaudit $(DESTDIR)$(MANDIR)/man8/sockaudit.8
+
+clean:
+	rm -rf build $(BIN)

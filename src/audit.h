@@ -1,0 +1,63 @@
+/*
+ * The audit: flag every socket, select the ones the user asked for,
+ * group them (server by local port, client by peer, process for dead
+ * sockets), total them, and judge the --max assertion.
+ */
+#ifndef AUDIT_H
+#define AUDIT_H
+
+#include <stdbool.h>
+
+#include "table.h"
+
+struct audit_opts {
+	uint32_t idle_ms;	/* idle threshold */
+	uint32_t states;	/* STATE_BIT mask of selected states */
+	uint32_t flags;		/* selected flags; 0 = no flag selection */
+	unsigned families;	/* FAMILY_* */
+	const uint8_t *ports;	/* 65536-bit local port set, or NULL */
+	const uint8_t *rports;	/* 65536-bit remote port set, or NULL */
+	bool by_pid;		/* only sockets with an owner are selected */
+	uint16_t ephemeral_low; /* first port of ip_local_port_range */
+};
+
+enum group_side { SIDE_SERVER, SIDE_CLIENT, SIDE_PROCESS };
+
+struct counts {
+	uint32_t sockets;
+	uint32_t states[ST_COUNT]; /* by enum tcp_state_num */
+	uint32_t close_wait, idle, stalled, dead;
+};
+
+struct group {
+	enum group_side side;
+	uint8_t family;		/* client: family of the peer address */
+	unsigned char raddr[16]; /* client */
+	uint16_t port;		/* server: local port; client: remote port */
+	pid_t pid;		/* process */
+	struct counts n;
+	uint32_t *procs;	/* process indices, ascending PID, unique */
+	size_t nprocs;
+};
+
+struct audit {
+	struct group *groups; /* most suspicious first */
+	size_t ngroups;
+	uint32_t *selected; /* socket indices, in group order */
+	size_t nselected;
+	struct counts totals;
+	uint32_t idle_ms;
+};
+
+/*
+ * Flag, select and group the table's sockets.  Sets sock_rec.flags,
+ * .selected and .group.  Returns 0 or -ENOMEM.
+ */
+int audit_run(struct sock_table *t, const struct audit_opts *o,
+	      struct audit *a);
+void audit_free(struct audit *a);
+
+/* The flags a socket carries under an idle threshold (no side effect). */
+unsigned audit_flags_of(const struct sock_rec *s, uint32_t idle_ms);
+
+#endif

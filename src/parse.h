@@ -1,0 +1,47 @@
+/*
+ * Parsers for option values.  They do no I/O and never print: each
+ * returns 0 on success or -EINVAL (malformed) / -ERANGE (out of bounds),
+ * and leaves the output untouched on failure.
+ */
+#ifndef PARSE_H
+#define PARSE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* A whole decimal number in [min, max]: digits only, no sign, no
+ * space, no leading '+'. */
+int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* A DURATION: a whole number followed by ms, s, m or h, or bare
+ * (seconds); zero allowed; at most 2^31-1 ms.  Result in ms. */
+int parse_duration_ms(const char *s, uint32_t *out);
+
+/* A TCP state name as ss(8) spells it, '-' and '_' alike, any case.
+ * Returns its enum tcp_state_num through *out. */
+int parse_state_name(const char *s, int *out);
+
+/* A comma-separated list of state names or "all": a state mask
+ * (STATE_BIT of each). */
+int parse_state_list(const char *s, uint32_t *mask);
+
+/* A comma-separated list of flag names (close_wait, idle, stalled,
+ * dead; '-' and '_' alike, any case): a mask of enum sock_flag. */
+int parse_flag_list(const char *s, uint32_t *mask);
+
+/* A comma-separated list of ports 1-65535: sets one bit per port in
+ * `bits` (65536 bits).  The bits are or-ed in. */
+int parse_port_list(const char *s, uint8_t bits[65536 / 8]);
+
+/* A comma-separated list of PIDs (1 .. 2^22): appended to *pids
+ * (realloc'd), *npids updated.  -ENOMEM possible. */
+int parse_pid_list(const char *s, pid_t **pids, size_t *npids);
+
+/* Names used in output: "established", "close_wait", "fin_wait_1", ... */
+const char *state_json_name(int state);
+/* Upper-case names as ss prints them: "ESTAB", "CLOSE-WAIT", ... */
+const char *state_table_name(int state);
+/* "close_wait", "idle", "stalled", "dead" for one flag bit. */
+const char *flag_name(unsigned flag);
+
+#endif

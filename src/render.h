@@ -1,0 +1,27 @@
+/* Renderers: the audit as a table or as JSON. */
+#ifndef RENDER_H
+#define RENDER_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "audit.h"
+
+struct render_opts {
+	const char *source; /* "netlink" or "proc" */
+	bool has_max;
+	uint64_t max;
+};
+
+/*
+ * Each writes the whole report to `out` and returns 0, or -errno when
+ * writing failed or memory ran out.
+ */
+int render_table_groups(FILE *out, const struct sock_table *t,
+			const struct audit *a, const struct render_opts *ro);
+int render_table_list(FILE *out, const struct sock_table *t,
+		      const struct audit *a, const struct render_opts *ro);
+int render_json(FILE *out, const struct sock_table *t, const struct audit *a,
+		const struct render_opts *ro);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * Records shared by every stage of the pipeline:
+ *
+ *   sources (source_netlink.c, source_procnet.c)  fill a sock_table
+ *   owners  (owners.c)                            join descriptors to it
+ *   audit   (audit.c)                             flags, selects, groups
+ *   renderers (render_table.c, render_json.c)     print the result
+ */
+#ifndef SOCKAUDIT_H
+#define SOCKAUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SOCKAUDIT_VERSION "1.0.0"
+
+/* Kernel TCP state numbers (include/net/tcp_states.h). */
+enum tcp_state_num {
+	ST_ESTABLISHED = 1,
+	ST_SYN_SENT,
+	ST_SYN_RECV,
+	ST_FIN_WAIT1,
+	ST_FIN_WAIT2,
+	ST_TIME_WAIT,
+	ST_CLOSE,
+	ST_CLOSE_WAIT,
+	ST_LAST_ACK,
+	ST_LISTEN,
+	ST_CLOSING,
+	ST_NEW_SYN_RECV,
+	ST_COUNT
+};
+
+/* Every state a user can select: bits 1..11 of a state mask. */
+#define STATES_ALL 0x0ffeu
+#define STATE_BIT(s) (1u << (s))
+
+/* Socket flags (contract: "Flags"). */
+enum sock_flag {
+	FLAG_CLOSE_WAIT = 1u << 0,
+	FLAG_IDLE = 1u << 1,
+	FLAG_STALLED = 1u << 2,
+	FLAG_DEAD = 1u << 3,
+};
+#define FLAG_NAMES_COUNT 4
+
+/* Address-family selection bits. */
+#define FAMILY_INET 1u
+#define FAMILY_INET6 2u
+#define FAMILY_BOTH (FAMILY_INET | FAMILY_INET6)
+
+#define NO_INDEX UINT32_MAX
+
+/* Where a record came from. */
+enum sock_origin {
+	ORIGIN_KERNEL = 0, /* dumped by a source (netlink or /proc/net/tcp*) */
+	ORIGIN_FD,	   /* only seen as a descriptor: the kernel dropped it */
+};
+
+/*
+ * One TCP socket.  Addresses are in network byte order, as the kernel
+ * gives them: 4 bytes used for AF_INET, 16 for AF_INET6.  Ports are in
+ * host order.
+ */
+struct sock_rec {
+	unsigned char laddr[16];
+	unsigned char raddr[16];
+	uint32_t inode;
+	uint32_t uid;
+	uint32_t recv_q;
+	uint32_t send_q;
+	uint32_t last_recv_ms; /* valid only with has_times */
+	uint32_t last_send_ms;
+	uint32_t owners; /* first owner_ref index, NO_INDEX when none */
+	uint32_t group;	 /* set by the audit */
+	uint16_t lport;
+	uint16_t rport;
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t state;	/* enum tcp_state_num */
+	uint8_t origin; /* enum sock_origin */
+	uint8_t has_times; /* tcp_info was read */
+	uint8_t has_local; /* local address known (always, but for ORIGIN_FD) */
+	uint8_t flags;	   /* enum sock_flag bits, set by the audit */
+	uint8_t selected;  /* set by the audit */
+};
+
+/* A process that holds at least one socket of interest. */
+struct proc_rec {
+	pid_t pid;
+	uint32_t comm_len;
+	char comm[64]; /* raw bytes from /proc/PID/comm, untrusted */
+};
+
+/* One descriptor: process `proc` holds the socket on `fd`. */
+struct owner_ref {
+	uint32_t proc; /* index into sock_table.procs */
+	int32_t fd;
+	uint32_t next; /* next owner_ref of the same socket, NO_INDEX ends */
+};
+
+#endif

@@ -1,0 +1,44 @@
+/* Source: TCP sockets dumped with sock_diag (NETLINK_SOCK_DIAG). */
+#ifndef SOURCE_NETLINK_H
+#define SOURCE_NETLINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "table.h"
+
+/* What to ask the kernel for. */
+struct dump_request {
+	unsigned families; /* FAMILY_INET | FAMILY_INET6 */
+	uint32_t states;   /* STATE_BIT mask, passed in idiag_states */
+	int want_info;	   /* ask for tcp_info (INET_DIAG_INFO) */
+};
+
+struct netlink_stats {
+	unsigned messages;    /* inet_diag messages decoded */
+	unsigned interrupted; /* dumps restarted after NLM_F_DUMP_INTR */
+	int inconsistent;     /* still interrupted after the last retry */
+};
+
+/*
+ * Dump the requested families and states into the table.  Listeners
+ * found are also marked in t->listen_ports.  Returns 0, or -errno when
+ * the dump could not be done (socket, bind, send, a kernel NLMSG_ERROR,
+ * a malformed reply); the table may then hold part of a dump and the
+ * caller should start over with another source.
+ */
+int netlink_dump(struct sock_table *t, const struct dump_request *req,
+		 struct netlink_stats *st);
+
+/*
+ * Decode one buffer of netlink messages as read from the socket (the
+ * part of netlink_dump that does no I/O, fed recorded bytes by tests).
+ * seq and portid are checked when non-zero.
+ * Returns 1 when more messages are expected, 0 at NLMSG_DONE,
+ * -EINTR when the dump was interrupted (NLM_F_DUMP_INTR), or another
+ * -errno (the kernel's error, or -EBADMSG for a malformed message).
+ */
+int netlink_decode(const void *buf, size_t len, uint32_t seq, uint32_t portid,
+		   struct sock_table *t);
+
+#endif

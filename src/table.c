@@ -1,0 +1,159 @@
+/* The socket table and its inode index. */
+#include "table.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void table_init(struct sock_table *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+void table_free(struct sock_table *t)
+{
+	free(t->socks);
+	free(t->procs);
+	free(t->refs);
+	free(t->index);
+	table_init(t);
+}
+
+/* Grow *arr (of elements of size `size`) so that it has room for one
+ * more element.  Returns 0 or -ENOMEM. */
+static int grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 256;
+	p = realloc(*arr, ncap * size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+struct sock_rec *table_add_sock(struct sock_table *t)
+{
+	struct sock_rec *r;
+
+	if (grow((void **)&t->socks, &t->socks_cap, t->nsocks, sizeof(*t->socks)))
+		return NULL;
+	r = &t->socks[t->nsocks++];
+	memset(r, 0, sizeof(*r));
+	r->owners = NO_INDEX;
+	r->group = NO_INDEX;
+	r->has_local = 1;
+	return r;
+}
+
+/* Inode numbers are close to sequential; a multiplicative hash spreads
+ * them over the table. */
+static size_t slot_of(uint32_t inode, size_t cap)
+{
+	return (size_t)((inode * 2654435761u) & (cap - 1));
+}
+
+static void index_put(struct sock_table *t, uint32_t sock)
+{
+	size_t i = slot_of(t->socks[sock].inode, t->index_cap);
+
+	while (t->index[i]) {
+		/* The same inode twice (a dump that raced with the kernel):
+		 * the first record wins. */
+		if (t->socks[t->index[i] - 1].inode == t->socks[sock].inode)
+			return;
+		i = (i + 1) & (t->index_cap - 1);
+	}
+	t->index[i] = sock + 1;
+}
+
+int table_index(struct sock_table *t)
+{
+	size_t want = 1024, i;
+
+	while (want < 2 * t->nsocks)
+		want *= 2;
+	if (want > t->index_cap) {
+		uint32_t *idx = calloc(want, sizeof(*idx));
+
+		if (!idx)
+			return -ENOMEM;
+		free(t->index);
+		t->index = idx;
+		t->index_cap = want;
+		t->index_used = 0;
+	}
+	for (i = t->index_used; i < t->nsocks; i++)
+		if (t->socks[i].inode)
+			index_put(t, (uint32_t)i);
+	t->index_used = t->nsocks;
+	return 0;
+}
+
+uint32_t table_find(const struct sock_table *t, uint32_t inode)
+{
+	size_t i;
+
+	if (!t->index_cap || !inode)
+		return NO_INDEX;
+	i = slot_of(inode, t->index_cap);
+	while (t->index[i]) {
+		uint32_t s = t->index[i] - 1;
+
+		if (t->socks[s].inode == inode)
+			return s;
+		i = (i + 1) & (t->index_cap - 1);
+	}
+	return NO_INDEX;
+}
+
+uint32_t table_add_proc(struct sock_table *t, pid_t pid, const char *comm,
+			size_t comm_len)
+{
+	struct proc_rec *p;
+
+	if (grow((void **)&t->procs, &t->procs_cap, t->nprocs, sizeof(*t->procs)))
+		return NO_INDEX;
+	p = &t->procs[t->nprocs];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	if (comm_len > sizeof(p->comm))
+		comm_len = sizeof(p->comm);
+	memcpy(p->comm, comm, comm_len);
+	p->comm_len = (uint32_t)comm_len;
+	return (uint32_t)t->nprocs++;
+}
+
+int table_add_owner(struct sock_table *t, uint32_t sock, uint32_t proc, int fd)
+{
+	struct owner_ref *r;
+	uint32_t *link;
+
+	if (grow((void **)&t->refs, &t->refs_cap, t->nrefs, sizeof(*t->refs)))
+		return -ENOMEM;
+	r = &t->refs[t->nrefs];
+	r->proc = proc;
+	r->fd = fd;
+	r->next = NO_INDEX;
+	/* Keep owners in scan order (ascending PID, then fd): append. */
+	link = &t->socks[sock].owners;
+	while (*link != NO_INDEX)
+		link = &t->refs[*link].next;
+	*link = (uint32_t)t->nrefs++;
+	return 0;
+}
+
+void table_mark_listener(struct sock_table *t, uint16_t port)
+{
+	t->listen_ports[port >> 3] |= (uint8_t)(1u << (port & 7));
+}
+
+int table_has_listener(const struct sock_table *t, uint16_t port)
+{
+	return (t->listen_ports[port >> 3] >> (port & 7)) & 1;
+}

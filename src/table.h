@@ -1,0 +1,50 @@
+/*
+ * The socket table: every socket the sources dumped, the processes that
+ * hold them and the descriptors joining the two, with an index by inode.
+ */
+#ifndef TABLE_H
+#define TABLE_H
+
+#include "sockaudit.h"
+
+struct sock_table {
+	struct sock_rec *socks;
+	size_t nsocks, socks_cap;
+	struct proc_rec *procs;
+	size_t nprocs, procs_cap;
+	struct owner_ref *refs;
+	size_t nrefs, refs_cap;
+	uint32_t *index; /* open addressing: sock index + 1, 0 = empty */
+	size_t index_cap; /* a power of two */
+	size_t index_used;
+	/* One bit per local port that has a listener, either family. */
+	uint8_t listen_ports[65536 / 8];
+};
+
+void table_init(struct sock_table *t);
+void table_free(struct sock_table *t);
+
+/* Append a zeroed socket record; NULL when out of memory.  The pointer is
+ * valid until the next table_add_sock. */
+struct sock_rec *table_add_sock(struct sock_table *t);
+
+/* Index every socket with a non-zero inode not indexed yet.
+ * Returns 0 or -ENOMEM. */
+int table_index(struct sock_table *t);
+
+/* The index of the socket with this inode, or NO_INDEX. */
+uint32_t table_find(const struct sock_table *t, uint32_t inode);
+
+/* Add a process; returns its index or NO_INDEX when out of memory. */
+uint32_t table_add_proc(struct sock_table *t, pid_t pid, const char *comm,
+			size_t comm_len);
+
+/* Record that process `proc` holds socket `sock` on descriptor `fd`.
+ * Returns 0 or -ENOMEM. */
+int table_add_owner(struct sock_table *t, uint32_t sock, uint32_t proc,
+		    int fd);
+
+void table_mark_listener(struct sock_table *t, uint16_t port);
+int table_has_listener(const struct sock_table *t, uint16_t port);
+
+#endif

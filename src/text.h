@@ -1,0 +1,43 @@
+/*
+ * Text helpers for the renderers: escaping untrusted names, making bytes
+ * valid UTF-8, printing addresses and durations.  No I/O.
+ */
+#ifndef TEXT_H
+#define TEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Escape a process name for the table: every control byte (C0, DEL),
+ * every C1 character (U+0080-U+009F, two bytes in UTF-8) and every byte
+ * that is not part of valid UTF-8 becomes \xhh (lower-case hex, byte by
+ * byte), a backslash becomes \\.  Writes at most outsz-1 bytes and a NUL;
+ * returns the length the full result needs (like snprintf), so callers
+ * size the buffer with 4 * len + 1.
+ */
+size_t text_escape_name(const char *in, size_t len, char *out, size_t outsz);
+
+/*
+ * Copy bytes as valid UTF-8: each byte that is not part of a valid UTF-8
+ * sequence becomes U+FFFD (3 bytes).  Same return convention as above;
+ * 3 * len + 1 is always enough.
+ */
+size_t text_utf8_sanitize(const char *in, size_t len, char *out, size_t outsz);
+
+/* Display width (in columns) of an escaped, valid-UTF-8 string: one per
+ * code point.  Used to align table columns. */
+size_t text_width(const char *s);
+
+/* inet_ntop of a 4- or 16-byte address; buf of INET6_ADDRSTRLEN. */
+const char *text_addr(int family, const unsigned char *addr, char *buf,
+		      size_t len);
+
+/* "addr:port", IPv6 in brackets as ss prints it: "[::1]:8080". */
+const char *text_endpoint(int family, const unsigned char *addr,
+			  uint16_t port, char *buf, size_t len);
+
+/* A duration for people: "850ms", "12s", "1m05s", "2h03m", "3d04h". */
+const char *text_duration(uint32_t ms, char *buf, size_t len);
+
+#endif
