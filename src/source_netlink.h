@@ -15,7 +15,6 @@ struct dump_request {
 };
 
 struct netlink_stats {
-	unsigned messages;    /* inet_diag messages decoded */
 	unsigned interrupted; /* dumps restarted after NLM_F_DUMP_INTR */
 	int inconsistent;     /* still interrupted after the last retry */
 };
@@ -33,12 +32,16 @@ int netlink_dump(struct sock_table *t, const struct dump_request *req,
 /*
  * Decode one buffer of netlink messages as read from the socket (the
  * part of netlink_dump that does no I/O, fed recorded bytes by tests).
- * seq and portid are checked when non-zero.
- * Returns 1 when more messages are expected, 0 at NLMSG_DONE,
- * -EINTR when the dump was interrupted (NLM_F_DUMP_INTR), or another
- * -errno (the kernel's error, or -EBADMSG for a malformed message).
+ * Every inet_diag message becomes a sock_rec in the table (listeners are
+ * also marked in t->listen_ports).  seq and portid are checked when
+ * non-zero (-EPROTO, -ESRCH).  *interrupted is set to 1 when a message
+ * carries NLM_F_DUMP_INTR (the dump changed while it was read; its
+ * records are still decoded).
+ * Returns 1 when more messages are expected, 0 at NLMSG_DONE, or
+ * -errno: the kernel's error from NLMSG_ERROR (e.g. -EPERM), -EBADMSG for
+ * a malformed message (short header or payload, bad family), -ENOMEM.
  */
 int netlink_decode(const void *buf, size_t len, uint32_t seq, uint32_t portid,
-		   struct sock_table *t);
+		   struct sock_table *t, int *interrupted);
 
 #endif

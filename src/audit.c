@@ -1,0 +1,385 @@
+/*
+ * The audit: flag every socket, select what the options ask for, group
+ * the selected sockets and order the groups most suspicious first.
+ *
+ * Groups (contract, "Groups"): a socket whose local port has a listener
+ * in the namespace, or lies below the ephemeral range, is server-side and
+ * grouped by local port; any other is client-side, grouped by peer
+ * address and port; a dead socket is grouped by the lowest PID holding it.
+ */
+#include "audit.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+unsigned audit_flags_of(const struct sock_rec *s, uint32_t idle_ms)
+{
+	unsigned f = 0;
+
+	if (s->origin == ORIGIN_FD)
+		return FLAG_DEAD;
+	if (s->state == ST_CLOSE_WAIT)
+		f |= FLAG_CLOSE_WAIT;
+	if (!s->has_times)
+		return f;
+	if (s->state == ST_ESTABLISHED && s->last_recv_ms >= idle_ms &&
+	    s->last_send_ms >= idle_ms)
+		f |= FLAG_IDLE;
+	/* In CLOSE-WAIT the peer's FIN may count as one byte of recv_q. */
+	if (((s->state == ST_ESTABLISHED && s->recv_q > 0) ||
+	     (s->state == ST_CLOSE_WAIT && s->recv_q > 1)) &&
+	    s->last_recv_ms >= idle_ms)
+		f |= FLAG_STALLED;
+	return f;
+}
+
+static int bit_set(const uint8_t *bits, uint16_t v)
+{
+	return (bits[v >> 3] >> (v & 7)) & 1;
+}
+
+static int is_selected(const struct sock_rec *s, const struct audit_opts *o)
+{
+	unsigned fam = s->family == AF_INET ? FAMILY_INET : FAMILY_INET6;
+
+	if (!(o->states & STATE_BIT(s->state)))
+		return 0;
+	if (!(o->families & fam))
+		return 0;
+	if (o->ports && !(s->has_local && bit_set(o->ports, s->lport)))
+		return 0;
+	/* A dead socket has no peer: it never matches a remote port. */
+	if (o->rports && (s->origin == ORIGIN_FD || !bit_set(o->rports, s->rport)))
+		return 0;
+	if (o->flags && !(s->flags & o->flags))
+		return 0;
+	if (o->by_pid && s->owners == NO_INDEX)
+		return 0;
+	return 1;
+}
+
+/* What identifies a group; zeroed before use so memcmp compares it. */
+struct group_key {
+	uint8_t side;
+	uint8_t family;
+	uint16_t port;
+	int32_t pid;
+	unsigned char raddr[16];
+};
+
+struct group_map {
+	uint32_t *slots; /* group index + 1, 0 = empty */
+	size_t cap;
+	struct group *groups;
+	size_t n, groups_cap;
+};
+
+static uint32_t key_hash(const struct group_key *k)
+{
+	const unsigned char *p = (const unsigned char *)k;
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static void key_of_group(const struct group *g, struct group_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->side = (uint8_t)g->side;
+	k->family = g->family;
+	k->port = g->port;
+	k->pid = g->pid;
+	memcpy(k->raddr, g->raddr, sizeof(k->raddr));
+}
+
+static int map_grow(struct group_map *m)
+{
+	size_t ncap = m->cap ? m->cap * 2 : 256, i;
+	uint32_t *slots = calloc(ncap, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (i = 0; i < m->n; i++) {
+		struct group_key k;
+		size_t j;
+
+		key_of_group(&m->groups[i], &k);
+		j = key_hash(&k) & (ncap - 1);
+		while (slots[j])
+			j = (j + 1) & (ncap - 1);
+		slots[j] = (uint32_t)i + 1;
+	}
+	free(m->slots);
+	m->slots = slots;
+	m->cap = ncap;
+	return 0;
+}
+
+/* The index of the group with this key, created when new; NO_INDEX when
+ * out of memory. */
+static uint32_t map_get(struct group_map *m, const struct group_key *k)
+{
+	struct group *g;
+	size_t j;
+
+	if (2 * (m->n + 1) > m->cap && map_grow(m) < 0)
+		return NO_INDEX;
+	j = key_hash(k) & (m->cap - 1);
+	while (m->slots[j]) {
+		struct group_key other;
+
+		key_of_group(&m->groups[m->slots[j] - 1], &other);
+		if (!memcmp(&other, k, sizeof(other)))
+			return m->slots[j] - 1;
+		j = (j + 1) & (m->cap - 1);
+	}
+	if (m->n == m->groups_cap) {
+		size_t ncap = m->groups_cap ? m->groups_cap * 2 : 64;
+		struct group *p = realloc(m->groups, ncap * sizeof(*p));
+
+		if (!p)
+			return NO_INDEX;
+		m->groups = p;
+		m->groups_cap = ncap;
+	}
+	g = &m->groups[m->n];
+	memset(g, 0, sizeof(*g));
+	g->side = (enum group_side)k->side;
+	g->family = k->family;
+	g->port = k->port;
+	g->pid = k->pid;
+	memcpy(g->raddr, k->raddr, sizeof(g->raddr));
+	m->slots[j] = (uint32_t)m->n + 1;
+	return (uint32_t)m->n++;
+}
+
+static void group_key_of(const struct sock_table *t, const struct sock_rec *s,
+			 const struct audit_opts *o, struct group_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (s->origin == ORIGIN_FD) {
+		k->side = SIDE_PROCESS;
+		/* Owners are in ascending PID order: the first is lowest. */
+		k->pid = s->owners != NO_INDEX ?
+			 t->procs[t->refs[s->owners].proc].pid : 0;
+	} else if (table_has_listener(t, s->lport) || s->lport < o->ephemeral_low) {
+		k->side = SIDE_SERVER;
+		k->port = s->lport;
+	} else {
+		k->side = SIDE_CLIENT;
+		k->family = s->family;
+		k->port = s->rport;
+		memcpy(k->raddr, s->raddr, sizeof(k->raddr));
+	}
+}
+
+static void count(struct counts *c, const struct sock_rec *s)
+{
+	c->sockets++;
+	c->states[s->state]++;
+	c->close_wait += !!(s->flags & FLAG_CLOSE_WAIT);
+	c->idle += !!(s->flags & FLAG_IDLE);
+	c->stalled += !!(s->flags & FLAG_STALLED);
+	c->dead += !!(s->flags & FLAG_DEAD);
+}
+
+/* Most suspicious first: dead and close_wait, then stalled, then idle;
+ * then bigger groups; then by side and key so the order is stable. */
+static int cmp_groups(const struct group *a, const struct group *b)
+{
+	uint32_t ua = a->n.dead + a->n.close_wait, ub = b->n.dead + b->n.close_wait;
+	int c;
+
+	if (ua != ub)
+		return ua > ub ? -1 : 1;
+	if (a->n.stalled != b->n.stalled)
+		return a->n.stalled > b->n.stalled ? -1 : 1;
+	if (a->n.idle != b->n.idle)
+		return a->n.idle > b->n.idle ? -1 : 1;
+	if (a->n.sockets != b->n.sockets)
+		return a->n.sockets > b->n.sockets ? -1 : 1;
+	if (a->side != b->side)
+		return a->side < b->side ? -1 : 1;
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	c = memcmp(a->raddr, b->raddr, sizeof(a->raddr));
+	if (c)
+		return c;
+	if (a->port != b->port)
+		return a->port < b->port ? -1 : 1;
+	return (a->pid > b->pid) - (a->pid < b->pid);
+}
+
+static const struct group *sort_groups_base;
+
+static int cmp_group_idx(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+	return cmp_groups(&sort_groups_base[a], &sort_groups_base[b]);
+}
+
+static const struct sock_table *sort_table;
+
+/* Sockets: by group rank, then state, then local and remote port. */
+static int cmp_socks(const void *x, const void *y)
+{
+	const struct sock_rec *a = &sort_table->socks[*(const uint32_t *)x];
+	const struct sock_rec *b = &sort_table->socks[*(const uint32_t *)y];
+
+	if (a->group != b->group)
+		return a->group < b->group ? -1 : 1;
+	if (a->state != b->state)
+		return a->state < b->state ? -1 : 1;
+	if (a->lport != b->lport)
+		return a->lport < b->lport ? -1 : 1;
+	if (a->rport != b->rport)
+		return a->rport < b->rport ? -1 : 1;
+	return (a->inode > b->inode) - (a->inode < b->inode);
+}
+
+/* (group, process) pairs, for each group's unique process list. */
+struct gp {
+	uint32_t group;
+	pid_t pid;
+	uint32_t proc;
+};
+
+static int cmp_gp(const void *x, const void *y)
+{
+	const struct gp *a = x, *b = y;
+
+	if (a->group != b->group)
+		return a->group < b->group ? -1 : 1;
+	return (a->pid > b->pid) - (a->pid < b->pid);
+}
+
+/* Fill each group's process list from the owners of its sockets. */
+static int collect_procs(const struct sock_table *t, struct audit *a)
+{
+	struct gp *pairs = NULL;
+	size_t n = 0, cap = 0, i, j;
+
+	for (i = 0; i < a->nselected; i++) {
+		const struct sock_rec *s = &t->socks[a->selected[i]];
+		uint32_t r;
+
+		for (r = s->owners; r != NO_INDEX; r = t->refs[r].next) {
+			if (n == cap) {
+				size_t ncap = cap ? cap * 2 : 256;
+				struct gp *p = realloc(pairs, ncap * sizeof(*p));
+
+				if (!p) {
+					free(pairs);
+					return -ENOMEM;
+				}
+				pairs = p;
+				cap = ncap;
+			}
+			pairs[n].group = s->group;
+			pairs[n].proc = t->refs[r].proc;
+			pairs[n].pid = t->procs[pairs[n].proc].pid;
+			n++;
+		}
+	}
+	if (n)
+		qsort(pairs, n, sizeof(*pairs), cmp_gp);
+	for (i = 0; i < n; i = j) {
+		struct group *g = &a->groups[pairs[i].group];
+		size_t k = 0;
+
+		for (j = i; j < n && pairs[j].group == pairs[i].group; j++)
+			;
+		g->procs = malloc((j - i) * sizeof(*g->procs));
+		if (!g->procs) {
+			free(pairs);
+			return -ENOMEM;
+		}
+		for (k = 0; i + k < j; k++) {
+			if (g->nprocs && pairs[i + k].pid ==
+			    t->procs[g->procs[g->nprocs - 1]].pid)
+				continue;
+			g->procs[g->nprocs++] = pairs[i + k].proc;
+		}
+	}
+	free(pairs);
+	return 0;
+}
+
+int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
+{
+	struct group_map m = { 0 };
+	uint32_t *rank = NULL, *order = NULL;
+	size_t i;
+	int rc = -ENOMEM;
+
+	memset(a, 0, sizeof(*a));
+	a->idle_ms = o->idle_ms;
+	a->selected = malloc((t->nsocks ? t->nsocks : 1) * sizeof(*a->selected));
+	if (!a->selected)
+		goto out;
+
+	for (i = 0; i < t->nsocks; i++) {
+		struct sock_rec *s = &t->socks[i];
+		struct group_key k;
+
+		s->flags = (uint8_t)audit_flags_of(s, o->idle_ms);
+		s->selected = (uint8_t)is_selected(s, o);
+		s->group = NO_INDEX;
+		if (!s->selected)
+			continue;
+		group_key_of(t, s, o, &k);
+		s->group = map_get(&m, &k);
+		if (s->group == NO_INDEX)
+			goto out;
+		count(&m.groups[s->group].n, s);
+		count(&a->totals, s);
+		a->selected[a->nselected++] = (uint32_t)i;
+	}
+
+	/* Order the groups, then renumber the sockets' group fields. */
+	order = malloc((m.n ? m.n : 1) * sizeof(*order));
+	rank = malloc((m.n ? m.n : 1) * sizeof(*rank));
+	a->groups = malloc((m.n ? m.n : 1) * sizeof(*a->groups));
+	if (!order || !rank || !a->groups)
+		goto out;
+	for (i = 0; i < m.n; i++)
+		order[i] = (uint32_t)i;
+	sort_groups_base = m.groups;
+	qsort(order, m.n, sizeof(*order), cmp_group_idx);
+	for (i = 0; i < m.n; i++) {
+		a->groups[i] = m.groups[order[i]];
+		rank[order[i]] = (uint32_t)i;
+	}
+	a->ngroups = m.n;
+	for (i = 0; i < a->nselected; i++)
+		t->socks[a->selected[i]].group = rank[t->socks[a->selected[i]].group];
+
+	sort_table = t;
+	qsort(a->selected, a->nselected, sizeof(*a->selected), cmp_socks);
+	rc = collect_procs(t, a);
+out:
+	free(order);
+	free(rank);
+	free(m.groups);
+	free(m.slots);
+	if (rc)
+		audit_free(a);
+	return rc;
+}
+
+void audit_free(struct audit *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->ngroups; i++)
+		free(a->groups[i].procs);
+	free(a->groups);
+	free(a->selected);
+	memset(a, 0, sizeof(*a));
+}

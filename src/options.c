@@ -1,0 +1,237 @@
+/*
+ * The command line.  One table lists every option; options_parse checks
+ * every value through parse.c and names the bad one in its message.
+ */
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parse.h"
+#include "sockaudit.h"
+
+/* Long options without a short letter. */
+enum { OPT_SOURCE = 256, OPT_MAX };
+
+/* Sorted by long name. */
+static const struct option long_options[] = {
+	{ "flag", required_argument, NULL, 'F' },
+	{ "format", required_argument, NULL, 'f' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "idle", required_argument, NULL, 'i' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "list", no_argument, NULL, 'l' },
+	{ "max", required_argument, NULL, OPT_MAX },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "port", required_argument, NULL, 'P' },
+	{ "remote-port", required_argument, NULL, 'r' },
+	{ "source", required_argument, NULL, OPT_SOURCE },
+	{ "state", required_argument, NULL, 's' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char short_options[] = ":46F:f:hi:jlp:P:r:s:V";
+
+void options_usage(FILE *out)
+{
+	fputs("Usage: sockaudit [OPTION]...\n"
+	      "Audit TCP sockets: who holds them, which are in CLOSE-WAIT, idle,\n"
+	      "stalled or dead, grouped by server port and client peer.\n"
+	      "\n"
+	      "Selection (every given selection must match; lists are comma-separated):\n"
+	      "  -p, --pid PID[,PID...]        sockets held open by these processes\n"
+	      "  -P, --port PORT[,PORT...]     sockets whose local port is listed\n"
+	      "  -r, --remote-port PORT[,...]  sockets whose remote port is listed\n"
+	      "  -s, --state STATE[,STATE...]  established syn-sent syn-recv fin-wait-1\n"
+	      "                                fin-wait-2 time-wait close close-wait\n"
+	      "                                last-ack listen closing, or all (default)\n"
+	      "  -F, --flag FLAG[,FLAG...]     close_wait idle stalled dead\n"
+	      "  -4, -6                        IPv4 or IPv6 sockets only\n"
+	      "\n"
+	      "Thresholds and output:\n"
+	      "  -i, --idle DURATION           idle threshold (default 60s); DURATION is\n"
+	      "                                a whole number with ms, s, m or h\n"
+	      "  -f, --format table|json       output format (default table)\n"
+	      "  -j, --json                    same as --format json\n"
+	      "  -l, --list                    table: one line per socket\n"
+	      "      --source auto|netlink|proc  where sockets are read (default auto:\n"
+	      "                                netlink, else /proc/net/tcp with a warning)\n"
+	      "      --max N                   exit 1 when more than N sockets are selected\n"
+	      "  -h, --help                    show this help and exit\n"
+	      "  -V, --version                 show the version and exit\n"
+	      "\n"
+	      "Exit status: 0 audit ran and assertions hold, 1 an assertion failed,\n"
+	      "2 usage error, 3 the audit could not run.\n"
+	      "\n"
+	      "Example (CI): sockaudit --port 8080 --state close_wait --max 0\n",
+	      out);
+}
+
+static void defaults(struct options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->action = ACTION_AUDIT;
+	o->states = STATES_ALL;
+	o->families = FAMILY_BOTH;
+	o->idle_ms = 60000;
+	o->format = FORMAT_TABLE;
+	o->source = SOURCE_AUTO;
+}
+
+void options_free(struct options *o)
+{
+	free(o->pids);
+	o->pids = NULL;
+	o->npids = 0;
+}
+
+/* The option as the user wrote it, for messages. */
+static const char *opt_name(int c, char buf[32])
+{
+	size_t i;
+
+	for (i = 0; long_options[i].name; i++)
+		if (long_options[i].val == c) {
+			snprintf(buf, 32, "--%s", long_options[i].name);
+			return buf;
+		}
+	snprintf(buf, 32, "-%c", c);
+	return buf;
+}
+
+static int bad_value(char *err, size_t errlen, int c, const char *what,
+		     const char *value)
+{
+	char name[32];
+
+	snprintf(err, errlen, "%s: invalid %s '%s'", opt_name(c, name), what, value);
+	return 2;
+}
+
+/* One option with its argument.  Returns 0, 2 (usage) or -ENOMEM. */
+static int apply(struct options *o, int c, const char *arg, char *err,
+		 size_t errlen)
+{
+	uint64_t v;
+	int rc;
+
+	switch (c) {
+	case '4':
+		o->families = FAMILY_INET;
+		return 0;
+	case '6':
+		o->families = FAMILY_INET6;
+		return 0;
+	case 'F':
+		if (parse_flag_list(arg, &o->flags))
+			return bad_value(err, errlen, c,
+					 "flag (close_wait, idle, stalled, dead)", arg);
+		return 0;
+	case 'f':
+	case 'j':
+		if (c == 'j' || !strcmp(arg, "json"))
+			o->format = FORMAT_JSON;
+		else if (!strcmp(arg, "table"))
+			o->format = FORMAT_TABLE;
+		else if (!strcmp(arg, "prometheus"))
+			o->format = FORMAT_PROMETHEUS;
+		else
+			return bad_value(err, errlen, c, "format (table, json)", arg);
+		return 0;
+	case 'h':
+		o->action = ACTION_HELP;
+		return 0;
+	case 'V':
+		o->action = ACTION_VERSION;
+		return 0;
+	case 'i':
+		if (parse_duration_ms(arg, &o->idle_ms))
+			return bad_value(err, errlen, c,
+					 "duration (e.g. 500ms, 30s, 5m, 1h)", arg);
+		return 0;
+	case 'l':
+		o->list = true;
+		return 0;
+	case OPT_MAX:
+		if (parse_uint(arg, 0, UINT64_MAX, &v))
+			return bad_value(err, errlen, c, "count", arg);
+		o->has_max = true;
+		o->max = v;
+		return 0;
+	case 'p':
+		rc = parse_pid_list(arg, &o->pids, &o->npids);
+		if (rc == -ENOMEM)
+			return rc;
+		if (rc)
+			return bad_value(err, errlen, c, "PID", arg);
+		return 0;
+	case 'P':
+	case 'r':
+		if (parse_port_list(arg, c == 'P' ? o->ports : o->rports))
+			return bad_value(err, errlen, c, "port (1-65535)", arg);
+		if (c == 'P')
+			o->has_ports = true;
+		else
+			o->has_rports = true;
+		return 0;
+	case 's':
+		if (parse_state_list(arg, &o->states))
+			return bad_value(err, errlen, c, "state", arg);
+		return 0;
+	case OPT_SOURCE:
+		if (!strcmp(arg, "auto"))
+			o->source = SOURCE_AUTO;
+		else if (!strcmp(arg, "netlink"))
+			o->source = SOURCE_NETLINK;
+		else if (!strcmp(arg, "proc"))
+			o->source = SOURCE_PROC;
+		else
+			return bad_value(err, errlen, c, "source (auto, netlink, proc)", arg);
+		return 0;
+	}
+	snprintf(err, errlen, "internal error: option %d", c);
+	return 2;
+}
+
+int options_parse(int argc, char *const argv[], struct options *o, char *err,
+		  size_t errlen)
+{
+	int c, rc = 0;
+
+	defaults(o);
+	opterr = 0; /* messages are ours, with our prefix */
+	optind = 1;
+	while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+		if (c == '?' || c == ':') {
+			const char *word = argv[optind - 1];
+
+			if (optopt && optopt < 256 && word && strncmp(word, "--", 2))
+				snprintf(err, errlen, c == ':' ?
+					 "option '-%c' needs a value" :
+					 "unknown option '-%c'", optopt);
+			else
+				snprintf(err, errlen, c == ':' ?
+					 "option '%s' needs a value" :
+					 "unknown option '%s'", word ? word : "?");
+			rc = 2;
+			break;
+		}
+		rc = apply(o, c, optarg, err, errlen);
+		if (rc)
+			break;
+	}
+	if (!rc && optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		rc = 2;
+	}
+	if (!rc && o->format == FORMAT_PROMETHEUS && o->action == ACTION_AUDIT) {
+		snprintf(err, errlen, "--format prometheus is not available in this version");
+		rc = 2;
+	}
+	if (rc)
+		options_free(o);
+	return rc;
+}

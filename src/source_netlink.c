@@ -1,0 +1,262 @@
+/*
+ * Source: sock_diag over netlink (libmnl).  One SOCK_DIAG_BY_FAMILY dump
+ * per address family, with the selected states filtered by the kernel
+ * and tcp_info requested for idle times.
+ */
+#include "source_netlink.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/tcp.h>
+
+/* The kernel sends at most 32 KiB per dump message; twice that leaves
+ * room for anything a future kernel adds. */
+#define DUMP_BUF_SIZE 65536
+/* Retries of a dump that the kernel marked NLM_F_DUMP_INTR. */
+#define DUMP_RETRIES 3
+
+/* Attribute callback: validate and file each attribute in tb[]. */
+static int attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (mnl_attr_type_valid(attr, INET_DIAG_MAX) < 0)
+		return MNL_CB_OK; /* newer than our headers: ignore */
+	tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+/* One inet_diag message into a socket record.  Returns 0 or -errno. */
+static int decode_diag(const struct nlmsghdr *nlh, struct sock_table *t)
+{
+	const struct nlattr *tb[INET_DIAG_MAX + 1] = { NULL };
+	const struct inet_diag_msg *m;
+	struct sock_rec *r;
+	size_t alen;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
+		return -EBADMSG;
+	m = mnl_nlmsg_get_payload(nlh);
+	if (m->idiag_family != AF_INET && m->idiag_family != AF_INET6)
+		return -EBADMSG;
+	/* A state we do not know (a newer kernel's): not a TCP state the
+	 * user can select, skip it. */
+	if (m->idiag_state < ST_ESTABLISHED || m->idiag_state > ST_NEW_SYN_RECV)
+		return 0;
+	if (mnl_attr_parse(nlh, sizeof(*m), attr_cb, tb) < 0)
+		return -EBADMSG;
+
+	r = table_add_sock(t);
+	if (!r)
+		return -ENOMEM;
+	r->family = m->idiag_family;
+	r->state = m->idiag_state == ST_NEW_SYN_RECV ? ST_SYN_RECV : m->idiag_state;
+	alen = r->family == AF_INET ? 4 : 16;
+	memcpy(r->laddr, m->id.idiag_src, alen);
+	memcpy(r->raddr, m->id.idiag_dst, alen);
+	r->lport = ntohs(m->id.idiag_sport);
+	r->rport = ntohs(m->id.idiag_dport);
+	r->inode = m->idiag_inode;
+	r->uid = m->idiag_uid;
+	r->recv_q = m->idiag_rqueue;
+	r->send_q = m->idiag_wqueue;
+	if (r->state == ST_LISTEN)
+		table_mark_listener(t, r->lport);
+
+	if (tb[INET_DIAG_INFO]) {
+		/* Older kernels send a shorter tcp_info: copy what came and
+		 * use the times only when they are inside it. */
+		struct tcp_info ti;
+		size_t len = mnl_attr_get_payload_len(tb[INET_DIAG_INFO]);
+		size_t need = offsetof(struct tcp_info, tcpi_last_data_recv) +
+			      sizeof(ti.tcpi_last_data_recv);
+
+		memset(&ti, 0, sizeof(ti));
+		memcpy(&ti, mnl_attr_get_payload(tb[INET_DIAG_INFO]),
+		       len < sizeof(ti) ? len : sizeof(ti));
+		if (len >= need) {
+			r->has_times = 1;
+			r->last_recv_ms = ti.tcpi_last_data_recv;
+			r->last_send_ms = ti.tcpi_last_data_sent;
+		}
+	}
+	return 0;
+}
+
+int netlink_decode(const void *buf, size_t len, uint32_t seq, uint32_t portid,
+		   struct sock_table *t, int *interrupted)
+{
+	const struct nlmsghdr *nlh = buf;
+	int numbytes = len > INT32_MAX ? INT32_MAX : (int)len;
+
+	for (; mnl_nlmsg_ok(nlh, numbytes); nlh = mnl_nlmsg_next(nlh, &numbytes)) {
+		int rc;
+
+		if (!mnl_nlmsg_portid_ok(nlh, portid))
+			return -ESRCH;
+		if (!mnl_nlmsg_seq_ok(nlh, seq))
+			return -EPROTO;
+		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+			*interrupted = 1;
+		switch (nlh->nlmsg_type) {
+		case NLMSG_DONE:
+			return 0;
+		case NLMSG_ERROR: {
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+			if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e))
+				return -EBADMSG;
+			if (e->error < 0)
+				return e->error;
+			continue; /* an acknowledgement */
+		}
+		case NLMSG_NOOP:
+			continue;
+		case SOCK_DIAG_BY_FAMILY:
+			rc = decode_diag(nlh, t);
+			if (rc < 0)
+				return rc;
+			continue;
+		default:
+			return -EBADMSG;
+		}
+	}
+	/* Bytes left that do not make a whole message: truncated. */
+	if (numbytes != 0)
+		return -EBADMSG;
+	return 1;
+}
+
+/* Send one dump request for a family on an open socket. */
+static int send_request(struct mnl_socket *nl, int family,
+			const struct dump_request *req, uint32_t seq)
+{
+	/* A header and an inet_diag_req_v2: far less than this. */
+	char buf[256] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct inet_diag_req_v2 *r;
+
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	r = mnl_nlmsg_put_extra_header(nlh, sizeof(*r));
+	r->sdiag_family = (uint8_t)family;
+	r->sdiag_protocol = IPPROTO_TCP;
+	r->idiag_states = req->states;
+	if (req->want_info)
+		r->idiag_ext = 1u << (INET_DIAG_INFO - 1);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * One complete dump of one family into the table.  Returns 0, or -EINTR
+ * when the kernel marked the dump interrupted (its records are in the
+ * table all the same), or another -errno.
+ */
+static int dump_family(struct mnl_socket *nl, int family,
+		       const struct dump_request *req, struct sock_table *t,
+		       char *buf, uint32_t seq)
+{
+	uint32_t portid = mnl_socket_get_portid(nl);
+	int interrupted = 0;
+	int rc = send_request(nl, family, req, seq);
+
+	if (rc < 0)
+		return rc;
+	do {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, DUMP_BUF_SIZE);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		rc = netlink_decode(buf, (size_t)n, seq, portid, t, &interrupted);
+	} while (rc == 1);
+	if (rc < 0)
+		return rc;
+	return interrupted ? -EINTR : 0;
+}
+
+/* Open a sock_diag socket with a receive buffer sized for dumps. */
+static struct mnl_socket *open_diag(int *err)
+{
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_SOCK_DIAG);
+	int size = 1 << 20;
+
+	if (!nl) {
+		*err = -errno;
+		return NULL;
+	}
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		*err = -errno;
+		mnl_socket_close(nl);
+		return NULL;
+	}
+	/* Root may exceed rmem_max; others get what the system allows. */
+	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE,
+		       &size, sizeof(size)) < 0)
+		(void)setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF,
+				 &size, sizeof(size));
+	return nl;
+}
+
+int netlink_dump(struct sock_table *t, const struct dump_request *req,
+		 struct netlink_stats *st)
+{
+	static const struct {
+		unsigned bit;
+		int family;
+	} fams[] = { { FAMILY_INET, AF_INET }, { FAMILY_INET6, AF_INET6 } };
+	struct mnl_socket *nl;
+	uint32_t seq = (uint32_t)time(NULL);
+	char *buf;
+	size_t i;
+	int rc = 0;
+
+	memset(st, 0, sizeof(*st));
+	nl = open_diag(&rc);
+	if (!nl)
+		return rc;
+	buf = malloc(DUMP_BUF_SIZE);
+	if (!buf) {
+		mnl_socket_close(nl);
+		return -ENOMEM;
+	}
+	for (i = 0; i < sizeof(fams) / sizeof(fams[0]) && rc == 0; i++) {
+		size_t mark = t->nsocks;
+		int attempt;
+
+		if (!(req->families & fams[i].bit))
+			continue;
+		for (attempt = 0;; attempt++) {
+			rc = dump_family(nl, fams[i].family, req, t, buf, ++seq);
+			if (rc != -EINTR)
+				break;
+			st->interrupted++;
+			if (attempt == DUMP_RETRIES) {
+				/* Keep the last dump and say it may be off. */
+				st->inconsistent = 1;
+				rc = 0;
+				break;
+			}
+			t->nsocks = mark;
+		}
+	}
+	free(buf);
+	mnl_socket_close(nl);
+	return rc;
+}
