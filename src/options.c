@@ -28,7 +28,7 @@ static const struct option long_options[] = {
 	{ "port", required_argument, NULL, 'P' },
 	{ "remote-port", required_argument, NULL, 'r' },
 	{ "source", required_argument, NULL, OPT_SOURCE },
-	{ "state", required_argument, NULL, 's' },
+	{ "states such as established, close-wait, listen, or all", required_argument, NULL, 's' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -107,7 +107,7 @@ static int bad_value(char *err, size_t errlen, int c, const char *what,
 {
 	char name[32];
 
-	snprintf(err, errlen, "%s: invalid %s '%s'", opt_name(c, name), what, value);
+	snprintf(err, errlen, "%s '%s': expected %s", opt_name(c, name), value, what);
 	return 2;
 }
 
@@ -128,7 +128,7 @@ static int apply(struct options *o, int c, const char *arg, char *err,
 	case 'F':
 		if (parse_flag_list(arg, &o->flags))
 			return bad_value(err, errlen, c,
-					 "flag (close_wait, idle, stalled, dead)", arg);
+					 "flags among close_wait, idle, stalled, dead", arg);
 		return 0;
 	case 'f':
 	case 'j':
@@ -139,7 +139,7 @@ static int apply(struct options *o, int c, const char *arg, char *err,
 		else if (!strcmp(arg, "prometheus"))
 			o->format = FORMAT_PROMETHEUS;
 		else
-			return bad_value(err, errlen, c, "format (table, json)", arg);
+			return bad_value(err, errlen, c, "table or json", arg);
 		return 0;
 	case 'h':
 		o->action = ACTION_HELP;
@@ -150,14 +150,14 @@ static int apply(struct options *o, int c, const char *arg, char *err,
 	case 'i':
 		if (parse_duration_ms(arg, &o->idle_ms))
 			return bad_value(err, errlen, c,
-					 "duration (e.g. 500ms, 30s, 5m, 1h)", arg);
+					 "a whole number with ms, s, m or h (e.g. 500ms, 30s, 5m)", arg);
 		return 0;
 	case 'l':
 		o->list = true;
 		return 0;
 	case OPT_MAX:
 		if (parse_uint(arg, 0, UINT64_MAX, &v))
-			return bad_value(err, errlen, c, "count", arg);
+			return bad_value(err, errlen, c, "a whole number >= 0", arg);
 		o->has_max = true;
 		o->max = v;
 		return 0;
@@ -166,12 +166,12 @@ static int apply(struct options *o, int c, const char *arg, char *err,
 		if (rc == -ENOMEM)
 			return rc;
 		if (rc)
-			return bad_value(err, errlen, c, "PID", arg);
+			return bad_value(err, errlen, c, "PIDs (positive whole numbers)", arg);
 		return 0;
 	case 'P':
 	case 'r':
 		if (parse_port_list(arg, c == 'P' ? o->ports : o->rports))
-			return bad_value(err, errlen, c, "port (1-65535)", arg);
+			return bad_value(err, errlen, c, "ports 1-65535", arg);
 		if (c == 'P')
 			o->has_ports = true;
 		else
@@ -179,7 +179,7 @@ static int apply(struct options *o, int c, const char *arg, char *err,
 		return 0;
 	case 's':
 		if (parse_state_list(arg, &o->states))
-			return bad_value(err, errlen, c, "state", arg);
+			return bad_value(err, errlen, c, "states such as established, close-wait, listen, or all", arg);
 		return 0;
 	case OPT_SOURCE:
 		if (!strcmp(arg, "auto"))
@@ -189,7 +189,7 @@ static int apply(struct options *o, int c, const char *arg, char *err,
 		else if (!strcmp(arg, "proc"))
 			o->source = SOURCE_PROC;
 		else
-			return bad_value(err, errlen, c, "source (auto, netlink, proc)", arg);
+			return bad_value(err, errlen, c, "auto, netlink or proc", arg);
 		return 0;
 	}
 	snprintf(err, errlen, "internal error: option %d", c);
