@@ -33,7 +33,7 @@ TESTS     = $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TEST_PROGS = $(patsubst tests/progs/%.c,$(B)/tests/progs/%,$(wildcard tests/progs/*.c))
 SHIMS     = $(patsubst tests/shim/%.c,$(B)/tests/shim/%.so,$(wildcard tests/shim/*.c))
 
-.PHONY: all deps run check check-plain check-asan test install uninstall clean
+.PHONY: all deps run check check-plain check-asan test install uninstall clean lint
 
 all: $(BIN)
 
@@ -88,8 +88,17 @@ check-asan:
 		LDFLAGS="-fsanitize=address,undefined"
 
 check: deps
+	$(MAKE) lint
 	$(MAKE) check-plain
 	$(MAKE) check-asan
+
+# Static analysis: both must be silent (.clang-tidy holds the checks).
+lint:
+	cppcheck --enable=warning,style,performance,portability --std=c11 \
+		--quiet --inline-suppr --error-exitcode=1 -D_GNU_SOURCE -Isrc \
+		--suppress=missingIncludeSystem src/
+	clang-tidy --quiet $(SRCS) -- -std=gnu11 -D_GNU_SOURCE -Isrc \
+		$(shell pkg-config --cflags $(PKGS))
 
 install: $(BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8

@@ -6,7 +6,8 @@ set -eu
 
 # build: compiler, pkg-config, libmnl, cJSON; tests: Check, and the
 # oracles the real-socket tests compare against (ss from iproute2, jq).
-packages="gcc make pkg-config libmnl-dev libcjson-dev check iproute2 jq"
+# lint: cppcheck, clang-tidy.
+packages="gcc make pkg-config libmnl-dev libcjson-dev check iproute2 jq cppcheck clang-tidy"
 
 missing=""
 for p in $packages; do

@@ -120,22 +120,22 @@ static int map_grow(struct group_map *m)
 	return 0;
 }
 
-/* The index of the group with this key, created when new; NO_INDEX when
- * out of memory. */
-static uint32_t map_get(struct group_map *m, const struct group_key *k)
+/* The group with this key, created when new; NULL when out of memory.
+ * Valid until the next call. */
+static struct group *map_get(struct group_map *m, const struct group_key *k)
 {
 	struct group *g;
 	size_t j;
 
 	if (2 * (m->n + 1) > m->cap && map_grow(m) < 0)
-		return NO_INDEX;
+		return NULL;
 	j = key_hash(k) & (m->cap - 1);
 	while (m->slots[j]) {
 		struct group_key other;
 
 		key_of_group(&m->groups[m->slots[j] - 1], &other);
 		if (!memcmp(&other, k, sizeof(other)))
-			return m->slots[j] - 1;
+			return &m->groups[m->slots[j] - 1];
 		j = (j + 1) & (m->cap - 1);
 	}
 	if (m->n == m->groups_cap) {
@@ -143,7 +143,7 @@ static uint32_t map_get(struct group_map *m, const struct group_key *k)
 		struct group *p = realloc(m->groups, ncap * sizeof(*p));
 
 		if (!p)
-			return NO_INDEX;
+			return NULL;
 		m->groups = p;
 		m->groups_cap = ncap;
 	}
@@ -155,7 +155,8 @@ static uint32_t map_get(struct group_map *m, const struct group_key *k)
 	g->pid = k->pid;
 	memcpy(g->raddr, k->raddr, sizeof(g->raddr));
 	m->slots[j] = (uint32_t)m->n + 1;
-	return (uint32_t)m->n++;
+	m->n++;
+	return g;
 }
 
 static void group_key_of(const struct sock_table *t, const struct sock_rec *s,
@@ -314,6 +315,7 @@ static int collect_procs(const struct sock_table *t, struct audit *a)
 int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
 {
 	struct group_map m = { 0 };
+	struct group *g;
 	uint32_t *rank = NULL, *order = NULL;
 	size_t i;
 	int rc = -ENOMEM;
@@ -334,17 +336,18 @@ int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
 		if (!s->selected)
 			continue;
 		group_key_of(t, s, o, &k);
-		s->group = map_get(&m, &k);
-		if (s->group == NO_INDEX)
+		g = map_get(&m, &k);
+		if (!g)
 			goto out;
-		count(&m.groups[s->group].n, s);
+		s->group = (uint32_t)(g - m.groups);
+		count(&g->n, s);
 		count(&a->totals, s);
 		a->selected[a->nselected++] = (uint32_t)i;
 	}
 
 	/* Order the groups, then renumber the sockets' group fields. */
 	order = malloc((m.n ? m.n : 1) * sizeof(*order));
-	rank = malloc((m.n ? m.n : 1) * sizeof(*rank));
+	rank = calloc(m.n ? m.n : 1, sizeof(*rank));
 	a->groups = malloc((m.n ? m.n : 1) * sizeof(*a->groups));
 	if (!order || !rank || !a->groups)
 		goto out;
@@ -357,8 +360,9 @@ int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
 		rank[order[i]] = (uint32_t)i;
 	}
 	a->ngroups = m.n;
-	for (i = 0; i < a->nselected; i++)
-		t->socks[a->selected[i]].group = rank[t->socks[a->selected[i]].group];
+	for (i = 0; i < t->nsocks; i++)
+		if (t->socks[i].selected)
+			t->socks[i].group = rank[t->socks[i].group];
 
 	sort_table = t;
 	qsort(a->selected, a->nselected, sizeof(*a->selected), cmp_socks);
@@ -377,7 +381,7 @@ void audit_free(struct audit *a)
 {
 	size_t i;
 
-	for (i = 0; i < a->ngroups; i++)
+	for (i = 0; a->groups && i < a->ngroups; i++)
 		free(a->groups[i].procs);
 	free(a->groups);
 	free(a->selected);

@@ -38,7 +38,8 @@ static void warn_msg(const char *fmt, ...)
 
 	fputs("sockaudit: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	/* clang-analyzer 14 misreads va_start through glibc's macros. */
+	vfprintf(stderr, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -47,14 +48,16 @@ static void warn_msg(const char *fmt, ...)
 static uint16_t ephemeral_low(void)
 {
 	FILE *f = fopen(PROC_ROOT "/sys/net/ipv4/ip_local_port_range", "re");
-	unsigned lo = 32768, hi = 0;
+	unsigned long lo = 0;
 
 	if (f) {
-		if (fscanf(f, "%u %u", &lo, &hi) != 2 || lo == 0 || lo > 65535)
-			lo = 32768;
+		char line[64];
+
+		if (fgets(line, sizeof(line), f))
+			lo = strtoul(line, NULL, 10);
 		fclose(f);
 	}
-	return (uint16_t)lo;
+	return lo > 0 && lo <= 65535 ? (uint16_t)lo : 32768;
 }
 
 /*

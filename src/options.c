@@ -208,7 +208,7 @@ int options_parse(int argc, char *const argv[], struct options *o, char *err,
 		if (c == '?' || c == ':') {
 			const char *word = argv[optind - 1];
 
-			if (optopt && optopt < 256 && word && strncmp(word, "--", 2))
+			if (optopt && optopt < 256 && word && strncmp(word, "--", 2) != 0)
 				snprintf(err, errlen, c == ':' ?
 					 "option '-%c' needs a value" :
 					 "unknown option '-%c'", optopt);

@@ -135,6 +135,8 @@ static int peer_sockname(pid_t pid, int fd, struct sock_rec *r)
 	socklen_t len = sizeof(ss);
 	int pidfd, copy, rc = 0;
 
+	memset(&ss, 0, sizeof(ss));
+
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0)
 		return -errno;
@@ -257,7 +259,7 @@ static int scan_one(struct sock_table *t, struct proc_scan *ps)
 		if (n <= 0)
 			continue;
 		link[n] = '\0';
-		if (strncmp(link, "socket:[", 8))
+		if (strncmp(link, "socket:[", 8) != 0)
 			continue;
 		ino = strtoul(link + 8, &end, 10);
 		if (*end != ']' || ino == 0 || ino > UINT32_MAX)
@@ -328,7 +330,8 @@ static ssize_t list_pids(int procfd, pid_t **out)
 		v[n++] = pid;
 	}
 	closedir(dir);
-	qsort(v, n, sizeof(*v), cmp_pid);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_pid);
 	*out = v;
 	return (ssize_t)n;
 }
@@ -356,7 +359,7 @@ int owners_scan(struct sock_table *t, const struct owners_opts *o,
 		npids = (ssize_t)o->npids;
 	} else {
 		npids = list_pids(procfd, &pids);
-		if (npids < 0) {
+		if (npids < 0 || !pids) {
 			close(procfd);
 			return (int)npids;
 		}

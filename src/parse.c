@@ -50,7 +50,7 @@ int parse_duration_ms(const char *s, uint32_t *out)
 	memcpy(num, s, digits);
 	num[digits] = '\0';
 	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(s + digits, units[i].suffix))
+		if (strcmp(s + digits, units[i].suffix) != 0)
 			continue;
 		rc = parse_uint(num, 0, UINT64_MAX, &v);
 		if (rc)

@@ -232,6 +232,7 @@ static int list_cells(const struct sock_table *t, const struct sock_rec *s,
 		      char f[6][64], struct buf *procs, char **cells)
 {
 	unsigned bit;
+	size_t used;
 	uint32_t r;
 
 	snprintf(f[0], 64, "%u", (unsigned)s->recv_q);
@@ -252,16 +253,14 @@ static int list_cells(const struct sock_table *t, const struct sock_rec *s,
 				s->last_send_ms, f[4], 64);
 	else
 		snprintf(f[4], 64, "-");
-	f[5][0] = '\0';
-	for (bit = 1; bit <= FLAG_DEAD; bit <<= 1) {
+	snprintf(f[5], 64, "-");
+	for (bit = 1, used = 0; bit <= FLAG_DEAD; bit <<= 1) {
 		if (!(s->flags & bit))
 			continue;
-		if (f[5][0])
-			strcat(f[5], ",");
-		strcat(f[5], flag_name(bit));
+		/* Four names with commas fit in 64 bytes. */
+		used += (size_t)snprintf(f[5] + used, 64 - used, "%s%s",
+					 used ? "," : "", flag_name(bit));
 	}
-	if (!f[5][0])
-		snprintf(f[5], 64, "-");
 
 	procs->len = 0;
 	if (buf_str(procs, ""))

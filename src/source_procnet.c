@@ -87,7 +87,7 @@ static int endpoint(const char **p, int family, unsigned char *addr,
 	for (i = 0; i < words; i++) {
 		if (hex_run(p, 8, 1, &w))
 			return -EINVAL;
-		memcpy(addr + 4 * i, &w, 4);
+		memcpy(addr + (size_t)4 * (size_t)i, &w, 4);
 	}
 	if (**p != ':')
 		return -EINVAL;

@@ -55,7 +55,9 @@ struct sock_rec *table_add_sock(struct sock_table *t)
  * them over the table. */
 static size_t slot_of(uint32_t inode, size_t cap)
 {
-	return (size_t)((inode * 2654435761u) & (cap - 1));
+	uint32_t h = (uint32_t)(inode * 2654435761u);
+
+	return (size_t)h & (cap - 1);
 }
 
 static void index_put(struct sock_table *t, uint32_t sock)
