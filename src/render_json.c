@@ -16,14 +16,14 @@
 #include "parse.h"
 #include "text.h"
 
-/* A process name as a JSON string: made valid UTF-8 first (one U+FFFD
- * per stray byte); cJSON escapes control characters. */
+/* A process name as a JSON string, encoded by text_json_string rather
+ * than cJSON, which leaves DEL and C1 controls raw. */
 static cJSON *comm_string(const struct proc_rec *p)
 {
-	char clean[3 * sizeof(p->comm) + 1];
+	char quoted[6 * sizeof(p->comm) + 3];
 
-	text_utf8_sanitize(p->comm, p->comm_len, clean, sizeof(clean));
-	return cJSON_CreateString(clean);
+	text_json_string(p->comm, p->comm_len, quoted, sizeof(quoted));
+	return cJSON_CreateRaw(quoted);
 }
 
 static cJSON *proc_object(const struct proc_rec *p, int fd)

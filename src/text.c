@@ -125,6 +125,42 @@ size_t text_utf8_sanitize(const char *in, size_t len, char *out, size_t outsz)
 	return k.len;
 }
 
+size_t text_json_string(const char *in, size_t len, char *out, size_t outsz)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	struct sink k = { out, outsz, 0 };
+	size_t i = 0;
+
+	sink_put(&k, "\"", 1);
+	while (i < len) {
+		size_t n = utf8_seq_len(s + i, len - i);
+		unsigned cp = s[i];
+		char esc[8];
+
+		if (n == 2 && s[i] == 0xc2 && s[i + 1] <= 0x9f)
+			cp = s[i + 1]; /* C1: U+0080-U+009F */
+		if (n == 0) {
+			sink_put(&k, "\xef\xbf\xbd", 3);
+			i++;
+		} else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) {
+			snprintf(esc, sizeof(esc), "\\u%04x", cp);
+			sink_put(&k, esc, 6);
+			i += n;
+		} else if (cp == '"' || cp == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)cp;
+			sink_put(&k, esc, 2);
+			i++;
+		} else {
+			sink_put(&k, in + i, n);
+			i += n;
+		}
+	}
+	sink_put(&k, "\"", 1);
+	sink_end(&k);
+	return k.len;
+}
+
 size_t text_width(const char *s)
 {
 	size_t w = 0;

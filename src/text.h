@@ -25,6 +25,15 @@ size_t text_escape_name(const char *in, size_t len, char *out, size_t outsz);
  */
 size_t text_utf8_sanitize(const char *in, size_t len, char *out, size_t outsz);
 
+/*
+ * Untrusted bytes as a quoted JSON string: valid UTF-8 (one U+FFFD per
+ * stray byte), with '"' and '\\' escaped and every control character --
+ * C0, DEL and C1 (U+0080-U+009F) -- written as \\u00XX, so the JSON is
+ * as safe on a terminal as the table.  Same return convention as above;
+ * 6 * len + 3 is always enough.
+ */
+size_t text_json_string(const char *in, size_t len, char *out, size_t outsz);
+
 /* Display width (in columns) of an escaped, valid-UTF-8 string: one per
  * code point.  Used to align table columns. */
 size_t text_width(const char *s);
