@@ -28,7 +28,7 @@ static const struct option long_options[] = {
 	{ "port", required_argument, NULL, 'P' },
 	{ "remote-port", required_argument, NULL, 'r' },
 	{ "source", required_argument, NULL, OPT_SOURCE },
-	{ "states such as established, close-wait, listen, or all", required_argument, NULL, 's' },
+	{ "state", required_argument, NULL, 's' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -215,7 +215,7 @@ int options_parse(int argc, char *const argv[], struct options *o, char *err,
 			else
 				snprintf(err, errlen, c == ':' ?
 					 "option '%s' needs a value" :
-					 "unknown option '%s'", word ? word : "?");
+					 "unknown or ambiguous option '%s'", word ? word : "?");
 			rc = 2;
 			break;
 		}

@@ -33,7 +33,7 @@ int parse_flag_list(const char *s, uint32_t *mask);
  * `bits` (65536 bits).  The bits are or-ed in. */
 int parse_port_list(const char *s, uint8_t bits[65536 / 8]);
 
-/* A comma-separated list of PIDs (1 .. 2^22): appended to *pids
+/* A comma-separated list of PIDs (1 .. 2^31-1): appended to *pids
  * (realloc'd), *npids updated.  -ENOMEM possible. */
 int parse_pid_list(const char *s, pid_t **pids, size_t *npids);
 
