@@ -63,12 +63,20 @@ static uint16_t ephemeral_low(void)
 /*
  * Dump with sock_diag: the selected families and states, plus the other
  * family's listeners (grouping looks for a listener in either family).
- * Returns 0 or -errno.
+ * The kernel also filters the ports, unless every socket is needed to
+ * tell dead descriptors from filtered ones.  Returns 0 or -errno.
  */
 static int read_netlink(struct sock_table *t, const struct options *o,
 			uint32_t states, int *inconsistent)
 {
-	struct dump_request req = { o->families, states, 1 };
+	int whole = (states & STATE_BIT(ST_CLOSE)) != 0;
+	struct dump_request req = {
+		.families = o->families,
+		.states = states,
+		.want_info = 1,
+		.ports = o->has_ports && !whole ? o->ports : NULL,
+		.rports = o->has_rports && !whole ? o->rports : NULL,
+	};
 	struct netlink_stats st;
 	int rc = netlink_dump(t, &req, &st);
 

@@ -138,14 +138,104 @@ int netlink_decode(const void *buf, size_t len, uint32_t seq, uint32_t portid,
 	return 1;
 }
 
+/* Ports in a set. */
+static size_t port_count(const uint8_t *bits)
+{
+	size_t n = 0, p;
+
+	for (p = 1; p < 65536; p++)
+		n += (bits[p >> 3] >> (p & 7)) & 1;
+	return n;
+}
+
+/* Bytes of one port test in the filter: S_EQ/D_EQ, its port, a JMP. */
+#define BC_TEST_LEN (3 * sizeof(struct inet_diag_bc_op))
+/* Jumps are 16-bit: past this many ports the kernel filter is not used
+ * and the audit alone selects. */
+#define BC_MAX_PORTS 2048
+
+/*
+ * One block of the filter program: "the port is one of the set".  Test i
+ * is [code, port] then [JMP]: a match falls through to the JMP, which
+ * jumps to the end of the block; a miss jumps to the next test, and the
+ * last miss jumps past the end of the whole program, which the kernel
+ * reads as "reject".  `after` is the length of what follows the block.
+ * Returns the bytes written.
+ */
+static size_t bc_port_block(struct inet_diag_bc_op *op, const uint8_t *bits,
+			    int code, size_t after)
+{
+	size_t n = port_count(bits), i = 0, p;
+
+	for (p = 1; p < 65536; p++) {
+		size_t to_end = (n - i) * BC_TEST_LEN; /* from this test */
+
+		if (!((bits[p >> 3] >> (p & 7)) & 1))
+			continue;
+		op[0].code = (uint8_t)code;
+		op[0].yes = 2 * sizeof(*op);
+		op[0].no = (uint16_t)(i + 1 < n ? BC_TEST_LEN : to_end + after + 4);
+		op[1].code = INET_DIAG_BC_NOP;
+		op[1].yes = 0;
+		op[1].no = (uint16_t)p;
+		op[2].code = INET_DIAG_BC_JMP;
+		op[2].yes = sizeof(*op);
+		op[2].no = (uint16_t)(to_end - 2 * sizeof(*op));
+		op += 3;
+		i++;
+	}
+	return n * BC_TEST_LEN;
+}
+
+/*
+ * The filter program for the request's port sets, in a malloc'd buffer.
+ * Returns its length (0: no filter), or -ENOMEM.
+ */
+static ssize_t bc_build(const struct dump_request *req,
+			struct inet_diag_bc_op **out)
+{
+	size_t nl = req->ports ? port_count(req->ports) : 0;
+	size_t nr = req->rports ? port_count(req->rports) : 0;
+	size_t len = (nl + nr) * BC_TEST_LEN, at;
+	struct inet_diag_bc_op *bc;
+
+	*out = NULL;
+	if (nl + nr == 0 || nl + nr > BC_MAX_PORTS)
+		return 0;
+	bc = malloc(len);
+	if (!bc)
+		return -ENOMEM;
+	at = 0;
+	if (nl)
+		at = bc_port_block(bc, req->ports, INET_DIAG_BC_S_EQ,
+				   nr * BC_TEST_LEN);
+	if (nr)
+		bc_port_block(bc + at / sizeof(*bc), req->rports,
+			      INET_DIAG_BC_D_EQ, 0);
+	*out = bc;
+	return (ssize_t)len;
+}
+
 /* Send one dump request for a family on an open socket. */
 static int send_request(struct mnl_socket *nl, int family,
 			const struct dump_request *req, uint32_t seq)
 {
-	/* A header and an inet_diag_req_v2: far less than this. */
-	char buf[256] __attribute__((aligned(8)));
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct inet_diag_bc_op *bc;
+	ssize_t bclen = bc_build(req, &bc);
+	struct nlmsghdr *nlh;
 	struct inet_diag_req_v2 *r;
+	char *buf;
+	int rc = 0;
+
+	if (bclen < 0)
+		return (int)bclen;
+	/* Header, request, attribute header and program, each aligned. */
+	buf = calloc(1, 256 + (size_t)bclen);
+	if (!buf) {
+		free(bc);
+		return -ENOMEM;
+	}
+	nlh = mnl_nlmsg_put_header(buf);
 
 	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
@@ -156,9 +246,13 @@ static int send_request(struct mnl_socket *nl, int family,
 	r->idiag_states = req->states;
 	if (req->want_info)
 		r->idiag_ext = 1u << (INET_DIAG_INFO - 1);
+	if (bclen > 0)
+		mnl_attr_put(nlh, INET_DIAG_REQ_BYTECODE, (size_t)bclen, bc);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	return 0;
+		rc = -errno;
+	free(bc);
+	free(buf);
+	return rc;
 }
 
 /*

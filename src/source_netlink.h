@@ -12,6 +12,11 @@ struct dump_request {
 	unsigned families; /* FAMILY_INET | FAMILY_INET6 */
 	uint32_t states;   /* STATE_BIT mask, passed in idiag_states */
 	int want_info;	   /* ask for tcp_info (INET_DIAG_INFO) */
+	/* Optional kernel-side filters (65536-bit port sets, NULL = any):
+	 * only sockets whose local port is in `ports` and remote port in
+	 * `rports` are dumped. */
+	const uint8_t *ports;
+	const uint8_t *rports;
 };
 
 struct netlink_stats {
