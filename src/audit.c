@@ -164,10 +164,15 @@ static void group_key_of(const struct sock_table *t, const struct sock_rec *s,
 {
 	memset(k, 0, sizeof(*k));
 	if (s->origin == ORIGIN_FD) {
+		uint32_t r;
+
 		k->side = SIDE_PROCESS;
-		/* Owners are in ascending PID order: the first is lowest. */
-		k->pid = s->owners != NO_INDEX ?
-			 t->procs[t->refs[s->owners].proc].pid : 0;
+		for (r = s->owners; r != NO_INDEX; r = t->refs[r].next) {
+			pid_t pid = t->procs[t->refs[r].proc].pid;
+
+			if (!k->pid || pid < k->pid)
+				k->pid = pid;
+		}
 	} else if (table_has_listener(t, s->lport) || s->lport < o->ephemeral_low) {
 		k->side = SIDE_SERVER;
 		k->port = s->lport;

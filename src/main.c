@@ -63,7 +63,7 @@ static uint16_t ephemeral_low(void)
 /*
  * Dump with sock_diag: the selected families and states, plus the other
  * family's listeners (grouping looks for a listener in either family).
- * The kernel also filters the ports, unless every socket is needed to
+ * The kernel also filters local ports, unless every socket is needed to
  * tell dead descriptors from filtered ones.  Returns 0 or -errno.
  */
 static int read_netlink(struct sock_table *t, const struct options *o,
@@ -75,7 +75,9 @@ static int read_netlink(struct sock_table *t, const struct options *o,
 		.states = states,
 		.want_info = 1,
 		.ports = o->has_ports && !whole ? o->ports : NULL,
-		.rports = o->has_rports && !whole ? o->rports : NULL,
+		/* Not the remote ports: they would drop the listeners
+		 * (remote port 0) that make a local port server-side. */
+		.rports = NULL,
 	};
 	struct netlink_stats st;
 	int rc = netlink_dump(t, &req, &st);

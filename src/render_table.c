@@ -245,6 +245,12 @@ static int list_cells(const struct sock_table *t, const struct sock_rec *s,
 		snprintf(f[0], 64, "-");
 		snprintf(f[1], 64, "-");
 		snprintf(f[3], 64, "*");
+	} else if (s->state == ST_LISTEN) {
+		char a[64];
+
+		/* A listener has no peer: "0.0.0.0:*", as ss prints it. */
+		snprintf(f[3], 64, s->family == AF_INET6 ? "[%s]:*" : "%s:*",
+			 text_addr(s->family, s->raddr, a, sizeof(a)));
 	} else {
 		text_endpoint(s->family, s->raddr, s->rport, f[3], 64);
 	}

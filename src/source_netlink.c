@@ -110,8 +110,15 @@ int netlink_decode(const void *buf, size_t len, uint32_t seq, uint32_t portid,
 		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
 			*interrupted = 1;
 		switch (nlh->nlmsg_type) {
-		case NLMSG_DONE:
+		case NLMSG_DONE: {
+			/* A dump that failed in the kernel ends with the
+			 * negative errno as the payload of NLMSG_DONE. */
+			const int *err = mnl_nlmsg_get_payload(nlh);
+
+			if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(*err) && *err < 0)
+				return *err;
 			return 0;
+		}
 		case NLMSG_ERROR: {
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 
