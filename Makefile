@@ -33,7 +33,7 @@ TESTS     = $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TEST_PROGS = $(patsubst tests/progs/%.c,$(B)/tests/progs/%,$(wildcard tests/progs/*.c))
 SHIMS     = $(patsubst tests/shim/%.c,$(B)/tests/shim/%.so,$(wildcard tests/shim/*.c))
 
-.PHONY: all deps run check check-plain check-asan test install uninstall clean lint
+.PHONY: all deps run check check-plain check-asan test install uninstall clean lint valgrind test-bins
 
 all: $(BIN)
 
@@ -80,6 +80,20 @@ test: test-bins
 
 check-plain:
 	$(MAKE) test
+
+# The tests that run the binary, with the binary under valgrind memcheck
+# (tests/valgrind-sockaudit): any memory error or leak fails them.
+VALGRIND_TESTS = $(filter-out $(B)/tests/test_unit_%,$(TESTS))
+valgrind: test-bins
+	@rm -rf $(B)/valgrind && mkdir -p $(B)/valgrind
+	@set -e; for t in $(VALGRIND_TESTS); do \
+		echo "== valgrind: $$t"; \
+		SOCKAUDIT=$(abspath tests/valgrind-sockaudit) \
+		SOCKAUDIT_BIN=$(abspath $(BIN)) VALGRIND_LOGS=$(abspath $(B)/valgrind) \
+		TEST_PROGS=$(abspath $(B)/tests/progs) \
+		TEST_SHIMS=$(abspath $(B)/tests/shim) TEST_DATA=$(abspath tests/data) \
+		$$t; \
+	done
 
 # The same suite under AddressSanitizer and UndefinedBehaviorSanitizer.
 check-asan:

@@ -6,8 +6,8 @@ set -eu
 
 # build: compiler, pkg-config, libmnl, cJSON; tests: Check, and the
 # oracles the real-socket tests compare against (ss from iproute2, jq).
-# lint: cppcheck, clang-tidy.
-packages="gcc make pkg-config libmnl-dev libcjson-dev check iproute2 jq cppcheck clang-tidy"
+# lint and memory checks: cppcheck, clang-tidy, valgrind.
+packages="gcc make pkg-config libmnl-dev libcjson-dev check iproute2 jq cppcheck clang-tidy valgrind"
 
 missing=""
 for p in $packages; do

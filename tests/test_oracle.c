@@ -1,0 +1,240 @@
+/*
+ * Differential test: for the sockets the scenarios create, sockaudit
+ * (with either source) and ss(8) must see the same sockets: state,
+ * endpoints, inode, uid, receive queue (send queue but for listeners,
+ * where the sources differ by design) and owners (pid, fd).  Only the
+ * scenarios' ports are compared: the host has other traffic.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/scenario.h"
+#include "lib/testlib.h"
+
+#define NSCEN 8
+#define KEY_LEN 512
+
+struct keyset {
+	char (*keys)[KEY_LEN];
+	size_t n, cap;
+};
+
+static void keyset_add(struct keyset *ks, const char *key)
+{
+	if (ks->n == ks->cap) {
+		ks->cap = ks->cap ? ks->cap * 2 : 32;
+		ks->keys = realloc(ks->keys, ks->cap * sizeof(*ks->keys));
+		ck_assert_ptr_nonnull(ks->keys);
+	}
+	snprintf(ks->keys[ks->n++], KEY_LEN, "%s", key);
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static int cmp_owner(const void *a, const void *b)
+{
+	const long *x = a, *y = b;
+
+	return x[0] != y[0] ? (x[0] < y[0] ? -1 : 1) : (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/* The canonical text of one socket. */
+static void make_key(char *key, const char *state, const char *laddr, int lport,
+		     const char *raddr, int rport, unsigned long inode,
+		     unsigned long uid, unsigned long rq, long sq,
+		     long (*owners)[2], int nowners)
+{
+	size_t len;
+
+	qsort(owners, (size_t)nowners, sizeof(*owners), cmp_owner);
+	len = (size_t)snprintf(key, KEY_LEN, "%s %s:%d %s:%d ino=%lu uid=%lu rq=%lu sq=%ld owners=",
+			       state, laddr, lport, raddr, rport, inode, uid, rq, sq);
+	for (int i = 0; i < nowners && len < KEY_LEN; i++)
+		len += (size_t)snprintf(key + len, KEY_LEN - len, "%ld/%ld,",
+					owners[i][0], owners[i][1]);
+}
+
+static bool port_of_interest(const int *ports, int n, int lport, int rport)
+{
+	for (int i = 0; i < n; i++)
+		if (ports[i] == lport || ports[i] == rport)
+			return true;
+	return false;
+}
+
+static void keys_from_report(const cJSON *doc, const int *ports, int nports,
+			     struct keyset *ks)
+{
+	const cJSON *s, *p;
+
+	cJSON_ArrayForEach(s, json_array(doc, "sockets")) {
+		long owners[16][2];
+		int n = 0;
+		char key[KEY_LEN];
+		const char *state = json_str(s, "state");
+
+		if (json_has_flag(s, "dead"))
+			continue; /* the kernel does not dump those */
+		if (!port_of_interest(ports, nports, (int)json_int(s, "local_port"),
+				      (int)json_int(s, "remote_port")))
+			continue;
+		cJSON_ArrayForEach(p, json_array(s, "processes")) {
+			if (n >= 16)
+				ck_abort_msg("more than 16 owners");
+			owners[n][0] = (long)json_int(p, "pid");
+			owners[n][1] = (long)json_int(p, "fd");
+			n++;
+		}
+		make_key(key, state, json_str(s, "local_address"),
+			 (int)json_int(s, "local_port"), json_str(s, "remote_address"),
+			 (int)json_int(s, "remote_port"),
+			 (unsigned long)json_int(s, "inode"),
+			 (unsigned long)json_int(s, "uid"),
+			 (unsigned long)json_int(s, "recv_q"),
+			 strcmp(state, "listen") ? (long)json_int(s, "send_q") : -1,
+			 owners, n);
+		keyset_add(ks, key);
+	}
+}
+
+static void keys_from_ss(const struct ss_entry *e, int n, const int *ports,
+			 int nports, struct keyset *ks)
+{
+	for (int i = 0; i < n; i++) {
+		long owners[SS_MAX_USERS][2];
+		char key[KEY_LEN];
+
+		if (!port_of_interest(ports, nports, e[i].lport, e[i].rport))
+			continue;
+		for (int j = 0; j < e[i].nusers; j++) {
+			owners[j][0] = e[i].pids[j];
+			owners[j][1] = e[i].fds[j];
+		}
+		make_key(key, e[i].state, e[i].laddr, e[i].lport, e[i].raddr,
+			 e[i].rport, e[i].inode, e[i].uid, e[i].recv_q,
+			 strcmp(e[i].state, "listen") ? (long)e[i].send_q : -1,
+			 owners, e[i].nusers);
+		keyset_add(ks, key);
+	}
+}
+
+/* Both sets, sorted, must be equal; the message lists the difference. */
+static void expect_same(struct keyset *got, struct keyset *want, const char *source)
+{
+	char diff[4096] = "";
+	size_t i = 0, j = 0, len = 0;
+
+	qsort(got->keys, got->n, KEY_LEN, cmp_key);
+	qsort(want->keys, want->n, KEY_LEN, cmp_key);
+	while (i < got->n || j < want->n) {
+		int c = i == got->n ? 1 : j == want->n ? -1 : strcmp(got->keys[i], want->keys[j]);
+
+		if (c == 0) {
+			i++, j++;
+			continue;
+		}
+		if (len < sizeof(diff) - 1)
+			len += (size_t)snprintf(diff + len, sizeof(diff) - len, "\n  %s %s",
+						c < 0 ? "sockaudit only:" : "ss only:       ",
+						c < 0 ? got->keys[i] : want->keys[j]);
+		if (c < 0)
+			i++;
+		else
+			j++;
+	}
+	ck_assert_msg(diff[0] == '\0', "--source %s and ss disagree:%s", source, diff);
+}
+
+static const char *const sources[] = { "netlink", "proc" };
+
+START_TEST(test_same_as_ss)
+{
+	const char *source = sources[_i];
+	struct scenario sc[NSCEN];
+	/* CLOSE-WAIT with unread data; IPv4-mapped server sockets and a
+	 * client socket created by another user (as root only); a big dump
+	 * with an accept queue. */
+	static const struct {
+		enum scen_kind kind;
+		int family;
+		const char *tag;
+		struct scen_opts o;
+	} plan[NSCEN] = {
+		{ SCEN_IDLE, AF_INET, "oidle", { .client_uid = -1 } },
+		{ SCEN_IDLE, AF_INET6, "oidle6", { .client_uid = -1 } },
+		{ SCEN_CLOSE_WAIT, AF_INET, "ocw", { .client_uid = -1 } },
+		{ SCEN_STALLED, AF_INET, "ostal", { .client_uid = -1 } },
+		{ SCEN_SHARED, AF_INET, "oshar", { .client_uid = -1 } },
+		{ SCEN_CLOSE_WAIT, AF_INET, "ocwd", { .client_uid = -1, .close_wait_bytes = 100 } },
+		{ SCEN_IDLE, AF_INET6, "omap", { .v4mapped = true, .client_uid = 65534 } },
+		{ SCEN_IDLE, AF_INET6, "omany",
+		  { .client_uid = -1, .extra_conns = 400, .pending_conns = 5 } },
+	};
+	int ports[NSCEN], n;
+	struct keyset got = { 0 }, want = { 0 };
+	struct run_result r;
+	struct ss_entry *e;
+	cJSON *doc;
+
+	for (int i = 0; i < NSCEN; i++) {
+		struct scen_opts o = plan[i].o;
+
+		if (geteuid() != 0)
+			o.client_uid = -1;
+		scenario_start_opts(&sc[i], plan[i].kind, plan[i].family, plan[i].tag, &o);
+		ports[i] = sc[i].port;
+	}
+
+	run_sockaudit(&r, NULL, "-j", "--source", source, NULL);
+	ck_assert_msg(r.status == 0, "%s", run_describe(&r));
+	doc = json_report(&r);
+	run_result_free(&r);
+	ck_assert_str_eq(json_str(doc, "source"), source);
+	json_check_report_shape(doc);
+	keys_from_report(doc, ports, NSCEN, &got);
+	cJSON_Delete(doc);
+
+	n = ss_dump(NULL, &e);
+	ck_assert_msg(n >= 0, "ss -tanpeH failed");
+	keys_from_ss(e, n, ports, NSCEN, &want);
+	free(e);
+
+	/* A listener and two ends each: the comparison is not vacuous. */
+	ck_assert_int_ge(want.n, 3 * NSCEN);
+	expect_same(&got, &want, source);
+	free(got.keys);
+	free(want.keys);
+	for (int i = 0; i < NSCEN; i++)
+		scenario_stop(&sc[i]);
+}
+END_TEST
+
+static Suite *oracle_suite(void)
+{
+	Suite *s = suite_create("oracle");
+	TCase *tc = tcase_create("ss");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, NULL, scenario_cleanup_all);
+	tcase_add_loop_test(tc, test_same_as_ss, 0, 2);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(oracle_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed != 0;
+}
