@@ -2,7 +2,8 @@
 #
 #   make            build ./sockaudit
 #   make run        install missing dependencies, build, audit this host
-#   make check      the same set-up, then every test (plain and ASan+UBSan)
+#   make check      the same set-up, lint, then every test (plain, ASan+UBSan,
+#                   and the binary under valgrind)
 #   make install    PREFIX=/usr/local DESTDIR= (binary and man page)
 
 PREFIX   ?= /usr/local
@@ -105,6 +106,7 @@ check: deps
 	$(MAKE) lint
 	$(MAKE) check-plain
 	$(MAKE) check-asan
+	$(MAKE) valgrind
 
 # Static analysis: both must be silent (.clang-tidy holds the checks).
 lint:

@@ -376,10 +376,15 @@ static void __attribute__((noreturn)) client_main(const struct scenario *sc)
 	fd = socket(sc->client_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		child_fail("socket");
-	if (sc->opts.client_local_port > 0) {
+	{
 		struct sockaddr_storage ls = ss;
 
-		/* Same family and address as the server's, our own port. */
+		/* Same family and address as the server's, our own port:
+		 * the one asked for, else one the kernel picks for bind(),
+		 * which no other socket uses and which connect() will not
+		 * share with another connection (an autobound port can be
+		 * shared by connections to different peers), so that
+		 * --port selects this socket alone. */
 		if (sc->client_family == AF_INET)
 			((struct sockaddr_in *)&ls)->sin_port =
 				htons((uint16_t)sc->opts.client_local_port);
