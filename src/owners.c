@@ -148,6 +148,10 @@ static int peer_sockname(pid_t pid, int fd, struct sock_rec *r)
 	}
 	if (getsockname(copy, (struct sockaddr *)&ss, &len) < 0) {
 		rc = -errno;
+	} else if (((const struct sockaddr_in *)&ss)->sin_port == 0) {
+		/* Never bound (sin_port and sin6_port share their offset):
+		 * no local end to report, null rather than 0.0.0.0:0. */
+		rc = -ENOTCONN;
 	} else if (ss.ss_family == AF_INET && r->family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
 

@@ -32,7 +32,7 @@ extern char **environ;
 
 /* ---- running commands ---- */
 
-static long long now_ms(void)
+long long test_now_ms(void)
 {
 	struct timespec ts;
 
@@ -147,11 +147,11 @@ int run_cmd(const char *const argv[], const char *const env_extra[],
 	close(errp[1]);
 	outp[1] = errp[1] = -1;
 
-	deadline = now_ms() + timeout_ms;
+	deadline = test_now_ms() + timeout_ms;
 	while (open_pipes > 0) {
 		struct pollfd pf[2] = { { outp[0], POLLIN, 0 },
 					{ errp[0], POLLIN, 0 } };
-		long long left = deadline - now_ms();
+		long long left = deadline - test_now_ms();
 		int i, n;
 
 		if (left <= 0) {
@@ -202,7 +202,7 @@ int run_cmd(const char *const argv[], const char *const env_extra[],
 			err = -errno;
 			goto out;
 		}
-		if (now_ms() >= deadline && !r->timed_out) {
+		if (test_now_ms() >= deadline && !r->timed_out) {
 			r->timed_out = true;
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);

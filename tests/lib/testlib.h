@@ -55,6 +55,9 @@ void run_sockaudit(struct run_result *r, const char *const env_extra[], ...)
 void run_sockaudit_v(struct run_result *r, const char *const env_extra[],
 		     const char *const args[]);
 
+/* CLOCK_MONOTONIC in milliseconds. */
+long long test_now_ms(void);
+
 /* A printable summary of a run for assertion messages (static buffer). */
 const char *run_describe(const struct run_result *r);
 
