@@ -18,7 +18,7 @@ unsigned audit_flags_of(const struct sock_rec *s, uint32_t idle_ms)
 {
 	unsigned f = 0;
 
-	if (s->origin == ORIGIN_FD)
+	if (sock_is_dead(s))
 		return FLAG_DEAD;
 	if (s->state == ST_CLOSE_WAIT)
 		f |= FLAG_CLOSE_WAIT;
@@ -35,6 +35,19 @@ unsigned audit_flags_of(const struct sock_rec *s, uint32_t idle_ms)
 	return f;
 }
 
+int audit_shows_times(const struct sock_rec *s)
+{
+	return s->has_times && s->state != ST_LISTEN && s->state != ST_TIME_WAIT &&
+	       s->state != ST_SYN_SENT && s->state != ST_SYN_RECV;
+}
+
+const char *audit_side_name(enum group_side side)
+{
+	static const char *const names[] = { "server", "client", "process" };
+
+	return (unsigned)side < 3 ? names[side] : "?";
+}
+
 static int bit_set(const uint8_t *bits, uint16_t v)
 {
 	return (bits[v >> 3] >> (v & 7)) & 1;
@@ -44,14 +57,14 @@ static int is_selected(const struct sock_rec *s, const struct audit_opts *o)
 {
 	unsigned fam = s->family == AF_INET ? FAMILY_INET : FAMILY_INET6;
 
-	if (!(o->states & STATE_BIT(s->state)))
+	if (s->origin == ORIGIN_LATE || !(o->states & STATE_BIT(s->state)))
 		return 0;
 	if (!(o->families & fam))
 		return 0;
 	if (o->ports && !(s->has_local && bit_set(o->ports, s->lport)))
 		return 0;
 	/* A dead socket has no peer: it never matches a remote port. */
-	if (o->rports && (s->origin == ORIGIN_FD || !bit_set(o->rports, s->rport)))
+	if (o->rports && (sock_is_dead(s) || !bit_set(o->rports, s->rport)))
 		return 0;
 	if (o->flags && !(s->flags & o->flags))
 		return 0;
@@ -163,7 +176,7 @@ static void group_key_of(const struct sock_table *t, const struct sock_rec *s,
 			 const struct audit_opts *o, struct group_key *k)
 {
 	memset(k, 0, sizeof(*k));
-	if (s->origin == ORIGIN_FD) {
+	if (sock_is_dead(s)) {
 		uint32_t r;
 
 		k->side = SIDE_PROCESS;
@@ -221,22 +234,21 @@ static int cmp_groups(const struct group *a, const struct group *b)
 	return (a->pid > b->pid) - (a->pid < b->pid);
 }
 
-static const struct group *sort_groups_base;
-
-static int cmp_group_idx(const void *x, const void *y)
+/* Group indices, by the groups they index (for qsort_r). */
+static int cmp_group_idx(const void *x, const void *y, void *groups)
 {
-	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	const struct group *g = groups;
 
-	return cmp_groups(&sort_groups_base[a], &sort_groups_base[b]);
+	return cmp_groups(&g[*(const uint32_t *)x], &g[*(const uint32_t *)y]);
 }
 
-static const struct sock_table *sort_table;
-
-/* Sockets: by group rank, then state, then local and remote port. */
-static int cmp_socks(const void *x, const void *y)
+/* Socket indices: by group rank, then state, then local and remote port
+ * (for qsort_r, over the table). */
+static int cmp_socks(const void *x, const void *y, void *table)
 {
-	const struct sock_rec *a = &sort_table->socks[*(const uint32_t *)x];
-	const struct sock_rec *b = &sort_table->socks[*(const uint32_t *)y];
+	const struct sock_table *t = table;
+	const struct sock_rec *a = &t->socks[*(const uint32_t *)x];
+	const struct sock_rec *b = &t->socks[*(const uint32_t *)y];
 
 	if (a->group != b->group)
 		return a->group < b->group ? -1 : 1;
@@ -358,8 +370,7 @@ int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
 		goto out;
 	for (i = 0; i < m.n; i++)
 		order[i] = (uint32_t)i;
-	sort_groups_base = m.groups;
-	qsort(order, m.n, sizeof(*order), cmp_group_idx);
+	qsort_r(order, m.n, sizeof(*order), cmp_group_idx, m.groups);
 	for (i = 0; i < m.n; i++) {
 		a->groups[i] = m.groups[order[i]];
 		rank[order[i]] = (uint32_t)i;
@@ -369,8 +380,7 @@ int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
 		if (t->socks[i].selected)
 			t->socks[i].group = rank[t->socks[i].group];
 
-	sort_table = t;
-	qsort(a->selected, a->nselected, sizeof(*a->selected), cmp_socks);
+	qsort_r(a->selected, a->nselected, sizeof(*a->selected), cmp_socks, t);
 	rc = collect_procs(t, a);
 out:
 	free(order);

@@ -60,4 +60,12 @@ void audit_free(struct audit *a);
 /* The flags a socket carries under an idle threshold (no side effect). */
 unsigned audit_flags_of(const struct sock_rec *s, uint32_t idle_ms);
 
+/* Whether a socket's idle times are reported: tcp_info was read, and it
+ * is no listener, TIME-WAIT, or connection not up yet (SYN-SENT,
+ * SYN-RECV), whose times are stale. */
+int audit_shows_times(const struct sock_rec *s);
+
+/* "server", "client", "process". */
+const char *audit_side_name(enum group_side side);
+
 #endif

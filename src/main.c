@@ -75,9 +75,6 @@ static int read_netlink(struct sock_table *t, const struct options *o,
 		.states = states,
 		.want_info = 1,
 		.ports = o->has_ports && !whole ? o->ports : NULL,
-		/* Not the remote ports: they would drop the listeners
-		 * (remote port 0) that make a local port server-side. */
-		.rports = NULL,
 	};
 	struct netlink_stats st;
 	int rc = netlink_dump(t, &req, &st);
@@ -95,10 +92,11 @@ static int read_netlink(struct sock_table *t, const struct options *o,
 
 /*
  * Fill the table from the source the options ask for.  Returns 0 and
- * the source's name, or an exit status after printing why.
+ * the source used in *used (SOURCE_NETLINK or SOURCE_PROC), or an exit
+ * status after printing why.
  */
 static int read_sockets(struct sock_table *t, const struct options *o,
-			uint32_t states, const char **source)
+			uint32_t states, enum source_kind *used)
 {
 	struct procnet_stats pst;
 	int inconsistent = 0, rc;
@@ -109,7 +107,7 @@ static int read_sockets(struct sock_table *t, const struct options *o,
 			if (inconsistent)
 				warn_msg("the kernel's socket dump kept changing while "
 					 "it was read; the report may be inconsistent");
-			*source = "netlink";
+			*used = SOURCE_NETLINK;
 			return 0;
 		}
 		if (o->source == SOURCE_NETLINK) {
@@ -133,8 +131,35 @@ static int read_sockets(struct sock_table *t, const struct options *o,
 	if (pst.malformed)
 		warn_msg("%u malformed lines in %s/net/tcp skipped", pst.malformed,
 			 PROC_ROOT);
-	*source = "proc";
+	*used = SOURCE_PROC;
 	return 0;
+}
+
+/*
+ * Dead candidates whose state could not be read (pidfd_getfd refused,
+ * e.g. without root) may be sockets opened after the dump: dump again
+ * from the same source and let owners_recheck keep as dead only those
+ * still missing and still held.  Returns 0 or -errno (the candidates
+ * then stay dead).
+ */
+static int recheck_dead(struct sock_table *t, const struct options *o,
+			enum source_kind used)
+{
+	struct sock_table again;
+	struct procnet_stats pst;
+	int inconsistent, rc;
+
+	table_init(&again);
+	if (used == SOURCE_NETLINK)
+		rc = read_netlink(&again, o, STATES_ALL, &inconsistent);
+	else
+		rc = procnet_read(PROC_ROOT, &again, FAMILY_BOTH, STATES_ALL, &pst);
+	if (!rc)
+		rc = table_index(&again);
+	if (!rc)
+		owners_recheck(t, &again, PROC_ROOT);
+	table_free(&again);
+	return rc;
 }
 
 /* Sockets that should have an owner but show none. */
@@ -153,11 +178,50 @@ static unsigned ownerless(const struct sock_table *t, const struct audit *a)
 	return n;
 }
 
+/* Every --pid must name a process (not a thread).  Returns 0 or an exit
+ * status after printing why. */
+static int check_pids(const struct options *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->npids; i++) {
+		pid_t tgid = 0;
+		int rc = owners_pid_check(PROC_ROOT, o->pids[i], &tgid);
+
+		if (rc) {
+			warn_msg("PID %d: %s", (int)o->pids[i],
+				 rc == -ENOENT ? "no such process" : strerror(-rc));
+			return EXIT_CANNOT_RUN;
+		}
+		if (tgid != o->pids[i]) {
+			warn_msg("PID %d is a thread of process %d: give the process",
+				 (int)o->pids[i], (int)tgid);
+			return EXIT_CANNOT_RUN;
+		}
+	}
+	return 0;
+}
+
+static int render(const struct options *o, const struct sock_table *t,
+		  const struct audit *a, const struct render_opts *ro)
+{
+	if (o->format == FORMAT_JSON)
+		return render_json(stdout, t, a, ro);
+	if (o->list)
+		return render_table_list(stdout, t, a, ro);
+	return render_table_groups(stdout, t, a, ro);
+}
+
 static int audit_host(const struct options *o)
 {
 	struct sock_table t;
 	struct audit a;
-	struct owners_opts oo = { PROC_ROOT, o->pids, o->npids, 0, o->families };
+	struct owners_opts oo = {
+		.proc_root = PROC_ROOT,
+		.pids = o->pids,
+		.npids = o->npids,
+		.families = o->families,
+	};
 	struct owners_stats ost;
 	struct audit_opts ao = {
 		.idle_ms = o->idle_ms,
@@ -171,17 +235,12 @@ static int audit_host(const struct options *o)
 	};
 	struct render_opts ro = { NULL, o->has_max, o->max };
 	uint32_t states = o->states | STATE_BIT(ST_LISTEN);
-	size_t i;
-	int rc, status = EXIT_OK;
+	enum source_kind used;
+	int rc, status;
 
-	for (i = 0; i < o->npids; i++) {
-		rc = owners_pid_exists(PROC_ROOT, o->pids[i]);
-		if (rc) {
-			warn_msg("PID %d: %s", (int)o->pids[i],
-				 rc == -ENOENT ? "no such process" : strerror(-rc));
-			return EXIT_CANNOT_RUN;
-		}
-	}
+	status = check_pids(o);
+	if (status)
+		return status;
 	/* Dead sockets (state close) are told apart from the ones the
 	 * kernel filtered out only by a dump of every state. */
 	if (o->states & STATE_BIT(ST_CLOSE)) {
@@ -190,9 +249,10 @@ static int audit_host(const struct options *o)
 	}
 
 	table_init(&t);
-	status = read_sockets(&t, o, states, &ro.source);
+	status = read_sockets(&t, o, states, &used);
 	if (status)
 		goto out;
+	ro.source = used == SOURCE_NETLINK ? "netlink" : "proc";
 	rc = table_index(&t);
 	if (!rc)
 		rc = owners_scan(&t, &oo, &ost);
@@ -202,25 +262,32 @@ static int audit_host(const struct options *o)
 		status = EXIT_CANNOT_RUN;
 		goto out;
 	}
+	/* A PID the user named must be read, or --max would pass on an
+	 * empty report. */
+	if (o->npids && ost.denied) {
+		warn_msg("PID %d: descriptors not readable (%s); run as root",
+			 (int)ost.denied_pid, strerror(ost.denied_errno));
+		status = EXIT_CANNOT_RUN;
+		goto out;
+	}
+	if (ost.unchecked && recheck_dead(&t, o, used) < 0)
+		warn_msg("second dump to confirm dead sockets failed; some may be "
+			 "live sockets opened during the scan");
 	rc = audit_run(&t, &ao, &a);
 	if (rc) {
 		warn_msg("audit: %s", strerror(-rc));
 		status = EXIT_CANNOT_RUN;
 		goto out;
 	}
-	if (ost.denied)
+	if (ost.denied) {
+		unsigned hidden = ownerless(&t, &a);
+
 		warn_msg("descriptors of %u process%s not readable (%s): owners of "
 			 "%u socket%s not visible; run as root",
 			 ost.denied, ost.denied == 1 ? "" : "es",
-			 strerror(ost.denied_errno), ownerless(&t, &a),
-			 ownerless(&t, &a) == 1 ? "" : "s");
-
-	if (o->format == FORMAT_JSON)
-		rc = render_json(stdout, &t, &a, &ro);
-	else if (o->list)
-		rc = render_table_list(stdout, &t, &a, &ro);
-	else
-		rc = render_table_groups(stdout, &t, &a, &ro);
+			 strerror(ost.denied_errno), hidden, hidden == 1 ? "" : "s");
+	}
+	rc = render(o, &t, &a, &ro);
 	if (rc) {
 		warn_msg("writing the report: %s", strerror(-rc));
 		status = EXIT_CANNOT_RUN;

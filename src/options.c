@@ -53,7 +53,8 @@ void options_usage(FILE *out)
 	      "\n"
 	      "Thresholds and output:\n"
 	      "  -i, --idle DURATION           idle threshold (default 60s); DURATION is\n"
-	      "                                a whole number with ms, s, m or h\n"
+	      "                                a whole number with ms, s, m or h (bare:\n"
+	      "                                seconds), 0 to 2147483647ms\n"
 	      "  -f, --format table|json       output format (default table)\n"
 	      "  -j, --json                    same as --format json\n"
 	      "  -l, --list                    table: one line per socket\n"
@@ -199,14 +200,17 @@ static int apply(struct options *o, int c, const char *arg, char *err,
 int options_parse(int argc, char *const argv[], struct options *o, char *err,
 		  size_t errlen)
 {
-	int c, rc = 0;
+	int c, rc = 0, word_at = 1;
 
 	defaults(o);
 	opterr = 0; /* messages are ours, with our prefix */
 	optind = 1;
-	while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+	/* word_at: the word getopt is reading, for messages (optind has
+	 * already moved past it, except inside a cluster like -lx). */
+	while (word_at = optind,
+	       (c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
 		if (c == '?' || c == ':') {
-			const char *word = argv[optind - 1];
+			const char *word = word_at < argc ? argv[word_at] : NULL;
 
 			if (optopt && optopt < 256 && word && strncmp(word, "--", 2) != 0)
 				snprintf(err, errlen, c == ':' ?

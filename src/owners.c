@@ -18,8 +18,10 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 /* State of the scan of one process. */
 struct proc_scan {
@@ -29,6 +31,8 @@ struct proc_scan {
 	uint32_t proc;	   /* table index, NO_INDEX until first needed */
 	int netns_state;   /* 0 unknown, 1 same namespace, -1 other */
 	int gone;	   /* the process exited under us */
+	int oom;	   /* memory ran out */
+	unsigned unchecked; /* dead candidates whose state was not read */
 };
 
 static int is_vanished(int err)
@@ -79,8 +83,9 @@ static ssize_t read_comm(int procfd, pid_t pid, char *buf, size_t size)
 	return n;
 }
 
-/* The table index of the scanned process, created on first use. */
-static uint32_t scan_proc(struct sock_table *t, struct proc_scan *ps)
+/* The table index of the scanned process, created on first use; NO_INDEX
+ * when it exited (ps->gone) or memory ran out. */
+static uint32_t proc_index(struct sock_table *t, struct proc_scan *ps)
 {
 	char comm[64];
 	ssize_t n;
@@ -96,6 +101,8 @@ static uint32_t scan_proc(struct sock_table *t, struct proc_scan *ps)
 			return NO_INDEX;
 	}
 	ps->proc = table_add_proc(t, ps->pid, comm, (size_t)n);
+	if (ps->proc == NO_INDEX)
+		ps->oom = 1;
 	return ps->proc;
 }
 
@@ -113,58 +120,90 @@ unsigned long owners_netns_of(const char *proc_root, pid_t pid)
 	return (unsigned long)st.st_ino;
 }
 
-int owners_pid_exists(const char *proc_root, pid_t pid)
+int owners_pid_check(const char *proc_root, pid_t pid, pid_t *tgid)
 {
-	char path[4096];
-	struct stat st;
+	char path[4096], line[128];
+	FILE *f;
+	int rc = -EPROTO;
 
-	snprintf(path, sizeof(path), "%s/%d", proc_root, (int)pid);
-	if (stat(path, &st) < 0)
+	snprintf(path, sizeof(path), "%s/%d/status", proc_root, (int)pid);
+	f = fopen(path, "re");
+	if (!f)
 		return -errno;
-	return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "Tgid:", 5) == 0) {
+			*tgid = (pid_t)strtol(line + 5, NULL, 10);
+			rc = *tgid > 0 ? 0 : -EPROTO;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
 }
 
-/*
- * The local address of a socket another process holds: a copy of its
- * descriptor through pidfd_getfd, then getsockname.  Returns 0 or -errno
- * (no privilege, a kernel without pidfd_getfd, the process gone).
- */
-static int peer_sockname(pid_t pid, int fd, struct sock_rec *r)
+/* The local end of a socket as getsockname gives it, into r.  A socket
+ * never bound (port 0) leaves it unknown: null, not 0.0.0.0:0. */
+static void local_end(int sock, struct sock_rec *r)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	int pidfd, copy, rc = 0;
 
 	memset(&ss, 0, sizeof(ss));
-
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd < 0)
-		return -errno;
-	copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-	if (copy < 0) {
-		rc = -errno;
-		close(pidfd);
-		return rc;
-	}
-	if (getsockname(copy, (struct sockaddr *)&ss, &len) < 0) {
-		rc = -errno;
-	} else if (((const struct sockaddr_in *)&ss)->sin_port == 0) {
-		/* Never bound (sin_port and sin6_port share their offset):
-		 * no local end to report, null rather than 0.0.0.0:0. */
-		rc = -ENOTCONN;
-	} else if (ss.ss_family == AF_INET && r->family == AF_INET) {
+	if (getsockname(sock, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	if (ss.ss_family == AF_INET && r->family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
 
+		if (!in->sin_port)
+			return;
 		memcpy(r->laddr, &in->sin_addr, 4);
 		r->lport = ntohs(in->sin_port);
 		r->has_local = 1;
 	} else if (ss.ss_family == AF_INET6 && r->family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
 
+		if (!in6->sin6_port)
+			return;
 		memcpy(r->laddr, &in6->sin6_addr, 16);
 		r->lport = ntohs(in6->sin6_port);
 		r->has_local = 1;
 	}
+}
+
+/*
+ * Look at a socket another process holds, through a copy of its
+ * descriptor (pidfd_getfd): is it really closed?  A descriptor opened
+ * after the dump is missing from it too, but is not dead.  Fills r's
+ * local end when it is dead.  Returns 1 dead (same inode, TCP state
+ * CLOSE), 0 alive, closed since, or no longer that socket (the process
+ * or the descriptor is gone: not a leak any more), -errno when it cannot
+ * be looked at (no privilege, no pidfd_getfd).
+ */
+static int probe_socket(pid_t pid, int fd, struct sock_rec *r)
+{
+	struct tcp_info ti;
+	socklen_t tlen = sizeof(ti);
+	struct stat st;
+	int pidfd, copy, rc;
+
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return errno == ESRCH ? 0 : -errno;
+	copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (copy < 0) {
+		rc = errno == EBADF || errno == ESRCH ? 0 : -errno;
+		close(pidfd);
+		return rc;
+	}
+	memset(&ti, 0, sizeof(ti));
+	if (fstat(copy, &st) < 0 || st.st_ino != r->inode)
+		rc = 0; /* the fd now holds another file */
+	else if (getsockopt(copy, IPPROTO_TCP, TCP_INFO, &ti, &tlen) < 0)
+		rc = -errno;
+	else
+		rc = ti.tcpi_state == ST_CLOSE;
+	if (rc == 1)
+		local_end(copy, r);
 	close(copy);
 	close(pidfd);
 	return rc;
@@ -173,17 +212,18 @@ static int peer_sockname(pid_t pid, int fd, struct sock_rec *r)
 /*
  * A socket descriptor whose inode no source dumped.  When it is a TCP
  * socket of a selected family, held by a process of our network
- * namespace, record it as a dead socket.  Returns its table index or
- * NO_INDEX (not TCP, another namespace, gone).
+ * namespace, and closed (or it cannot be told), record it as a dead
+ * socket.  Returns its table index, NO_INDEX when it is not one (not
+ * TCP, another namespace, alive, gone), or NO_INDEX with *oom set.
  */
 static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
-			    int fdfd, const char *fdname, int fd)
+			    int fdfd, const char *fdname, int fd, int *oom)
 {
 	char path[4096], proto[16];
 	struct stat st;
 	struct sock_rec *r;
 	ssize_t n;
-	int family;
+	int family, probe;
 
 	if (!ps->o->netns)
 		return NO_INDEX;
@@ -214,17 +254,26 @@ static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
 		return NO_INDEX;
 
 	r = table_add_sock(t);
-	if (!r)
+	if (!r) {
+		*oom = 1;
 		return NO_INDEX;
-	r->origin = ORIGIN_FD;
+	}
 	r->family = (uint8_t)family;
 	r->state = ST_CLOSE;
 	r->inode = (uint32_t)st.st_ino;
 	r->uid = st.st_uid;
 	r->has_local = 0;
-	(void)peer_sockname(ps->pid, fd, r);
-	if (table_index(t) < 0)
+	probe = probe_socket(ps->pid, fd, r);
+	if (probe == 0) {
+		t->nsocks--; /* alive: opened after the dump */
 		return NO_INDEX;
+	}
+	r->origin = probe > 0 ? ORIGIN_FD : ORIGIN_FD_UNCHECKED;
+	ps->unchecked += probe < 0;
+	if (table_index(t) < 0) {
+		*oom = 1;
+		return NO_INDEX;
+	}
 	return (uint32_t)(t->nsocks - 1);
 }
 
@@ -249,7 +298,7 @@ static int scan_one(struct sock_table *t, struct proc_scan *ps)
 		close(fdfd);
 		return rc;
 	}
-	while ((de = readdir(dir)) != NULL && !ps->gone) {
+	while ((de = readdir(dir)) != NULL && !ps->gone && !rc) {
 		uint32_t sock, proc;
 		ssize_t n;
 		int fd;
@@ -271,13 +320,19 @@ static int scan_one(struct sock_table *t, struct proc_scan *ps)
 
 		sock = table_find(t, (uint32_t)ino);
 		if (sock == NO_INDEX) {
-			if (scan_proc(t, ps) == NO_INDEX)
+			int oom = 0;
+
+			if (proc_index(t, ps) == NO_INDEX)
 				break;
-			sock = record_dead(t, ps, fdfd, de->d_name, fd);
+			sock = record_dead(t, ps, fdfd, de->d_name, fd, &oom);
+			if (oom) {
+				rc = -ENOMEM;
+				break;
+			}
 			if (sock == NO_INDEX)
 				continue;
 		}
-		proc = scan_proc(t, ps);
+		proc = proc_index(t, ps);
 		if (proc == NO_INDEX)
 			break;
 		if (table_add_owner(t, sock, proc, fd) < 0) {
@@ -286,6 +341,8 @@ static int scan_one(struct sock_table *t, struct proc_scan *ps)
 		}
 	}
 	closedir(dir);
+	if (ps->oom)
+		rc = -ENOMEM;
 	return rc;
 }
 
@@ -340,6 +397,76 @@ static ssize_t list_pids(int procfd, pid_t **out)
 	return (ssize_t)n;
 }
 
+/* How long a socket that was never bound must stay so to be called dead. */
+#define UNBOUND_GRACE_NS 50000000L
+
+/*
+ * A second look at every dead socket once the scan is over: one caught
+ * between socket() and connect() was in state CLOSE at the first look
+ * but is connecting or connected by now; a reset one is still closed.
+ * When a candidate was never bound (the likely case of a socket about to
+ * connect), the second look waits a little so that it is not taken
+ * microseconds after the first.
+ */
+static void second_look(struct sock_table *t)
+{
+	struct timespec grace = { 0, UNBOUND_GRACE_NS };
+	size_t i;
+
+	for (i = 0; i < t->nsocks; i++) {
+		if (t->socks[i].origin == ORIGIN_FD && !t->socks[i].has_local) {
+			while (nanosleep(&grace, &grace) < 0 && errno == EINTR)
+				;
+			break;
+		}
+	}
+	for (i = 0; i < t->nsocks; i++) {
+		struct sock_rec *s = &t->socks[i];
+		const struct owner_ref *r;
+
+		if (s->origin != ORIGIN_FD || s->owners == NO_INDEX)
+			continue;
+		r = &t->refs[s->owners];
+		if (probe_socket(t->procs[r->proc].pid, r->fd, s) != 1)
+			s->origin = ORIGIN_LATE;
+	}
+}
+
+/* Does process pid still hold socket `inode` on descriptor fd? */
+static int still_held(const char *proc_root, pid_t pid, int fd, uint32_t inode)
+{
+	char path[4096], link[64], want[32];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%d/fd/%d", proc_root, (int)pid, fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return 0;
+	link[n] = '\0';
+	snprintf(want, sizeof(want), "socket:[%u]", (unsigned)inode);
+	return strcmp(link, want) == 0;
+}
+
+void owners_recheck(struct sock_table *t, const struct sock_table *again,
+		    const char *proc_root)
+{
+	size_t i;
+
+	for (i = 0; i < t->nsocks; i++) {
+		struct sock_rec *s = &t->socks[i];
+		const struct owner_ref *r;
+
+		if (s->origin != ORIGIN_FD_UNCHECKED)
+			continue;
+		r = s->owners != NO_INDEX ? &t->refs[s->owners] : NULL;
+		if (table_find(again, s->inode) != NO_INDEX || !r ||
+		    !still_held(proc_root, t->procs[r->proc].pid, r->fd, s->inode))
+			s->origin = ORIGIN_LATE;
+		else
+			s->origin = ORIGIN_FD;
+	}
+}
+
 int owners_scan(struct sock_table *t, const struct owners_opts *o,
 		struct owners_stats *st)
 {
@@ -369,27 +496,31 @@ int owners_scan(struct sock_table *t, const struct owners_opts *o,
 		}
 	}
 	for (i = 0; i < npids; i++) {
-		struct proc_scan ps = { o, procfd, pids[i], NO_INDEX, 0, 0 };
+		struct proc_scan ps = {
+			.o = o, .procfd = procfd, .pid = pids[i], .proc = NO_INDEX,
+		};
 		int err;
 
 		/* A PID given twice is read once. */
 		if (i > 0 && pids[i] == pids[i - 1])
 			continue;
 		err = scan_one(t, &ps);
+		st->unchecked += ps.unchecked;
 		if (err == -ENOMEM) {
 			rc = err;
 			break;
 		}
-		if (is_vanished(-err) || ps.gone) {
-			st->vanished++;
-		} else if (err == -EACCES || err == -EPERM) {
-			st->denied++;
+		/* A process that exited is simply not an owner. */
+		if (!is_vanished(-err) && !ps.gone &&
+		    (err == -EACCES || err == -EPERM)) {
+			if (!st->denied++)
+				st->denied_pid = pids[i];
 			st->denied_errno = -err;
-		} else if (err == 0) {
-			st->procs++;
 		}
 	}
 	free(pids);
 	close(procfd);
+	if (!rc && o->netns)
+		second_look(t);
 	return rc;
 }

@@ -22,10 +22,10 @@ struct owners_opts {
 };
 
 struct owners_stats {
-	unsigned procs;	   /* processes whose fd table was read */
-	unsigned vanished; /* processes that exited during the scan */
 	unsigned denied;   /* fd tables not readable (EACCES, EPERM) */
 	int denied_errno;
+	pid_t denied_pid;  /* the first of them */
+	unsigned unchecked; /* dead candidates left ORIGIN_FD_UNCHECKED */
 };
 
 /*
@@ -37,8 +37,21 @@ struct owners_stats {
 int owners_scan(struct sock_table *t, const struct owners_opts *o,
 		struct owners_stats *st);
 
-/* 0 when PROC_ROOT/PID exists, else -errno (-ENOENT for no such PID). */
-int owners_pid_exists(const char *proc_root, pid_t pid);
+/*
+ * Settle the dead candidates left ORIGIN_FD_UNCHECKED by owners_scan,
+ * given a second dump of the same source (indexed): a socket found in it,
+ * or whose descriptor no longer holds it, was opened or closed during
+ * the scan (ORIGIN_LATE); any other is dead (ORIGIN_FD).
+ */
+void owners_recheck(struct sock_table *t, const struct sock_table *again,
+		    const char *proc_root);
+
+/*
+ * Is PID a process?  Returns 0 and its thread-group id in *tgid (equal
+ * to pid for a process, another PID for one of its threads), or -errno
+ * (-ENOENT: no such PID).
+ */
+int owners_pid_check(const char *proc_root, pid_t pid, pid_t *tgid);
 
 /* The inode of PROC_ROOT/PID/ns/net ("self" for pid 0), or 0. */
 unsigned long owners_netns_of(const char *proc_root, pid_t pid);

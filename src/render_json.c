@@ -70,14 +70,13 @@ static void add_counts(cJSON *o, const struct counts *n)
 
 static cJSON *group_object(const struct sock_table *t, const struct group *g)
 {
-	static const char *const sides[] = { "server", "client", "process" };
 	cJSON *o = cJSON_CreateObject(), *procs, *states;
 	size_t i;
 	int s;
 
 	if (!o)
 		return NULL;
-	cJSON_AddStringToObject(o, "side", sides[g->side]);
+	cJSON_AddStringToObject(o, "side", audit_side_name(g->side));
 	if (g->side == SIDE_SERVER) {
 		add_uint(o, "local_port", g->port);
 	} else if (g->side == SIDE_CLIENT) {
@@ -101,9 +100,8 @@ static cJSON *group_object(const struct sock_table *t, const struct group *g)
 static cJSON *socket_object(const struct sock_table *t, const struct sock_rec *s)
 {
 	cJSON *o = cJSON_CreateObject(), *procs, *flags;
-	int times = s->has_times && s->state != ST_LISTEN &&
-		    s->state != ST_TIME_WAIT;
-	int dead = s->origin == ORIGIN_FD;
+	int times = audit_shows_times(s);
+	int dead = sock_is_dead(s);
 	unsigned bit;
 	uint32_t r;
 

@@ -126,7 +126,6 @@ static const char *const group_head[GROUP_COLS] = {
 static const enum align group_align[GROUP_COLS] = {
 	LEFT, LEFT, LEFT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT
 };
-static const char *const side_names[] = { "server", "client", "process" };
 
 /* Cells of one group row; the caller frees procs.s. */
 static int group_cells(const struct sock_table *t, const struct group *g,
@@ -165,7 +164,7 @@ static int group_cells(const struct sock_table *t, const struct group *g,
 		return -ENOMEM;
 
 	cells[0] = key;
-	cells[1] = (char *)side_names[g->side];
+	cells[1] = (char *)audit_side_name(g->side);
 	cells[2] = procs->s;
 	for (i = 0; i < 6; i++) {
 		snprintf(nums[i], 16, "%u", (unsigned)vals[i]);
@@ -221,13 +220,6 @@ static const enum align list_align[LIST_COLS] = {
 	LEFT, RIGHT, RIGHT, LEFT, LEFT, RIGHT, LEFT, LEFT
 };
 
-/* Does this socket carry idle times worth showing? (contract: null for
- * listeners, TIME-WAIT and without tcp_info) */
-static int shows_times(const struct sock_rec *s)
-{
-	return s->has_times && s->state != ST_LISTEN && s->state != ST_TIME_WAIT;
-}
-
 static int list_cells(const struct sock_table *t, const struct sock_rec *s,
 		      char f[6][64], struct buf *procs, char **cells)
 {
@@ -241,7 +233,7 @@ static int list_cells(const struct sock_table *t, const struct sock_rec *s,
 		text_endpoint(s->family, s->laddr, s->lport, f[2], 64);
 	else
 		snprintf(f[2], 64, "*");
-	if (s->origin == ORIGIN_FD) {
+	if (sock_is_dead(s)) {
 		snprintf(f[0], 64, "-");
 		snprintf(f[1], 64, "-");
 		snprintf(f[3], 64, "*");
@@ -254,7 +246,7 @@ static int list_cells(const struct sock_table *t, const struct sock_rec *s,
 	} else {
 		text_endpoint(s->family, s->raddr, s->rport, f[3], 64);
 	}
-	if (shows_times(s))
+	if (audit_shows_times(s))
 		text_duration(s->last_recv_ms < s->last_send_ms ? s->last_recv_ms :
 				s->last_send_ms, f[4], 64);
 	else

@@ -56,6 +56,12 @@ enum sock_flag {
 enum sock_origin {
 	ORIGIN_KERNEL = 0, /* dumped by a source (netlink or /proc/net/tcp*) */
 	ORIGIN_FD,	   /* only seen as a descriptor: the kernel dropped it */
+	/* Only seen as a descriptor, and its state could not be read
+	 * (pidfd_getfd refused): checked against a second dump, which
+	 * makes it ORIGIN_FD or ORIGIN_LATE. */
+	ORIGIN_FD_UNCHECKED,
+	/* A socket opened after the dump: neither listed nor dead. */
+	ORIGIN_LATE,
 };
 
 /*
@@ -84,6 +90,12 @@ struct sock_rec {
 	uint8_t flags;	   /* enum sock_flag bits, set by the audit */
 	uint8_t selected;  /* set by the audit */
 };
+
+/* A descriptor whose socket the kernel no longer has (flag dead). */
+static inline int sock_is_dead(const struct sock_rec *s)
+{
+	return s->origin == ORIGIN_FD || s->origin == ORIGIN_FD_UNCHECKED;
+}
 
 /* A process that holds at least one socket of interest. */
 struct proc_rec {

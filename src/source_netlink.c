@@ -162,26 +162,33 @@ static size_t port_count(const uint8_t *bits)
 #define BC_MAX_PORTS 2048
 
 /*
- * One block of the filter program: "the port is one of the set".  Test i
- * is [code, port] then [JMP]: a match falls through to the JMP, which
- * jumps to the end of the block; a miss jumps to the next test, and the
- * last miss jumps past the end of the whole program, which the kernel
- * reads as "reject".  `after` is the length of what follows the block.
- * Returns the bytes written.
+ * The filter program for the request's local ports: "the port is one of
+ * the set", in a malloc'd buffer.  Test i is [S_EQ, port] then [JMP]: a
+ * match falls through to the JMP, which jumps to the end of the program
+ * (accept); a miss jumps to the next test, and the last miss jumps past
+ * the end, which the kernel reads as "reject".  Returns the program's
+ * length (0: no filter), or -ENOMEM.
  */
-static size_t bc_port_block(struct inet_diag_bc_op *op, const uint8_t *bits,
-			    int code, size_t after)
+static ssize_t bc_build(const struct dump_request *req,
+			struct inet_diag_bc_op **out)
 {
-	size_t n = port_count(bits), i = 0, p;
+	size_t n = req->ports ? port_count(req->ports) : 0, i = 0, p;
+	struct inet_diag_bc_op *op;
 
+	*out = NULL;
+	if (n == 0 || n > BC_MAX_PORTS)
+		return 0;
+	op = *out = malloc(n * BC_TEST_LEN);
+	if (!op)
+		return -ENOMEM;
 	for (p = 1; p < 65536; p++) {
 		size_t to_end = (n - i) * BC_TEST_LEN; /* from this test */
 
-		if (!((bits[p >> 3] >> (p & 7)) & 1))
+		if (!((req->ports[p >> 3] >> (p & 7)) & 1))
 			continue;
-		op[0].code = (uint8_t)code;
+		op[0].code = INET_DIAG_BC_S_EQ;
 		op[0].yes = 2 * sizeof(*op);
-		op[0].no = (uint16_t)(i + 1 < n ? BC_TEST_LEN : to_end + after + 4);
+		op[0].no = (uint16_t)(i + 1 < n ? BC_TEST_LEN : to_end + 4);
 		op[1].code = INET_DIAG_BC_NOP;
 		op[1].yes = 0;
 		op[1].no = (uint16_t)p;
@@ -191,36 +198,7 @@ static size_t bc_port_block(struct inet_diag_bc_op *op, const uint8_t *bits,
 		op += 3;
 		i++;
 	}
-	return n * BC_TEST_LEN;
-}
-
-/*
- * The filter program for the request's port sets, in a malloc'd buffer.
- * Returns its length (0: no filter), or -ENOMEM.
- */
-static ssize_t bc_build(const struct dump_request *req,
-			struct inet_diag_bc_op **out)
-{
-	size_t nl = req->ports ? port_count(req->ports) : 0;
-	size_t nr = req->rports ? port_count(req->rports) : 0;
-	size_t len = (nl + nr) * BC_TEST_LEN, at;
-	struct inet_diag_bc_op *bc;
-
-	*out = NULL;
-	if (nl + nr == 0 || nl + nr > BC_MAX_PORTS)
-		return 0;
-	bc = malloc(len);
-	if (!bc)
-		return -ENOMEM;
-	at = 0;
-	if (nl)
-		at = bc_port_block(bc, req->ports, INET_DIAG_BC_S_EQ,
-				   nr * BC_TEST_LEN);
-	if (nr)
-		bc_port_block(bc + at / sizeof(*bc), req->rports,
-			      INET_DIAG_BC_D_EQ, 0);
-	*out = bc;
-	return (ssize_t)len;
+	return (ssize_t)(n * BC_TEST_LEN);
 }
 
 /* Send one dump request for a family on an open socket. */
@@ -277,7 +255,7 @@ static int dump_family(struct mnl_socket *nl, int family,
 
 	if (rc < 0)
 		return rc;
-	do {
+	for (;;) {
 		ssize_t n = mnl_socket_recvfrom(nl, buf, DUMP_BUF_SIZE);
 
 		if (n < 0) {
@@ -286,9 +264,11 @@ static int dump_family(struct mnl_socket *nl, int family,
 			return -errno;
 		}
 		rc = netlink_decode(buf, (size_t)n, seq, portid, t, &interrupted);
-	} while (rc == 1);
-	if (rc < 0)
-		return rc;
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			break;
+	}
 	return interrupted ? -EINTR : 0;
 }
 
@@ -347,7 +327,6 @@ int netlink_dump(struct sock_table *t, const struct dump_request *req,
 			rc = dump_family(nl, fams[i].family, req, t, buf, ++seq);
 			if (rc != -EINTR)
 				break;
-			st->interrupted++;
 			if (attempt == DUMP_RETRIES) {
 				/* Keep the last dump and say it may be off. */
 				st->inconsistent = 1;

@@ -12,15 +12,14 @@ struct dump_request {
 	unsigned families; /* FAMILY_INET | FAMILY_INET6 */
 	uint32_t states;   /* STATE_BIT mask, passed in idiag_states */
 	int want_info;	   /* ask for tcp_info (INET_DIAG_INFO) */
-	/* Optional kernel-side filters (65536-bit port sets, NULL = any):
-	 * only sockets whose local port is in `ports` and remote port in
-	 * `rports` are dumped. */
+	/* Optional kernel-side filter (a 65536-bit port set, NULL = any):
+	 * only sockets whose local port is in it are dumped.  (No remote
+	 * port filter: it would drop the listeners, whose remote port is 0,
+	 * that make a local port server-side.) */
 	const uint8_t *ports;
-	const uint8_t *rports;
 };
 
 struct netlink_stats {
-	unsigned interrupted; /* dumps restarted after NLM_F_DUMP_INTR */
 	int inconsistent;     /* still interrupted after the last retry */
 };
 

@@ -6,9 +6,11 @@
  */
 #include <check.h>
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -100,6 +102,8 @@ static const struct cli_row bad_rows[] = {
 	{ { "--max" }, 2, "max", "--max" },
 	{ { "foo" }, 2, "foo", "" },
 	{ { "-j", "--json=x" }, 2, "json", "" },
+	/* A bad short option after a long one is named, not the long one. */
+	{ { "--json", "-x4" }, 2, "x", "-x" },
 	/* Not implemented yet, but valid syntax per the contract.  FLIP
 	 * this row to status 0 (and a check of the output) when
 	 * render_prom lands. */
@@ -337,6 +341,63 @@ START_TEST(test_missing_pid)
 }
 END_TEST
 
+/* A thread's ID is not a process: status 3, naming the process. */
+static volatile pid_t thread_tid;
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	thread_tid = (pid_t)syscall(SYS_gettid);
+	pause();
+	return NULL;
+}
+
+START_TEST(test_thread_pid)
+{
+	struct run_result r;
+	pthread_t th;
+	char tid[24];
+
+	snprintf(self_pid, sizeof(self_pid), "%d", (int)getpid());
+	ck_assert_int_eq(pthread_create(&th, NULL, sleeper, NULL), 0);
+	while (!thread_tid)
+		usleep(1000);
+	snprintf(tid, sizeof(tid), "%d", (int)thread_tid);
+	run_sockaudit(&r, NULL, "-p", tid, NULL);
+	ck_assert_msg(r.status == 3, "-p %s (a thread): %s", tid, run_describe(&r));
+	ck_assert_msg(r.out_len == 0, "stdout not empty: %s", run_describe(&r));
+	ck_assert_msg(strstr(r.err, "thread") && strstr(r.err, self_pid),
+		      "stderr does not say it is a thread of %s: %s", self_pid,
+		      run_describe(&r));
+	run_result_free(&r);
+}
+END_TEST
+
+/*
+ * A named process whose descriptors cannot be read (another user's, run
+ * unprivileged): status 3, not an empty report that --max 0 passes.
+ */
+START_TEST(test_unreadable_pid)
+{
+	const char *argv[] = { "setpriv", "--reuid=65534", "--regid=65534",
+			       "--clear-groups", sockaudit_path(), "-p", self_pid,
+			       "--max", "0", NULL };
+	struct run_result r;
+
+	snprintf(self_pid, sizeof(self_pid), "%d", (int)getpid());
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_unreadable_pid: skipped, needs root\n");
+		return;
+	}
+	ck_assert_int_eq(run_cmd(argv, NULL, RUN_TIMEOUT_MS, &r), 0);
+	ck_assert_msg(r.status == 3, "-p %s as nobody: %s", self_pid, run_describe(&r));
+	ck_assert_msg(r.out_len == 0, "stdout not empty: %s", run_describe(&r));
+	ck_assert_msg(strstr(r.err, self_pid) && all_lines_start_with(r.err, "sockaudit: "),
+		      "%s", run_describe(&r));
+	run_result_free(&r);
+}
+END_TEST
+
 START_TEST(test_help_version)
 {
 	static const char *const longs[] = {
@@ -390,6 +451,8 @@ static Suite *cli_suite(void)
 	tcase_add_loop_test(tc, test_good_values, 0,
 			    (int)(sizeof(good_rows) / sizeof(good_rows[0])));
 	tcase_add_test(tc, test_missing_pid);
+	tcase_add_test(tc, test_thread_pid);
+	tcase_add_test(tc, test_unreadable_pid);
 	tcase_add_test(tc, test_help_version);
 	suite_add_tcase(s, tc);
 	return s;
