@@ -16,9 +16,9 @@ TEST_PKGS = check libcjson
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
             -Wmissing-prototypes -Wvla
-ALL_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE $(CFLAGS) \
+ALL_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread $(CFLAGS) \
              $(shell pkg-config --cflags $(PKGS))
-LIBS      = $(shell pkg-config --libs $(PKGS))
+LIBS      = $(shell pkg-config --libs $(PKGS)) -pthread
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS)) -Isrc
 TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS))
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "fdscan.h"
 #include "options.h"
 #include "owners.h"
 #include "render.h"
@@ -218,10 +219,9 @@ static int audit_host(const struct options *o)
 	struct audit a;
 	struct owners_opts oo = {
 		.proc_root = PROC_ROOT,
-		.pids = o->pids,
-		.npids = o->npids,
 		.families = o->families,
 	};
+	struct fdscan scan;
 	struct owners_stats ost;
 	struct audit_opts ao = {
 		.idle_ms = o->idle_ms,
@@ -248,17 +248,27 @@ static int audit_host(const struct options *o)
 		oo.netns = owners_netns_of(PROC_ROOT, 0);
 	}
 
+	/* The descriptors are read on other threads while the sockets are
+	 * dumped: on a big host these are most of the time, and they do not
+	 * depend on each other until the join. */
+	rc = fdscan_start(&scan, PROC_ROOT, o->pids, o->npids);
+	if (rc) {
+		warn_msg("reading process descriptors in %s: %s", PROC_ROOT,
+			 strerror(-rc));
+		return EXIT_CANNOT_RUN;
+	}
 	table_init(&t);
 	status = read_sockets(&t, o, states, &used);
 	if (status)
 		goto out;
 	ro.source = used == SOURCE_NETLINK ? "netlink" : "proc";
-	rc = table_index(&t);
+	rc = fdscan_wait(&scan);
 	if (!rc)
-		rc = owners_scan(&t, &oo, &ost);
+		rc = table_index(&t);
+	if (!rc)
+		rc = owners_join(&t, &oo, &scan, &ost);
 	if (rc) {
-		warn_msg("reading process descriptors in %s: %s", PROC_ROOT,
-			 strerror(-rc));
+		warn_msg("joining sockets to processes: %s", strerror(-rc));
 		status = EXIT_CANNOT_RUN;
 		goto out;
 	}
@@ -300,6 +310,7 @@ static int audit_host(const struct options *o)
 	}
 	audit_free(&a);
 out:
+	fdscan_free(&scan);
 	table_free(&t);
 	return status;
 }

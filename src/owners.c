@@ -1,16 +1,15 @@
 /*
- * Owners: walk PROC_ROOT/PID/fd, join "socket:[N]" links to the table by
- * inode, and record TCP descriptors that no source dumped ("dead").
+ * Owners: join the socket descriptors fdscan read to the table by inode,
+ * and record TCP descriptors that no source dumped ("dead"), each
+ * confirmed, since descriptors and the dump are read at different times.
  *
- * Processes come and go while we read: a PID whose directory vanished
- * (ENOENT, ESRCH) is skipped and counted; an fd table we may not read
- * (EACCES, EPERM) is counted for one warning by the caller.
+ * Processes come and go while we read: one that exited is skipped; an fd
+ * table we may not read (EACCES, EPERM) is counted for one warning by
+ * the caller.
  */
 #include "owners.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,86 +22,21 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-/* State of the scan of one process. */
+/* State of the join of one process. */
 struct proc_scan {
 	const struct owners_opts *o;
-	int procfd;	   /* PROC_ROOT */
-	pid_t pid;
+	const struct proc_fds *p; /* what fdscan read of it */
 	uint32_t proc;	   /* table index, NO_INDEX until first needed */
 	int netns_state;   /* 0 unknown, 1 same namespace, -1 other */
-	int gone;	   /* the process exited under us */
-	int oom;	   /* memory ran out */
 	unsigned unchecked; /* dead candidates whose state was not read */
 };
 
-static int is_vanished(int err)
-{
-	return err == ENOENT || err == ESRCH;
-}
-
-/* A name made only of digits (a PID or an fd number), as an int. */
-static int numeric_name(const char *s, int *out)
-{
-	long v = 0;
-
-	if (!*s)
-		return 0;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return 0;
-		v = v * 10 + (*s - '0');
-		if (v > INT32_MAX)
-			return 0;
-	}
-	*out = (int)v;
-	return 1;
-}
-
-/* Read PID/comm without its newline.  Returns its length or -errno. */
-static ssize_t read_comm(int procfd, pid_t pid, char *buf, size_t size)
-{
-	char path[32];
-	ssize_t n;
-	int fd, err;
-
-	snprintf(path, sizeof(path), "%d/comm", (int)pid);
-	fd = openat(procfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	do
-		n = read(fd, buf, size);
-	while (n < 0 && errno == EINTR);
-	err = errno;
-	close(fd);
-	if (n < 0)
-		return -err;
-	/* The kernel ends the name with one newline; a name may itself
-	 * hold newlines, so strip only the last byte. */
-	if (n > 0 && buf[n - 1] == '\n')
-		n--;
-	return n;
-}
-
-/* The table index of the scanned process, created on first use; NO_INDEX
- * when it exited (ps->gone) or memory ran out. */
+/* The table index of the process, created on first use; NO_INDEX when
+ * memory ran out. */
 static uint32_t proc_index(struct sock_table *t, struct proc_scan *ps)
 {
-	char comm[64];
-	ssize_t n;
-
-	if (ps->proc != NO_INDEX)
-		return ps->proc;
-	n = read_comm(ps->procfd, ps->pid, comm, sizeof(comm));
-	if (n < 0) {
-		if (is_vanished((int)-n))
-			ps->gone = 1;
-		n = 0; /* no name, but the descriptors were read */
-		if (ps->gone)
-			return NO_INDEX;
-	}
-	ps->proc = table_add_proc(t, ps->pid, comm, (size_t)n);
 	if (ps->proc == NO_INDEX)
-		ps->oom = 1;
+		ps->proc = table_add_proc(t, ps->p->pid, ps->p->comm, ps->p->comm_len);
 	return ps->proc;
 }
 
@@ -217,7 +151,7 @@ static int probe_socket(pid_t pid, int fd, struct sock_rec *r)
  * TCP, another namespace, alive, gone), or NO_INDEX with *oom set.
  */
 static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
-			    int fdfd, const char *fdname, int fd, int *oom)
+			    const struct fd_sock *fs, int *oom)
 {
 	char path[4096], proto[16];
 	struct stat st;
@@ -228,16 +162,16 @@ static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
 	if (!ps->o->netns)
 		return NO_INDEX;
 	if (ps->netns_state == 0) {
-		unsigned long ns = owners_netns_of(ps->o->proc_root, ps->pid);
+		unsigned long ns = owners_netns_of(ps->o->proc_root, ps->p->pid);
 
 		ps->netns_state = ns == ps->o->netns ? 1 : -1;
 	}
 	if (ps->netns_state < 0)
 		return NO_INDEX;
 
-	/* getxattr follows the fd link to the socket inode itself. */
-	snprintf(path, sizeof(path), "%s/%d/fd/%s", ps->o->proc_root, (int)ps->pid,
-		 fdname);
+	/* getxattr and stat follow the fd link to the socket inode. */
+	snprintf(path, sizeof(path), "%s/%d/fd/%d", ps->o->proc_root,
+		 (int)ps->p->pid, (int)fs->fd);
 	n = getxattr(path, "system.sockprotoname", proto, sizeof(proto) - 1);
 	if (n <= 0)
 		return NO_INDEX;
@@ -250,7 +184,8 @@ static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
 		return NO_INDEX;
 	if (!(ps->o->families & (family == AF_INET ? FAMILY_INET : FAMILY_INET6)))
 		return NO_INDEX;
-	if (fstatat(fdfd, fdname, &st, 0) < 0)
+	/* The descriptor may hold another file by now. */
+	if (stat(path, &st) < 0 || st.st_ino != fs->inode)
 		return NO_INDEX;
 
 	r = table_add_sock(t);
@@ -260,10 +195,10 @@ static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
 	}
 	r->family = (uint8_t)family;
 	r->state = ST_CLOSE;
-	r->inode = (uint32_t)st.st_ino;
+	r->inode = fs->inode;
 	r->uid = st.st_uid;
 	r->has_local = 0;
-	probe = probe_socket(ps->pid, fd, r);
+	probe = probe_socket(ps->p->pid, fs->fd, r);
 	if (probe == 0) {
 		t->nsocks--; /* alive: opened after the dump */
 		return NO_INDEX;
@@ -277,124 +212,29 @@ static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
 	return (uint32_t)(t->nsocks - 1);
 }
 
-/*
- * Read one process's fd table.  Returns 0, -ENOMEM, or the -errno of
- * opening its fd directory (for counting).
- */
-static int scan_one(struct sock_table *t, struct proc_scan *ps)
+/* Join one process's socket descriptors to the table.  Returns 0 or
+ * -ENOMEM. */
+static int join_one(struct sock_table *t, struct proc_scan *ps)
 {
-	char path[32], link[64];
-	struct dirent *de;
-	DIR *dir;
-	int fdfd, rc = 0;
+	size_t i;
 
-	snprintf(path, sizeof(path), "%d/fd", (int)ps->pid);
-	fdfd = openat(ps->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fdfd < 0)
-		return -errno;
-	dir = fdopendir(fdfd);
-	if (!dir) {
-		rc = -errno;
-		close(fdfd);
-		return rc;
-	}
-	while ((de = readdir(dir)) != NULL && !ps->gone && !rc) {
-		uint32_t sock, proc;
-		ssize_t n;
-		int fd;
-		unsigned long ino;
-		char *end;
+	for (i = 0; i < ps->p->nsocks; i++) {
+		const struct fd_sock *fs = &ps->p->socks[i];
+		uint32_t sock = table_find(t, fs->inode);
+		int oom = 0;
 
-		if (!numeric_name(de->d_name, &fd))
-			continue;
-		n = readlinkat(fdfd, de->d_name, link, sizeof(link) - 1);
-		/* Closed between readdir and readlink: nothing to join. */
-		if (n <= 0)
-			continue;
-		link[n] = '\0';
-		if (strncmp(link, "socket:[", 8) != 0)
-			continue;
-		ino = strtoul(link + 8, &end, 10);
-		if (*end != ']' || ino == 0 || ino > UINT32_MAX)
-			continue;
-
-		sock = table_find(t, (uint32_t)ino);
 		if (sock == NO_INDEX) {
-			int oom = 0;
-
-			if (proc_index(t, ps) == NO_INDEX)
-				break;
-			sock = record_dead(t, ps, fdfd, de->d_name, fd, &oom);
-			if (oom) {
-				rc = -ENOMEM;
-				break;
-			}
+			sock = record_dead(t, ps, fs, &oom);
+			if (oom)
+				return -ENOMEM;
 			if (sock == NO_INDEX)
 				continue;
 		}
-		proc = proc_index(t, ps);
-		if (proc == NO_INDEX)
-			break;
-		if (table_add_owner(t, sock, proc, fd) < 0) {
-			rc = -ENOMEM;
-			break;
-		}
+		if (proc_index(t, ps) == NO_INDEX ||
+		    table_add_owner(t, sock, ps->proc, fs->fd) < 0)
+			return -ENOMEM;
 	}
-	closedir(dir);
-	if (ps->oom)
-		rc = -ENOMEM;
-	return rc;
-}
-
-static int cmp_pid(const void *a, const void *b)
-{
-	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Every numeric entry of PROC_ROOT, ascending.  Returns count or -errno. */
-static ssize_t list_pids(int procfd, pid_t **out)
-{
-	pid_t *v = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	DIR *dir;
-	int dfd = dup(procfd);
-
-	if (dfd < 0)
-		return -errno;
-	dir = fdopendir(dfd);
-	if (!dir) {
-		int err = errno;
-
-		close(dfd);
-		return -err;
-	}
-	while ((de = readdir(dir)) != NULL) {
-		int pid;
-
-		if (!numeric_name(de->d_name, &pid) || pid == 0)
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 512;
-			pid_t *p = realloc(v, ncap * sizeof(*p));
-
-			if (!p) {
-				free(v);
-				closedir(dir);
-				return -ENOMEM;
-			}
-			v = p;
-			cap = ncap;
-		}
-		v[n++] = pid;
-	}
-	closedir(dir);
-	if (n)
-		qsort(v, n, sizeof(*v), cmp_pid);
-	*out = v;
-	return (ssize_t)n;
+	return 0;
 }
 
 /* How long a socket that was never bound must stay so to be called dead. */
@@ -467,59 +307,28 @@ void owners_recheck(struct sock_table *t, const struct sock_table *again,
 	}
 }
 
-int owners_scan(struct sock_table *t, const struct owners_opts *o,
-		struct owners_stats *st)
+int owners_join(struct sock_table *t, const struct owners_opts *o,
+		const struct fdscan *scan, struct owners_stats *st)
 {
-	pid_t *pids = NULL;
-	ssize_t npids;
-	ssize_t i;
-	int procfd, rc = 0;
+	size_t i;
+	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
-	procfd = open(o->proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (procfd < 0)
-		return -errno;
-	if (o->npids) {
-		pids = malloc(o->npids * sizeof(*pids));
-		if (!pids) {
-			close(procfd);
-			return -ENOMEM;
-		}
-		memcpy(pids, o->pids, o->npids * sizeof(*pids));
-		qsort(pids, o->npids, sizeof(*pids), cmp_pid);
-		npids = (ssize_t)o->npids;
-	} else {
-		npids = list_pids(procfd, &pids);
-		if (npids < 0 || !pids) {
-			close(procfd);
-			return (int)npids;
-		}
-	}
-	for (i = 0; i < npids; i++) {
-		struct proc_scan ps = {
-			.o = o, .procfd = procfd, .pid = pids[i], .proc = NO_INDEX,
-		};
-		int err;
+	for (i = 0; i < scan->nprocs && !rc; i++) {
+		struct proc_scan ps = { .o = o, .p = &scan->procs[i], .proc = NO_INDEX };
+		int err = ps.p->err;
 
-		/* A PID given twice is read once. */
-		if (i > 0 && pids[i] == pids[i - 1])
-			continue;
-		err = scan_one(t, &ps);
-		st->unchecked += ps.unchecked;
-		if (err == -ENOMEM) {
-			rc = err;
-			break;
-		}
 		/* A process that exited is simply not an owner. */
-		if (!is_vanished(-err) && !ps.gone &&
-		    (err == -EACCES || err == -EPERM)) {
+		if (err == -EACCES || err == -EPERM) {
 			if (!st->denied++)
-				st->denied_pid = pids[i];
+				st->denied_pid = ps.p->pid;
 			st->denied_errno = -err;
 		}
+		if (err)
+			continue;
+		rc = join_one(t, &ps);
+		st->unchecked += ps.unchecked;
 	}
-	free(pids);
-	close(procfd);
 	if (!rc && o->netns)
 		second_look(t);
 	return rc;

@@ -1,6 +1,6 @@
 /*
- * Owners: join socket inodes to the processes that hold them, through
- * PROC_ROOT/[0-9]*\/fd, and find "dead" TCP descriptors (held by a
+ * Owners: join the socket descriptors fdscan read from PROC_ROOT/PID/fd
+ * to the table by inode, and find "dead" TCP descriptors (held by a
  * process, dumped by no source).
  */
 #ifndef OWNERS_H
@@ -8,15 +8,14 @@
 
 #include <sys/types.h>
 
+#include "fdscan.h"
 #include "table.h"
 
 struct owners_opts {
 	const char *proc_root; /* "/proc" outside tests */
-	const pid_t *pids;     /* only these processes; all when npids == 0 */
-	size_t npids;
 	/* Descriptors of TCP sockets missing from the table become
-	 * ORIGIN_FD records, for processes in this network namespace
-	 * (inode of PROC_ROOT/PID/ns/net); 0 turns this off. */
+	 * dead sockets, for processes in this network namespace (inode
+	 * of PROC_ROOT/PID/ns/net); 0 turns this off. */
 	unsigned long netns;
 	unsigned families; /* which dead sockets to record */
 };
@@ -29,13 +28,13 @@ struct owners_stats {
 };
 
 /*
- * Scan descriptors and add owners (and dead sockets) to the table, which
- * must be indexed (table_index).  Races with exiting processes are
- * expected and counted, not errors.  Returns 0, -ENOMEM, or -errno when
- * PROC_ROOT itself cannot be read.
+ * Join the descriptors fdscan read to the table (which must be indexed):
+ * owners for dumped sockets, confirmed dead sockets for TCP descriptors
+ * no source dumped.  Processes that exited are skipped; fd tables that
+ * could not be read are counted.  Returns 0 or -ENOMEM.
  */
-int owners_scan(struct sock_table *t, const struct owners_opts *o,
-		struct owners_stats *st);
+int owners_join(struct sock_table *t, const struct owners_opts *o,
+		const struct fdscan *scan, struct owners_stats *st);
 
 /*
  * Settle the dead candidates left ORIGIN_FD_UNCHECKED by owners_scan,

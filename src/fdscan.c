@@ -1,0 +1,285 @@
+/*
+ * fdscan: PROC_ROOT/PID/fd read on worker threads.
+ *
+ * This is most of an audit's time on a big host (one readlinkat per
+ * descriptor), and it does not depend on the socket dump, so main runs
+ * the two at once.  Workers take processes one at a time from a shared
+ * counter and fill that process's slot; nothing else is shared.
+ */
+#include "fdscan.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A name made only of digits (a PID or an fd number), as an int. */
+static int numeric_name(const char *s, int *out)
+{
+	long v = 0;
+
+	if (!*s)
+		return 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return 0;
+		v = v * 10 + (*s - '0');
+		if (v > INT32_MAX)
+			return 0;
+	}
+	*out = (int)v;
+	return 1;
+}
+
+/* Read PID/comm without its newline.  Returns its length or -errno. */
+static ssize_t read_comm(int procfd, pid_t pid, char *buf, size_t size)
+{
+	char path[32];
+	ssize_t n;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%d/comm", (int)pid);
+	fd = openat(procfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	do
+		n = read(fd, buf, size);
+	while (n < 0 && errno == EINTR);
+	err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	/* The kernel ends the name with one newline; a name may itself
+	 * hold newlines, so strip only the last byte. */
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	return n;
+}
+
+static int add_sock(struct proc_fds *p, int fd, uint32_t inode)
+{
+	if (p->nsocks == p->cap) {
+		size_t ncap = p->cap ? p->cap * 2 : 16;
+		struct fd_sock *v = realloc(p->socks, ncap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		p->socks = v;
+		p->cap = ncap;
+	}
+	p->socks[p->nsocks].fd = fd;
+	p->socks[p->nsocks].inode = inode;
+	p->nsocks++;
+	return 0;
+}
+
+/* Read one process's socket descriptors into its slot. */
+static void read_proc(int procfd, struct proc_fds *p)
+{
+	char path[32], link[64];
+	struct dirent *de;
+	DIR *dir;
+	int fdfd;
+
+	snprintf(path, sizeof(path), "%d/fd", (int)p->pid);
+	fdfd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fdfd < 0) {
+		p->err = -errno;
+		return;
+	}
+	dir = fdopendir(fdfd);
+	if (!dir) {
+		p->err = -errno;
+		close(fdfd);
+		return;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		unsigned long ino;
+		ssize_t n;
+		char *end;
+		int fd;
+
+		if (!numeric_name(de->d_name, &fd))
+			continue;
+		n = readlinkat(fdfd, de->d_name, link, sizeof(link) - 1);
+		/* Closed between readdir and readlink: nothing to join. */
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		if (strncmp(link, "socket:[", 8) != 0)
+			continue;
+		ino = strtoul(link + 8, &end, 10);
+		if (*end != ']' || ino == 0 || ino > UINT32_MAX)
+			continue;
+		if (add_sock(p, fd, (uint32_t)ino) < 0) {
+			p->err = -ENOMEM;
+			break;
+		}
+	}
+	closedir(dir);
+	if (p->nsocks && !p->err) {
+		ssize_t n = read_comm(procfd, p->pid, p->comm, sizeof(p->comm));
+
+		/* Exited before its name could be read: not an owner. */
+		if (n == -ENOENT || n == -ESRCH)
+			p->err = (int)n;
+		p->comm_len = n > 0 ? (uint32_t)n : 0;
+	}
+}
+
+static void *worker(void *arg)
+{
+	struct fdscan *s = arg;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&s->next, 1)) < s->nprocs)
+		read_proc(s->procfd, &s->procs[i]);
+	return NULL;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Every numeric entry of PROC_ROOT, ascending.  Returns count or -errno. */
+static ssize_t list_pids(int procfd, pid_t **out)
+{
+	pid_t *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *dir;
+	int dfd = dup(procfd);
+
+	if (dfd < 0)
+		return -errno;
+	dir = fdopendir(dfd);
+	if (!dir) {
+		int err = errno;
+
+		close(dfd);
+		return -err;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		int pid;
+
+		if (!numeric_name(de->d_name, &pid) || pid == 0)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 512;
+			pid_t *p = realloc(v, ncap * sizeof(*p));
+
+			if (!p) {
+				free(v);
+				closedir(dir);
+				return -ENOMEM;
+			}
+			v = p;
+			cap = ncap;
+		}
+		v[n++] = pid;
+	}
+	closedir(dir);
+	*out = v;
+	return (ssize_t)n;
+}
+
+int fdscan_start(struct fdscan *s, const char *proc_root, const pid_t *pids,
+		 size_t npids)
+{
+	pid_t *list = NULL;
+	ssize_t n;
+	size_t i, j;
+	long cpus;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->proc_root = proc_root;
+	s->procfd = -1;
+	s->procfd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->procfd < 0)
+		return -errno;
+	if (npids) {
+		list = malloc(npids * sizeof(*list));
+		if (!list) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		memcpy(list, pids, npids * sizeof(*list));
+		n = (ssize_t)npids;
+	} else {
+		n = list_pids(s->procfd, &list);
+		/* No process at all: not a /proc we can read. */
+		if (n <= 0 || !list) {
+			rc = n < 0 ? (int)n : -ENOENT;
+			free(list);
+			goto fail;
+		}
+	}
+	if (n > 1)
+		qsort(list, (size_t)n, sizeof(*list), cmp_pid);
+	s->procs = calloc(n ? (size_t)n : 1, sizeof(*s->procs));
+	if (!s->procs) {
+		free(list);
+		rc = -ENOMEM;
+		goto fail;
+	}
+	/* A PID given twice is read once. */
+	for (i = j = 0; i < (size_t)n; i++)
+		if (i == 0 || list[i] != list[i - 1])
+			s->procs[j++].pid = list[i];
+	s->nprocs = j;
+	free(list);
+
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus < 1)
+		cpus = 1;
+	atomic_init(&s->next, 0);
+	for (i = 0; i < (size_t)cpus && i < 8 && (i == 0 || i < s->nprocs); i++) {
+		rc = -pthread_create(&s->threads[i], NULL, worker, s);
+		if (rc) {
+			/* The threads already started finish the work. */
+			if (i > 0)
+				break;
+			goto fail;
+		}
+		s->nthreads++;
+	}
+	return 0;
+fail:
+	fdscan_free(s);
+	return rc;
+}
+
+int fdscan_wait(struct fdscan *s)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < s->nthreads; i++)
+		pthread_join(s->threads[i], NULL);
+	s->nthreads = 0;
+	for (i = 0; s->procs && i < s->nprocs; i++)
+		if (s->procs[i].err == -ENOMEM)
+			rc = -ENOMEM;
+	return rc;
+}
+
+void fdscan_free(struct fdscan *s)
+{
+	size_t i;
+
+	fdscan_wait(s);
+	for (i = 0; s->procs && i < s->nprocs; i++)
+		free(s->procs[i].socks);
+	free(s->procs);
+	if (s->procfd >= 0)
+		close(s->procfd);
+	memset(s, 0, sizeof(*s));
+	s->procfd = -1;
+}

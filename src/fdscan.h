@@ -1,0 +1,57 @@
+/*
+ * fdscan: read the socket descriptors of processes from PROC_ROOT/PID/fd,
+ * on worker threads, while the caller does something else (the socket
+ * dump).  It needs nothing from the socket table: owners.c joins the two.
+ */
+#ifndef FDSCAN_H
+#define FDSCAN_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* One socket descriptor: fd holds socket inode `inode`. */
+struct fd_sock {
+	int32_t fd;
+	uint32_t inode;
+};
+
+/* What was read of one process. */
+struct proc_fds {
+	pid_t pid;
+	int err; /* 0, or -errno: its fd table could not be read (ENOENT and
+		  * ESRCH: it exited; EACCES, EPERM: not ours), or -ENOMEM */
+	uint32_t comm_len;
+	char comm[64]; /* raw bytes of PID/comm, read when it holds sockets */
+	struct fd_sock *socks; /* in the order the directory lists them */
+	size_t nsocks, cap;
+};
+
+struct fdscan {
+	const char *proc_root;
+	int procfd;
+	struct proc_fds *procs; /* ascending PID */
+	size_t nprocs;
+	atomic_size_t next; /* the next process a worker takes */
+	pthread_t threads[8];
+	unsigned nthreads;
+};
+
+/*
+ * List the processes (only `pids` when npids > 0, else every numeric
+ * entry of PROC_ROOT) and start reading their fd tables on worker
+ * threads.  Returns 0, or -errno (PROC_ROOT unreadable, no memory, no
+ * thread) with nothing left running.
+ */
+int fdscan_start(struct fdscan *s, const char *proc_root, const pid_t *pids,
+		 size_t npids);
+
+/* Wait for the workers.  Returns 0 or -ENOMEM (a process's list could
+ * not grow; its err says so too). */
+int fdscan_wait(struct fdscan *s);
+
+/* Free what fdscan_start made (only after it returned 0). */
+void fdscan_free(struct fdscan *s);
+
+#endif
