@@ -85,7 +85,7 @@ static void read_proc(int procfd, struct proc_fds *p)
 	int fdfd;
 
 	snprintf(path, sizeof(path), "%d/fd", (int)p->pid);
-	fdfd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fdfd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fdfd < 0) {
 		p->err = -errno;
 		return;
@@ -201,7 +201,7 @@ int fdscan_start(struct fdscan *s, const char *proc_root, const pid_t *pids,
 	memset(s, 0, sizeof(*s));
 	s->proc_root = proc_root;
 	s->procfd = -1;
-	s->procfd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	s->procfd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (s->procfd < 0)
 		return -errno;
 	if (npids) {
