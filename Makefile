@@ -3,7 +3,7 @@
 #   make            build ./sockaudit
 #   make run        install missing dependencies, build, audit this host
 #   make check      the same set-up, lint, then every test (plain, ASan+UBSan,
-#                   and the binary under valgrind)
+#                   and the binary under valgrind), then 10 s of each fuzzer
 #   make install    PREFIX=/usr/local DESTDIR= (binary and man page)
 
 PREFIX   ?= /usr/local
@@ -109,6 +109,7 @@ check: deps
 	$(MAKE) check-plain
 	$(MAKE) check-asan
 	$(MAKE) valgrind
+	$(MAKE) fuzz-check
 
 # Static analysis: both must be silent (.clang-tidy holds the checks).
 lint:
@@ -144,10 +145,12 @@ clean:
 # make fuzz-check runs each for 10 s (for CI).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
+FUZZ_DEFS    ?=
 FUZZ_TARGETS  = procnet netlink options escape
 FUZZ_FLAGS    = -std=gnu11 -D_GNU_SOURCE -pthread -O1 -g \
                 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
-                -fno-sanitize-recover=all -Isrc $(shell pkg-config --cflags $(PKGS))
+                -fno-sanitize-recover=all -Isrc $(FUZZ_DEFS) \
+                $(shell pkg-config --cflags $(PKGS))
 FUZZ_SRCS     = $(filter-out src/main.c,$(SRCS))
 FUZZ_BINS     = $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
@@ -160,15 +163,16 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard src/*.h)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRCS) $(LIBS)
 
 fuzz: $(FUZZ_BINS)
-	@set -e; for t in $(FUZZ_TARGETS); do \
+	@failed=""; for t in $(FUZZ_TARGETS); do \
 		echo "== fuzz_$$t ($(FUZZ_SECONDS) s)"; \
 		rm -rf build/fuzz/corpus-$$t; mkdir -p build/fuzz/corpus-$$t; \
-		cp tests/fuzz/corpus/$$t/* build/fuzz/corpus-$$t/; \
+		cp tests/fuzz/corpus/$$t/* build/fuzz/corpus-$$t/ || exit 1; \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 			-artifact_prefix=build/fuzz/crash-$$t- \
-			build/fuzz/corpus-$$t; \
-	done
+			build/fuzz/corpus-$$t || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: crash in:$$failed (reproducers: build/fuzz/crash-*)" >&2; exit 1; fi
 
 fuzz-check:
 	$(MAKE) fuzz FUZZ_SECONDS=10

@@ -6,8 +6,9 @@ set -eu
 
 # build: compiler, pkg-config, libmnl, cJSON; tests: Check, and the
 # oracles the real-socket tests compare against (ss from iproute2, jq).
-# lint and memory checks: cppcheck, clang-tidy, valgrind.
-packages="gcc make pkg-config libmnl-dev libcjson-dev check iproute2 jq cppcheck clang-tidy valgrind"
+# lint and memory checks: cppcheck, clang-tidy, valgrind; fuzzing: clang
+# and libFuzzer (libclang-rt-14-dev, only recommended by clang-14).
+packages="gcc make pkg-config libmnl-dev libcjson-dev check iproute2 jq cppcheck clang-tidy valgrind clang libclang-rt-14-dev"
 
 missing=""
 for p in $packages; do

@@ -204,10 +204,10 @@ int options_parse(int argc, char *const argv[], struct options *o, char *err,
 
 	defaults(o);
 	opterr = 0; /* messages are ours, with our prefix */
-	optind = 1;
+	optind = 0; /* glibc: 0 re-initialises getopt fully (1 does not) */
 	/* word_at: the word getopt is reading, for messages (optind has
 	 * already moved past it, except inside a cluster like -lx). */
-	while (word_at = optind,
+	while (word_at = optind ? optind : 1,
 	       (c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
 		if (c == '?' || c == ':') {
 			const char *word = word_at < argc ? argv[word_at] : NULL;

@@ -94,13 +94,24 @@ static int decode_diag(const struct nlmsghdr *nlh, struct sock_table *t)
 	return 0;
 }
 
+/*
+ * Whether a whole message starts at nlh within len bytes.  Not
+ * mnl_nlmsg_ok: libmnl 1.0.4 compares (int)nlmsg_len <= len, so a length
+ * of 2^31 or more is negative there and passes (found by fuzz_netlink).
+ */
+static int nlmsg_fits(const struct nlmsghdr *nlh, int len)
+{
+	return len >= (int)sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) &&
+	       nlh->nlmsg_len <= (uint32_t)len;
+}
+
 int netlink_decode(const void *buf, size_t len, uint32_t seq, uint32_t portid,
 		   struct sock_table *t, int *interrupted)
 {
 	const struct nlmsghdr *nlh = buf;
 	int numbytes = len > INT32_MAX ? INT32_MAX : (int)len;
 
-	for (; mnl_nlmsg_ok(nlh, numbytes); nlh = mnl_nlmsg_next(nlh, &numbytes)) {
+	for (; nlmsg_fits(nlh, numbytes); nlh = mnl_nlmsg_next(nlh, &numbytes)) {
 		int rc;
 
 		if (!mnl_nlmsg_portid_ok(nlh, portid))

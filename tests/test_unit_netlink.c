@@ -832,6 +832,25 @@ START_TEST(test_recorded_matches_procnet)
 }
 END_TEST
 
+/* Found by fuzz_netlink: a header whose nlmsg_len is 2^31 or more
+ * passed libmnl's (int) length check and the decoder read ~4 GiB past
+ * the buffer.  It is malformed: -EBADMSG, nothing decoded. */
+START_TEST(test_nlmsg_len_2g)
+{
+	struct sock_table t;
+	unsigned char *b;
+	size_t len;
+	int intr = 0;
+
+	b = slurp("netlink/nlmsg-len-2g.bin", &len);
+	table_init(&t);
+	ck_assert_int_eq(netlink_decode(b, len, 0, 0, &t, &intr), -EBADMSG);
+	ck_assert_uint_eq(t.nsocks, 0);
+	table_free(&t);
+	free(b);
+}
+END_TEST
+
 static Suite *netlink_suite(void)
 {
 	Suite *s = suite_create("netlink");
@@ -858,6 +877,7 @@ static Suite *netlink_suite(void)
 	tcase_add_test(tc, test_recorded_wrong_seq);
 	tcase_add_test(tc, test_recorded_every_cut);
 	tcase_add_test(tc, test_recorded_matches_procnet);
+	tcase_add_test(tc, test_nlmsg_len_2g);
 	suite_add_tcase(s, tc);
 	return s;
 }
