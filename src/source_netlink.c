@@ -95,14 +95,17 @@ static int decode_diag(const struct nlmsghdr *nlh, struct sock_table *t)
 }
 
 /*
- * Whether a whole message starts at nlh within len bytes.  Not
- * mnl_nlmsg_ok: libmnl 1.0.4 compares (int)nlmsg_len <= len, so a length
- * of 2^31 or more is negative there and passes (found by fuzz_netlink).
+ * Whether a whole message starts at nlh within len bytes, padding
+ * included.  Not mnl_nlmsg_ok, which fuzz_netlink found wanting twice:
+ * libmnl 1.0.4 compares (int)nlmsg_len <= len, so a length of 2^31 or
+ * more is negative there and passes; and it does not count the padding
+ * to a 4-byte boundary that its attribute walk reads up to.
  */
 static int nlmsg_fits(const struct nlmsghdr *nlh, int len)
 {
 	return len >= (int)sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) &&
-	       nlh->nlmsg_len <= (uint32_t)len;
+	       nlh->nlmsg_len <= (uint32_t)len &&
+	       MNL_ALIGN(nlh->nlmsg_len) <= (uint32_t)len;
 }
 
 int netlink_decode(const void *buf, size_t len, uint32_t seq, uint32_t portid,

@@ -851,6 +851,25 @@ START_TEST(test_nlmsg_len_2g)
 }
 END_TEST
 
+/* Found by fuzz_netlink (10-minute run): a last message whose length is
+ * not a multiple of 4, in a buffer that ends before the padding; libmnl's
+ * attribute walk reads up to the padded end, past the buffer. */
+START_TEST(test_unaligned_tail)
+{
+	struct sock_table t;
+	unsigned char *b;
+	size_t len;
+	int intr = 0;
+
+	b = slurp("netlink/unaligned-tail.bin", &len);
+	table_init(&t);
+	ck_assert_int_eq(netlink_decode(b, len, 0, 0, &t, &intr), -EBADMSG);
+	ck_assert_uint_eq(t.nsocks, 0);
+	table_free(&t);
+	free(b);
+}
+END_TEST
+
 static Suite *netlink_suite(void)
 {
 	Suite *s = suite_create("netlink");
@@ -878,6 +897,7 @@ static Suite *netlink_suite(void)
 	tcase_add_test(tc, test_recorded_every_cut);
 	tcase_add_test(tc, test_recorded_matches_procnet);
 	tcase_add_test(tc, test_nlmsg_len_2g);
+	tcase_add_test(tc, test_unaligned_tail);
 	suite_add_tcase(s, tc);
 	return s;
 }
