@@ -199,7 +199,6 @@ int fdscan_start(struct fdscan *s, const char *proc_root, const pid_t *pids,
 	int rc;
 
 	memset(s, 0, sizeof(*s));
-	s->proc_root = proc_root;
 	s->procfd = -1;
 	s->procfd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (s->procfd < 0)

@@ -29,7 +29,6 @@ struct proc_fds {
 };
 
 struct fdscan {
-	const char *proc_root;
 	int procfd;
 	struct proc_fds *procs; /* ascending PID */
 	size_t nprocs;
