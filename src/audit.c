@@ -75,6 +75,7 @@ static int is_selected(const struct sock_rec *s, const struct audit_opts *o)
 
 /* What identifies a group; zeroed before use so memcmp compares it. */
 struct group_key {
+	uint32_t netns;
 	uint8_t side;
 	uint8_t family;
 	uint16_t port;
@@ -103,6 +104,7 @@ static uint32_t key_hash(const struct group_key *k)
 static void key_of_group(const struct group *g, struct group_key *k)
 {
 	memset(k, 0, sizeof(*k));
+	k->netns = g->netns;
 	k->side = (uint8_t)g->side;
 	k->family = g->family;
 	k->port = g->port;
@@ -162,6 +164,7 @@ static struct group *map_get(struct group_map *m, const struct group_key *k)
 	}
 	g = &m->groups[m->n];
 	memset(g, 0, sizeof(*g));
+	g->netns = k->netns;
 	g->side = (enum group_side)k->side;
 	g->family = k->family;
 	g->port = k->port;
@@ -176,6 +179,7 @@ static void group_key_of(const struct sock_table *t, const struct sock_rec *s,
 			 const struct audit_opts *o, struct group_key *k)
 {
 	memset(k, 0, sizeof(*k));
+	k->netns = s->netns;
 	if (sock_is_dead(s)) {
 		uint32_t r;
 
@@ -275,6 +279,64 @@ static int cmp_gp(const void *x, const void *y)
 	if (a->group != b->group)
 		return a->group < b->group ? -1 : 1;
 	return (a->pid > b->pid) - (a->pid < b->pid);
+}
+
+static int cmp_proc_pid(const void *x, const void *y, void *table)
+{
+	const struct sock_table *t = table;
+	pid_t a = t->procs[*(const uint32_t *)x].pid;
+	pid_t b = t->procs[*(const uint32_t *)y].pid;
+
+	return (a > b) - (a < b);
+}
+
+/* Does process `proc` appear among the owners of `s` before ref `until`? */
+static int owned_before(const struct sock_table *t, const struct sock_rec *s,
+			uint32_t until, uint32_t proc)
+{
+	uint32_t r;
+
+	for (r = s->owners; r != until; r = t->refs[r].next)
+		if (t->refs[r].proc == proc)
+			return 1;
+	return 0;
+}
+
+/*
+ * The processes that hold selected sockets, ascending PID: how many
+ * selected sockets each holds, and whether its descriptors near their
+ * limit.
+ */
+static int collect_holders(struct sock_table *t, const struct audit_opts *o,
+			   struct audit *a)
+{
+	size_t i;
+
+	for (i = 0; i < t->nprocs; i++) {
+		struct proc_rec *p = &t->procs[i];
+
+		p->sockets = 0;
+		p->flags = 0;
+		if (p->has_fd_limit && p->fd_limit != FD_LIMIT_NONE && o->fd_pressure &&
+		    (uint64_t)p->fds * 100 >= p->fd_limit * o->fd_pressure)
+			p->flags |= PFLAG_FD_PRESSURE;
+	}
+	for (i = 0; i < a->nselected; i++) {
+		const struct sock_rec *s = &t->socks[a->selected[i]];
+		uint32_t r;
+
+		for (r = s->owners; r != NO_INDEX; r = t->refs[r].next)
+			if (!owned_before(t, s, r, t->refs[r].proc))
+				t->procs[t->refs[r].proc].sockets++;
+	}
+	a->procs = malloc((t->nprocs ? t->nprocs : 1) * sizeof(*a->procs));
+	if (!a->procs)
+		return -ENOMEM;
+	for (i = 0; i < t->nprocs; i++)
+		if (t->procs[i].sockets)
+			a->procs[a->nprocs++] = (uint32_t)i;
+	qsort_r(a->procs, a->nprocs, sizeof(*a->procs), cmp_proc_pid, t);
+	return 0;
 }
 
 /* Fill each group's process list from the owners of its sockets. */
@@ -382,6 +444,8 @@ int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
 
 	qsort_r(a->selected, a->nselected, sizeof(*a->selected), cmp_socks, t);
 	rc = collect_procs(t, a);
+	if (!rc)
+		rc = collect_holders(t, o, a);
 out:
 	free(order);
 	free(rank);
@@ -400,5 +464,6 @@ void audit_free(struct audit *a)
 		free(a->groups[i].procs);
 	free(a->groups);
 	free(a->selected);
+	free(a->procs);
 	memset(a, 0, sizeof(*a));
 }

@@ -19,6 +19,7 @@ struct audit_opts {
 	const uint8_t *rports;	/* 65536-bit remote port set, or NULL */
 	bool by_pid;		/* only sockets with an owner are selected */
 	uint16_t ephemeral_low; /* first port of ip_local_port_range */
+	unsigned fd_pressure;	/* percent of fd_limit that flags a process */
 };
 
 enum group_side { SIDE_SERVER, SIDE_CLIENT, SIDE_PROCESS };
@@ -31,6 +32,7 @@ struct counts {
 
 struct group {
 	enum group_side side;
+	uint32_t netns;		/* the sockets' namespace inode (0: current) */
 	uint8_t family;		/* client: family of the peer address */
 	unsigned char raddr[16]; /* client */
 	uint16_t port;		/* server: local port; client: remote port */
@@ -45,13 +47,16 @@ struct audit {
 	size_t ngroups;
 	uint32_t *selected; /* socket indices, in group order */
 	size_t nselected;
+	uint32_t *procs; /* processes holding a selected socket, by PID */
+	size_t nprocs;
 	struct counts totals;
 	uint32_t idle_ms;
 };
 
 /*
  * Flag, select and group the table's sockets.  Sets sock_rec.flags,
- * .selected and .group.  Returns 0 or -ENOMEM.
+ * .selected and .group, and proc_rec.sockets and .flags of the processes
+ * that hold selected sockets.  Returns 0 or -ENOMEM.
  */
 int audit_run(struct sock_table *t, const struct audit_opts *o,
 	      struct audit *a);

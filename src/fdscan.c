@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sockaudit.h"
+
 /* A name made only of digits (a PID or an fd number), as an int. */
 static int numeric_name(const char *s, int *out)
 {
@@ -57,6 +59,57 @@ static ssize_t read_comm(int procfd, pid_t pid, char *buf, size_t size)
 	if (n > 0 && buf[n - 1] == '\n')
 		n--;
 	return n;
+}
+
+/*
+ * The soft limit on open files from PID/limits, the line
+ * "Max open files  <soft>  <hard>  files" ("unlimited" possible).
+ * Returns 0 or -errno (-ENODATA: no such line).
+ */
+static int read_fd_limit(int procfd, pid_t pid, uint64_t *out)
+{
+	static const char key[] = "Max open files";
+	char path[32], buf[4096];
+	size_t got = 0;
+	char *line, *p, *end;
+	int fd, err = 0;
+	unsigned long long v;
+
+	snprintf(path, sizeof(path), "%d/limits", (int)pid);
+	fd = openat(procfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	while (got < sizeof(buf) - 1) {
+		ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			err = -errno;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (err)
+		return err;
+	buf[got] = '\0';
+	line = strstr(buf, key);
+	if (!line)
+		return -ENODATA;
+	p = line + sizeof(key) - 1;
+	while (*p == ' ')
+		p++;
+	if (!strncmp(p, "unlimited", 9)) {
+		*out = FD_LIMIT_NONE;
+		return 0;
+	}
+	errno = 0;
+	v = strtoull(p, &end, 10);
+	if (end == p || errno || (*end != ' ' && *end != '\n'))
+		return -ENODATA;
+	*out = v;
+	return 0;
 }
 
 static int add_sock(struct proc_fds *p, int fd, uint32_t inode)
@@ -104,6 +157,7 @@ static void read_proc(int procfd, struct proc_fds *p)
 
 		if (!numeric_name(de->d_name, &fd))
 			continue;
+		p->fds++;
 		n = readlinkat(fdfd, de->d_name, link, sizeof(link) - 1);
 		/* Closed between readdir and readlink: nothing to join. */
 		if (n <= 0)
@@ -111,6 +165,7 @@ static void read_proc(int procfd, struct proc_fds *p)
 		link[n] = '\0';
 		if (strncmp(link, "socket:[", 8) != 0)
 			continue;
+		p->socket_fds++;
 		ino = strtoul(link + 8, &end, 10);
 		if (*end != ']' || ino == 0 || ino > UINT32_MAX)
 			continue;
@@ -127,6 +182,7 @@ static void read_proc(int procfd, struct proc_fds *p)
 		if (n == -ENOENT || n == -ESRCH)
 			p->err = (int)n;
 		p->comm_len = n > 0 ? (uint32_t)n : 0;
+		p->has_fd_limit = read_fd_limit(procfd, p->pid, &p->fd_limit) == 0;
 	}
 }
 

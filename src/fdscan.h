@@ -24,6 +24,10 @@ struct proc_fds {
 		  * ESRCH: it exited; EACCES, EPERM: not ours), or -ENOMEM */
 	uint32_t comm_len;
 	char comm[64]; /* raw bytes of PID/comm, read when it holds sockets */
+	uint32_t fds;	     /* every descriptor listed */
+	uint32_t socket_fds; /* of them, sockets of any kind */
+	uint64_t fd_limit;   /* soft "Max open files", when it holds sockets */
+	int has_fd_limit;    /* fd_limit read (FD_LIMIT_NONE: unlimited) */
 	struct fd_sock *socks; /* in the order the directory lists them */
 	size_t nsocks, cap;
 };

@@ -13,27 +13,44 @@
 #include "sockaudit.h"
 
 /* Long options without a short letter. */
-enum { OPT_SOURCE = 256, OPT_MAX };
+enum {
+	OPT_SOURCE = 256,
+	OPT_MAX,
+	OPT_MAX_GROWTH,
+	OPT_FD_PRESSURE,
+	OPT_MAX_PEERS,
+	OPT_LISTEN,
+	OPT_NETNS,
+	OPT_ALL_NETNS,
+};
 
 /* Sorted by long name. */
 static const struct option long_options[] = {
+	{ "all-netns", no_argument, NULL, OPT_ALL_NETNS },
+	{ "count", required_argument, NULL, 'c' },
+	{ "fd-pressure", required_argument, NULL, OPT_FD_PRESSURE },
 	{ "flag", required_argument, NULL, 'F' },
 	{ "format", required_argument, NULL, 'f' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "idle", required_argument, NULL, 'i' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "list", no_argument, NULL, 'l' },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "max", required_argument, NULL, OPT_MAX },
+	{ "max-growth", required_argument, NULL, OPT_MAX_GROWTH },
+	{ "max-peers", required_argument, NULL, OPT_MAX_PEERS },
+	{ "netns", required_argument, NULL, OPT_NETNS },
 	{ "pid", required_argument, NULL, 'p' },
 	{ "port", required_argument, NULL, 'P' },
 	{ "remote-port", required_argument, NULL, 'r' },
 	{ "source", required_argument, NULL, OPT_SOURCE },
 	{ "state", required_argument, NULL, 's' },
 	{ "version", no_argument, NULL, 'V' },
+	{ "watch", required_argument, NULL, 'w' },
 	{ NULL, 0, NULL, 0 },
 };
 
-static const char short_options[] = ":46F:f:hi:jlp:P:r:s:V";
+static const char short_options[] = ":46c:F:f:hi:jlp:P:r:s:Vw:";
 
 void options_usage(FILE *out)
 {
@@ -80,6 +97,8 @@ static void defaults(struct options *o)
 	o->idle_ms = 60000;
 	o->format = FORMAT_TABLE;
 	o->source = SOURCE_AUTO;
+	o->fd_pressure = 80;
+	o->max_peers = 50;
 }
 
 void options_free(struct options *o)
@@ -87,6 +106,9 @@ void options_free(struct options *o)
 	free(o->pids);
 	o->pids = NULL;
 	o->npids = 0;
+	free(o->netns);
+	o->netns = NULL;
+	o->nnetns = 0;
 }
 
 /* The option as the user wrote it, for messages. */
@@ -182,6 +204,57 @@ static int apply(struct options *o, int c, const char *arg, char *err,
 		if (parse_state_list(arg, &o->states))
 			return bad_value(err, errlen, c, "states such as established, close-wait, listen, or all", arg);
 		return 0;
+	case 'w':
+		if (parse_duration_ms(arg, &o->watch_ms) || o->watch_ms == 0)
+			return bad_value(err, errlen, c,
+					 "a duration above 0 (e.g. 250ms, 2s, 1m)", arg);
+		o->has_watch = true;
+		return 0;
+	case 'c':
+		if (parse_uint(arg, 1, UINT64_MAX, &v))
+			return bad_value(err, errlen, c, "a whole number >= 1", arg);
+		o->has_count = true;
+		o->count = v;
+		return 0;
+	case OPT_MAX_GROWTH:
+		if (parse_rate(arg, &o->max_growth))
+			return bad_value(err, errlen, c,
+					 "a rate >= 0 in sockets per minute (e.g. 0, 1.5)", arg);
+		o->has_max_growth = true;
+		return 0;
+	case OPT_FD_PRESSURE:
+		if (parse_uint(arg, 1, 100, &v))
+			return bad_value(err, errlen, c, "a whole percentage 1-100", arg);
+		o->fd_pressure = (unsigned)v;
+		return 0;
+	case OPT_MAX_PEERS:
+		if (parse_uint(arg, 0, UINT32_MAX, &v))
+			return bad_value(err, errlen, c, "a whole number >= 0", arg);
+		o->max_peers = (uint32_t)v;
+		return 0;
+	case OPT_LISTEN:
+		if (parse_listen_addr(arg, &o->listen_addr, &o->listen_len))
+			return bad_value(err, errlen, c,
+					 "ADDR:PORT with a numeric address (127.0.0.1:9477, "
+					 "[::1]:9477, 0.0.0.0:9477)", arg);
+		o->has_listen = true;
+		o->listen_arg = arg;
+		return 0;
+	case OPT_NETNS: {
+		const char **v2;
+
+		if (!*arg)
+			return bad_value(err, errlen, c, "a namespace name or path", arg);
+		v2 = realloc(o->netns, (o->nnetns + 1) * sizeof(*v2));
+		if (!v2)
+			return -ENOMEM;
+		o->netns = v2;
+		o->netns[o->nnetns++] = arg;
+		return 0;
+	}
+	case OPT_ALL_NETNS:
+		o->all_netns = true;
+		return 0;
 	case OPT_SOURCE:
 		if (!strcmp(arg, "auto"))
 			o->source = SOURCE_AUTO;
@@ -194,6 +267,29 @@ static int apply(struct options *o, int c, const char *arg, char *err,
 		return 0;
 	}
 	snprintf(err, errlen, "internal error: option %d", c);
+	return 2;
+}
+
+/* Options that depend on each other.  Returns 0 or 2. */
+static int check_combinations(const struct options *o, char *err, size_t errlen)
+{
+	const char *msg = NULL;
+
+	if (o->has_count && !o->has_watch)
+		msg = "--count needs --watch";
+	else if (o->has_max_growth && !o->has_count)
+		msg = "--max-growth needs --watch and --count (it is judged after the last sample)";
+	else if (o->has_watch)
+		msg = "--watch is not available in this version";
+	else if (o->format == FORMAT_PROMETHEUS)
+		msg = "--format prometheus is not available in this version";
+	else if (o->has_listen)
+		msg = "--listen is not available in this version";
+	else if (o->nnetns || o->all_netns)
+		msg = "--netns and --all-netns are not available in this version";
+	if (!msg)
+		return 0;
+	snprintf(err, errlen, "%s", msg);
 	return 2;
 }
 
@@ -231,10 +327,8 @@ int options_parse(int argc, char *const argv[], struct options *o, char *err,
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
 		rc = 2;
 	}
-	if (!rc && o->format == FORMAT_PROMETHEUS && o->action == ACTION_AUDIT) {
-		snprintf(err, errlen, "--format prometheus is not available in this version");
-		rc = 2;
-	}
+	if (!rc && o->action == ACTION_AUDIT)
+		rc = check_combinations(o, err, errlen);
 	if (rc)
 		options_free(o);
 	return rc;

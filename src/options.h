@@ -8,28 +8,39 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 enum out_format { FORMAT_TABLE, FORMAT_JSON, FORMAT_PROMETHEUS };
 enum source_kind { SOURCE_AUTO, SOURCE_NETLINK, SOURCE_PROC };
 enum run_action { ACTION_AUDIT, ACTION_HELP, ACTION_VERSION };
 
+/* Ordered by alignment, widest first. */
 struct options {
-	enum run_action action;
+	struct sockaddr_storage listen_addr; /* --listen */
 	pid_t *pids;
 	size_t npids;
-	bool has_ports, has_rports;
-	uint8_t ports[65536 / 8];
-	uint8_t rports[65536 / 8];
-	uint32_t states; /* STATE_BIT mask */
-	uint32_t flags;	 /* enum sock_flag mask, 0 = any */
+	uint64_t max;
+	uint64_t count;	    /* --count samples */
+	double max_growth;  /* --max-growth, sockets per minute */
+	const char *listen_arg; /* --listen as given, for messages */
+	const char **netns; /* --netns NAME|PATH, in the order given */
+	size_t nnetns;
+	enum run_action action;
+	enum out_format format;
+	enum source_kind source;
+	uint32_t states;      /* STATE_BIT mask */
+	uint32_t flags;	      /* enum sock_flag mask, 0 = any */
 	unsigned families;
 	uint32_t idle_ms;
-	enum out_format format;
-	bool list;
-	enum source_kind source;
-	bool has_max;
-	uint64_t max;
+	uint32_t watch_ms;    /* --watch interval */
+	unsigned fd_pressure; /* percent, 1-100 (default 80) */
+	uint32_t max_peers;   /* client peers before "other" (default 50) */
+	socklen_t listen_len;
+	bool has_ports, has_rports, list, has_max;
+	bool has_watch, has_count, has_max_growth, has_listen, all_netns;
+	uint8_t ports[65536 / 8];
+	uint8_t rports[65536 / 8];
 };
 
 /*

@@ -35,8 +35,17 @@ struct proc_scan {
  * memory ran out. */
 static uint32_t proc_index(struct sock_table *t, struct proc_scan *ps)
 {
-	if (ps->proc == NO_INDEX)
+	if (ps->proc == NO_INDEX) {
 		ps->proc = table_add_proc(t, ps->p->pid, ps->p->comm, ps->p->comm_len);
+		if (ps->proc != NO_INDEX) {
+			struct proc_rec *r = &t->procs[ps->proc];
+
+			r->fds = ps->p->fds;
+			r->socket_fds = ps->p->socket_fds;
+			r->fd_limit = ps->p->fd_limit;
+			r->has_fd_limit = (uint8_t)ps->p->has_fd_limit;
+		}
+	}
 	return ps->proc;
 }
 

@@ -1,7 +1,9 @@
 /* Parsers for option values: no I/O, -EINVAL or -ERANGE on bad input. */
 #include "parse.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,6 +30,76 @@ int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	if (v < min || v > max)
 		return -ERANGE;
 	*out = v;
+	return 0;
+}
+
+int parse_rate(const char *s, double *out)
+{
+	double v = 0;
+	const char *p = s;
+	size_t whole = 0;
+
+	if (!s)
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++, whole++) {
+		v = v * 10 + (*p - '0');
+		if (v > 1e9)
+			return -ERANGE;
+	}
+	if (*p == '.') {
+		double scale = 1;
+		size_t frac = 0;
+
+		for (p++; *p >= '0' && *p <= '9'; p++, frac++)
+			if (frac < 17)
+				v += (*p - '0') * (scale /= 10);
+		if (!frac)
+			return -EINVAL;
+	}
+	if (*p || !whole)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int parse_listen_addr(const char *s, struct sockaddr_storage *addr,
+		      socklen_t *len)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)addr;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon, *port_s;
+	uint64_t port;
+	size_t hl;
+
+	if (!s)
+		return -EINVAL;
+	colon = strrchr(s, ':');
+	port_s = colon ? colon + 1 : s;
+	if (parse_uint(port_s, 1, 65535, &port))
+		return -EINVAL;
+	hl = colon ? (size_t)(colon - s) : 0;
+	if (hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	memset(addr, 0, sizeof(*addr));
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+		host[hl - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1)
+			return -EINVAL;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*in6);
+		return 0;
+	}
+	if (hl == 0)
+		strcpy(host, "127.0.0.1");
+	if (inet_pton(AF_INET, host, &in4->sin_addr) != 1)
+		return -EINVAL;
+	in4->sin_family = AF_INET;
+	in4->sin_port = htons((uint16_t)port);
+	*len = sizeof(*in4);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #define PARSE_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 /* A whole decimal number in [min, max]: digits only, no sign, no
@@ -36,6 +37,18 @@ int parse_port_list(const char *s, uint8_t bits[65536 / 8]);
 /* A comma-separated list of PIDs (1 .. 2^31-1): appended to *pids
  * (realloc'd), *npids updated.  -ENOMEM possible. */
 int parse_pid_list(const char *s, pid_t **pids, size_t *npids);
+
+/* A non-negative decimal number: digits, optionally '.' and more digits
+ * ("2", "0.5", "12.25"); no sign, exponent or space; at most 1e9. */
+int parse_rate(const char *s, double *out);
+
+/*
+ * A listening address for --listen: "IPV4:PORT", "[IPV6]:PORT", or
+ * ":PORT" / "PORT" meaning 127.0.0.1.  Numeric addresses only, port
+ * 1-65535.  Fills *addr and *len.
+ */
+int parse_listen_addr(const char *s, struct sockaddr_storage *addr,
+		      socklen_t *len);
 
 /* Names used in output: "established", "close_wait", "fin_wait_1", ... */
 const char *state_json_name(int state);

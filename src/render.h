@@ -11,6 +11,7 @@ struct render_opts {
 	const char *source; /* "netlink" or "proc" */
 	bool has_max;
 	uint64_t max;
+	bool inconsistent; /* the kernel's dump kept changing while read */
 };
 
 /*

@@ -184,8 +184,9 @@ int render_json(FILE *out, const struct sock_table *t, const struct audit *a,
 	size_t i;
 	int rc = 0;
 
-	fprintf(out, "{\"schema\":1,\"source\":\"%s\",\"idle_threshold_ms\":%u,",
-		ro->source, (unsigned)a->idle_ms);
+	fprintf(out, "{\"schema\":1,\"source\":\"%s\",\"inconsistent\":%s,"
+		"\"idle_threshold_ms\":%u,", ro->source,
+		ro->inconsistent ? "true" : "false", (unsigned)a->idle_ms);
 	totals = cJSON_CreateObject();
 	if (totals) {
 		add_uint(totals, "sockets", a->totals.sockets);

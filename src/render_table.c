@@ -101,11 +101,13 @@ static void totals_line(FILE *out, const struct audit *a,
 
 	fprintf(out,
 		"%u socket%s in %zu group%s: %u close_wait, %u idle, %u stalled, "
-		"%u dead (source %s, idle threshold %s)\n",
+		"%u dead (source %s, idle threshold %s)%s\n",
 		a->totals.sockets, a->totals.sockets == 1 ? "" : "s", a->ngroups,
 		a->ngroups == 1 ? "" : "s", a->totals.close_wait, a->totals.idle,
 		a->totals.stalled, a->totals.dead, ro->source,
-		text_duration(a->idle_ms, idle, sizeof(idle)));
+		text_duration(a->idle_ms, idle, sizeof(idle)),
+		ro->inconsistent ? "; INCONSISTENT: the kernel's dump kept changing "
+				   "while read" : "");
 }
 
 static int finish(FILE *out)

@@ -52,6 +52,14 @@ enum sock_flag {
 
 #define NO_INDEX UINT32_MAX
 
+/* Exit statuses (contract: "Exit status"). */
+enum exit_status {
+	EXIT_OK = 0,
+	EXIT_ASSERTION = 1,
+	EXIT_USAGE = 2,
+	EXIT_CANNOT_RUN = 3,
+};
+
 /* Where a record came from. */
 enum sock_origin {
 	ORIGIN_KERNEL = 0, /* dumped by a source (netlink or /proc/net/tcp*) */
@@ -80,6 +88,7 @@ struct sock_rec {
 	uint32_t last_send_ms;
 	uint32_t owners; /* first owner_ref index, NO_INDEX when none */
 	uint32_t group;	 /* set by the audit */
+	uint32_t netns;	 /* inode of its network namespace; 0: the current one */
 	uint16_t lport;
 	uint16_t rport;
 	uint8_t family; /* AF_INET or AF_INET6 */
@@ -97,11 +106,24 @@ static inline int sock_is_dead(const struct sock_rec *s)
 	return s->origin == ORIGIN_FD || s->origin == ORIGIN_FD_UNCHECKED;
 }
 
+/* Process flags, set by the audit. */
+enum proc_flag {
+	PFLAG_FD_PRESSURE = 1u << 0, /* fds >= --fd-pressure % of fd_limit */
+};
+
+#define FD_LIMIT_NONE UINT64_MAX /* RLIMIT_NOFILE unlimited */
+
 /* A process that holds at least one socket of interest. */
 struct proc_rec {
 	pid_t pid;
 	uint32_t comm_len;
 	char comm[64]; /* raw bytes from /proc/PID/comm, untrusted */
+	uint32_t fds;	     /* entries of /proc/PID/fd */
+	uint32_t socket_fds; /* of them, sockets of any kind */
+	uint64_t fd_limit;   /* soft RLIMIT_NOFILE, FD_LIMIT_NONE: unlimited */
+	uint8_t has_fd_limit; /* fd_limit was read from /proc/PID/limits */
+	uint8_t flags;	      /* enum proc_flag bits */
+	uint32_t sockets;     /* selected sockets it holds, set by the audit */
 };
 
 /* One descriptor: process `proc` holds the socket on `fd`. */

@@ -3,6 +3,7 @@
  * output.  Every parser is driven by a table of {input, expected} rows;
  * a failing row names itself.
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <stdint.h>
@@ -614,6 +615,108 @@ START_TEST(test_flag_name_rows)
 }
 END_TEST
 
+/* ---- parse_rate (--max-growth) ------------------------------------ */
+
+struct rate_row {
+	const char *in;
+	int ret;
+	double out;
+};
+
+static const struct rate_row rate_rows[] = {
+	{ "0", 0, 0 },
+	{ "2", 0, 2 },
+	{ "0.5", 0, 0.5 },
+	{ "12.25", 0, 12.25 },
+	{ "1000000000", 0, 1e9 },
+	{ "1000000001", -ERANGE, 0 },
+	{ "", -EINVAL, 0 },
+	{ ".5", -EINVAL, 0 },
+	{ "5.", -EINVAL, 0 },
+	{ "-1", -EINVAL, 0 },
+	{ "+1", -EINVAL, 0 },
+	{ "1e3", -EINVAL, 0 },
+	{ "1.2.3", -EINVAL, 0 },
+	{ " 1", -EINVAL, 0 },
+	{ "nan", -EINVAL, 0 },
+	{ "inf", -EINVAL, 0 },
+	{ "1,5", -EINVAL, 0 },
+};
+
+START_TEST(test_parse_rate_rows)
+{
+	const struct rate_row *r = &rate_rows[_i];
+	double v = -7;
+	int ret = parse_rate(r->in, &v);
+
+	ck_assert_msg(ret == r->ret, "'%s': returned %d, want %d", r->in, ret, r->ret);
+	if (r->ret == 0)
+		ck_assert_msg(v >= r->out * (1 - 1e-12) && v <= r->out * (1 + 1e-12), "'%s': got %g",
+			      r->in, v);
+	else
+		ck_assert_msg(v == -7, "'%s': output touched on failure", r->in);
+}
+END_TEST
+
+/* ---- parse_listen_addr (--listen) ---------------------------------- */
+
+struct listen_row {
+	const char *in;
+	int ret;
+	int family;
+	const char *addr; /* inet_ntop of the result */
+	unsigned port;
+};
+
+static const struct listen_row listen_rows[] = {
+	{ "127.0.0.1:9477", 0, AF_INET, "127.0.0.1", 9477 },
+	{ "0.0.0.0:1", 0, AF_INET, "0.0.0.0", 1 },
+	{ "[::1]:65535", 0, AF_INET6, "::1", 65535 },
+	{ "[::]:9477", 0, AF_INET6, "::", 9477 },
+	{ ":9477", 0, AF_INET, "127.0.0.1", 9477 },
+	{ "9477", 0, AF_INET, "127.0.0.1", 9477 },
+	{ "127.0.0.1:0", -EINVAL, 0, NULL, 0 },
+	{ "127.0.0.1:65536", -EINVAL, 0, NULL, 0 },
+	{ "127.0.0.1:", -EINVAL, 0, NULL, 0 },
+	{ "127.0.0.1", -EINVAL, 0, NULL, 0 },
+	{ "localhost:9477", -EINVAL, 0, NULL, 0 },
+	{ "::1:9477", -EINVAL, 0, NULL, 0 },
+	{ "[::1]9477", -EINVAL, 0, NULL, 0 },
+	{ "[127.0.0.1]:9477", -EINVAL, 0, NULL, 0 },
+	{ "256.0.0.1:9477", -EINVAL, 0, NULL, 0 },
+	{ "127.0.0.1:+80", -EINVAL, 0, NULL, 0 },
+	{ "", -EINVAL, 0, NULL, 0 },
+	{ "[]:80", -EINVAL, 0, NULL, 0 },
+};
+
+START_TEST(test_parse_listen_rows)
+{
+	const struct listen_row *r = &listen_rows[_i];
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	char buf[64];
+	int ret = parse_listen_addr(r->in, &ss, &len);
+
+	ck_assert_msg(ret == r->ret, "'%s': returned %d, want %d", r->in, ret, r->ret);
+	if (ret)
+		return;
+	ck_assert_int_eq(ss.ss_family, r->family);
+	if (r->family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+
+		ck_assert_uint_eq(len, sizeof(*in));
+		ck_assert_str_eq(inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf)), r->addr);
+		ck_assert_uint_eq(ntohs(in->sin_port), r->port);
+	} else {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+
+		ck_assert_uint_eq(len, sizeof(*in6));
+		ck_assert_str_eq(inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf)), r->addr);
+		ck_assert_uint_eq(ntohs(in6->sin6_port), r->port);
+	}
+}
+END_TEST
+
 #define NROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *parse_suite(void)
@@ -633,6 +736,8 @@ static Suite *parse_suite(void)
 	tcase_add_loop_test(tc, test_parse_pid_list_rows, 0, NROWS(pid_rows));
 	tcase_add_test(tc, test_parse_pid_list_appends);
 	tcase_add_test(tc, test_parse_pid_list_many);
+	tcase_add_loop_test(tc, test_parse_rate_rows, 0, NROWS(rate_rows));
+	tcase_add_loop_test(tc, test_parse_listen_rows, 0, NROWS(listen_rows));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("names");

@@ -139,6 +139,7 @@ static void build(struct fixture *f)
 	f->ro.source = "netlink";
 	f->ro.has_max = false;
 	f->ro.max = 0;
+	f->ro.inconsistent = false;
 }
 
 static void destroy(struct fixture *f)
@@ -529,6 +530,33 @@ START_TEST(test_json_source_proc)
 }
 END_TEST
 
+/* A dump the kernel marked interrupted, even after retries: both
+ * outputs say so (JSON "inconsistent", the table's totals line). */
+START_TEST(test_inconsistent_marked)
+{
+	struct fixture f;
+	char *out;
+	size_t len;
+	cJSON *j;
+
+	build(&f);
+	f.ro.inconsistent = true;
+	out = render(render_json, &f, &len);
+	j = parse_json(out, len);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "inconsistent")));
+	cJSON_Delete(j);
+	free(out);
+	out = render(render_table_groups, &f, &len);
+	ck_assert_ptr_nonnull(strstr(out, "INCONSISTENT"));
+	free(out);
+	f.ro.inconsistent = false;
+	out = render(render_table_list, &f, &len);
+	ck_assert_ptr_null(strstr(out, "INCONSISTENT"));
+	free(out);
+	destroy(&f);
+}
+END_TEST
+
 /* Nothing selected: still one valid document with empty arrays. */
 START_TEST(test_json_empty)
 {
@@ -607,6 +635,7 @@ static Suite *render_suite(void)
 	tcase_add_test(tc, test_json_hostile_name);
 	tcase_add_loop_test(tc, test_json_assertion_rows, 0, NROWS(max_rows));
 	tcase_add_test(tc, test_json_source_proc);
+	tcase_add_test(tc, test_inconsistent_marked);
 	tcase_add_test(tc, test_json_empty);
 	tcase_add_test(tc, test_write_error);
 	suite_add_tcase(s, tc);
