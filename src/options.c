@@ -279,8 +279,6 @@ static int check_combinations(const struct options *o, char *err, size_t errlen)
 		msg = "--count needs --watch";
 	else if (o->has_max_growth && !o->has_count)
 		msg = "--max-growth needs --watch and --count (it is judged after the last sample)";
-	else if (o->has_watch)
-		msg = "--watch is not available in this version";
 	else if (o->format == FORMAT_PROMETHEUS)
 		msg = "--format prometheus is not available in this version";
 	else if (o->has_listen)
