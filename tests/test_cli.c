@@ -92,6 +92,50 @@ static const struct cli_row bad_rows[] = {
 	{ { "--max", "+1" }, 2, NULL, NULL },
 	{ { "--max", "x" }, 2, NULL, NULL },
 	{ { "--max", "" }, 2, "''", NULL },
+	/* Watch mode and descriptors (contract: "Over time, descriptors").
+	 * --watch: a duration above 0. */
+	{ { "--watch", "0" }, 2, NULL, NULL },
+	{ { "--watch", "0ms" }, 2, NULL, NULL },
+	{ { "-w", "0s" }, 2, NULL, NULL },
+	{ { "--watch", "1.5s" }, 2, NULL, NULL },
+	{ { "--watch", "-1s" }, 2, NULL, NULL },
+	{ { "--watch", "10d" }, 2, NULL, NULL },
+	{ { "--watch", "2147484s" }, 2, NULL, NULL },
+	{ { "--watch", "" }, 2, "''", NULL },
+	{ { "--watch" }, 2, "watch", "--watch" },
+	/* --count: a whole number >= 1, and only with --watch. */
+	{ { "--watch", "1s", "--count", "0" }, 2, NULL, "--count" },
+	{ { "--watch", "1s", "--count", "-1" }, 2, NULL, "--count" },
+	{ { "--watch", "1s", "--count", "1.5" }, 2, NULL, "--count" },
+	{ { "--watch", "1s", "--count", "x" }, 2, NULL, "--count" },
+	{ { "--watch", "1s", "-c", "+2" }, 2, NULL, "-c" },
+	{ { "--watch", "1s", "--count", "" }, 2, "''", "--count" },
+	{ { "--count", "3" }, 2, "--count", NULL },
+	{ { "-c", "3", "-j" }, 2, "--count", "-c" },
+	/* --max-growth: a number >= 0, decimals allowed, no sign, no
+	 * exponent; judged after the last sample, so it needs --count. */
+	{ { "--max-growth", "-1" }, 2, NULL, NULL },
+	{ { "--watch", "1s", "--count", "2", "--max-growth", "-1" }, 2, NULL, "--max-growth" },
+	{ { "--watch", "1s", "--count", "2", "--max-growth", "1e3" }, 2, NULL, "--max-growth" },
+	{ { "--watch", "1s", "--count", "2", "--max-growth", "x" }, 2, NULL, "--max-growth" },
+	{ { "--watch", "1s", "--count", "2", "--max-growth", "+1" }, 2, NULL, "--max-growth" },
+	{ { "--watch", "1s", "--count", "2", "--max-growth", "0x10" }, 2, NULL, "--max-growth" },
+	{ { "--watch", "1s", "--count", "2", "--max-growth", "inf" }, 2, NULL, "--max-growth" },
+	{ { "--watch", "1s", "--count", "2", "--max-growth", "nan" }, 2, NULL, "--max-growth" },
+	{ { "--watch", "1s", "--count", "2", "--max-growth", "1,5" }, 2, NULL, "--max-growth" },
+	{ { "--watch", "1s", "--count", "2", "--max-growth", "" }, 2, "''", "--max-growth" },
+	{ { "--max-growth", "5" }, 2, "--max-growth", NULL },
+	{ { "--watch", "1s", "--max-growth", "5" }, 2, "--max-growth", "--max-growth" },
+	/* --fd-pressure: a whole percentage 1-100. */
+	{ { "--fd-pressure", "0" }, 2, NULL, NULL },
+	{ { "--fd-pressure", "101" }, 2, NULL, NULL },
+	{ { "--fd-pressure", "x" }, 2, NULL, NULL },
+	{ { "--fd-pressure", "-1" }, 2, NULL, NULL },
+	{ { "--fd-pressure", "+5" }, 2, NULL, NULL },
+	{ { "--fd-pressure", "1.5" }, 2, NULL, NULL },
+	{ { "--fd-pressure", "80%" }, 2, NULL, NULL },
+	{ { "--fd-pressure", "99999999999999999999" }, 2, NULL, NULL },
+	{ { "--fd-pressure", "" }, 2, "''", NULL },
 	/* Unknown options, missing arguments, stray operands. */
 	{ { "--bogus" }, 2, "bogus", "--bogus" },
 	{ { "-Z" }, 2, "Z", "-Z" },
@@ -147,6 +191,12 @@ static const struct good_row good_rows[] = {
 	{ { "--source", "auto" }, -1, true },
 	{ { "--source", "netlink" }, -1, true },
 	{ { "--source", "proc" }, -1, false }, /* the note on tcp_info */
+	{ { "--watch", "10ms", "--count", "2" }, -1, true },
+	{ { "-w", "1ms", "-c", "1" }, -1, true },
+	{ { "--watch=2147483647ms", "--count=1" }, -1, true },
+	{ { "-w", "100ms", "-c", "2", "--max-growth", "999999999.5" }, -1, true },
+	{ { "--fd-pressure", "1" }, -1, true },
+	{ { "--fd-pressure", "100" }, -1, true },
 	{ { "--max", "1000000" }, -1, true },
 	{ { "--max=1000000" }, -1, true },
 };
@@ -246,7 +296,7 @@ START_TEST(test_bad_values)
 			static const char *const longs[][2] = {
 				{ "-P", "--port" }, { "-p", "--pid" }, { "-r", "--remote-port" },
 				{ "-s", "--state" }, { "-F", "--flag" }, { "-f", "--format" },
-				{ "-i", "--idle" },
+				{ "-i", "--idle" }, { "-w", "--watch" }, { "-c", "--count" },
 			};
 
 			for (size_t i = 0; i < sizeof(longs) / sizeof(longs[0]); i++)
@@ -257,7 +307,7 @@ START_TEST(test_bad_values)
 			static const char *const shorts[][2] = {
 				{ "--port", "-P" }, { "--pid", "-p" }, { "--remote-port", "-r" },
 				{ "--state", "-s" }, { "--flag", "-F" }, { "--format", "-f" },
-				{ "--idle", "-i" },
+				{ "--idle", "-i" }, { "--watch", "-w" }, { "--count", "-c" },
 			};
 
 			for (size_t i = 0; i < sizeof(shorts) / sizeof(shorts[0]); i++)
@@ -440,6 +490,24 @@ START_TEST(test_help_version)
 }
 END_TEST
 
+/*
+ * The options of watch mode and descriptor pressure are available, so
+ * --help documents them (docs move with the code).
+ */
+START_TEST(test_help_watch_options)
+{
+	static const char *const words[] = { "--watch", "--count", "--max-growth",
+					     "--fd-pressure", "-w", "-c" };
+	struct run_result r;
+
+	run_sockaudit(&r, NULL, "--help", NULL);
+	ck_assert_msg(r.status == 0, "%s", run_describe(&r));
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		ck_assert_msg(has_word(r.out, words[i]), "--help does not mention %s", words[i]);
+	run_result_free(&r);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -454,6 +522,7 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, test_thread_pid);
 	tcase_add_test(tc, test_unreadable_pid);
 	tcase_add_test(tc, test_help_version);
+	tcase_add_test(tc, test_help_watch_options);
 	suite_add_tcase(s, tc);
 	return s;
 }
