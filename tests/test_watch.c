@@ -480,13 +480,17 @@ static void samples_free(struct samples *s)
 }
 
 /* Sample k at start + k * interval: never early, and (but under
- * valgrind) not much late. */
+ * valgrind) not much late.  The "time" of a sample is read a little
+ * after its scheduled start: under valgrind, sample 0's tens of ms
+ * after (its code runs for the first time). */
 static void check_schedule(const struct samples *s, int interval_ms)
 {
+	double skew = under_valgrind() ? 60 : 3;
+
 	for (int k = 1; k < s->n; k++) {
 		double off = s->t[k] - s->t[0];
 
-		ck_assert_msg(off >= k * interval_ms - 3,
+		ck_assert_msg(off >= k * interval_ms - skew,
 			      "sample %d came %.0f ms after sample 0 (every %d ms)", k, off,
 			      interval_ms);
 		if (!under_valgrind())
@@ -694,8 +698,8 @@ START_TEST(test_json_leak_and_pool)
 	snprintf(key, sizeof(key), "server *:%d", pport);
 	ps = group_by_key(s.doc[last], key);
 	pc = group_by_key(s.doc[last], pool_client_key);
-	ck_assert_msg(gs && gc && ps && pc, "a group is missing from the last sample: %.2000s",
-		      r.out + (r.out_len > 2000 ? r.out_len - 2000 : 0));
+	ck_assert_msg(gs && gc && ps && pc, "a group is missing from the last sample: %.1500s",
+		      r.out + (r.out_len > 1500 ? r.out_len - 1500 : 0));
 	ck_assert_msg(json_group_process_entry(gs, srv.pid) &&
 		      !strcmp(json_str(json_group_process_entry(gs, srv.pid), "comm"),
 			      "wh-leak-srv"), "leaker server not named in its group");
@@ -922,9 +926,9 @@ START_TEST(test_max_growth_leaker)
 	ck_assert_msg(count_lines(r.err) == 1 && !strncmp(r.err, "sockaudit: ", 11),
 		      "not one stderr line: %s", run_describe(&r));
 	snprintf(group, sizeof(group), "*:%d", lport);
-	ck_assert_msg(strstr(r.err, group), "stderr does not name the group %s: %s", group,
+	ck_assert_msg(strstr(r.err, group), "stderr does not name the group %s: %.1000s", group,
 		      r.err);
-	ck_assert_msg(strstr(r.err, "--max-growth"), "stderr does not name --max-growth: %s",
+	ck_assert_msg(strstr(r.err, "--max-growth"), "stderr does not name --max-growth: %.1000s",
 		      r.err);
 	rate = first_decimal(r.err + 11);
 	snprintf(group, sizeof(group), "server *:%d", lport);
@@ -932,7 +936,7 @@ START_TEST(test_max_growth_leaker)
 	ck_assert_ptr_nonnull(g);
 	reported = json_num(json_object(g, "growth"), "sockets_per_min");
 	ck_assert_msg(fabs(rate - reported) < 0.01,
-		      "stderr says %.3f/min, the last sample %.3f/min: %s", rate, reported, r.err);
+		      "stderr says %.3f/min, the last sample %.3f/min: %.1000s", rate, reported, r.err);
 	read_conns(&cli, ct);
 	truth = true_rate(ct, s.t[0] - LEAK_MS, s.t[s.n - 1] + LEAK_MS);
 	ck_assert_msg(rate > 10 && fabs(rate - truth) <= 0.25 * truth,
@@ -1438,7 +1442,7 @@ START_TEST(test_memory_flat)
 		snprintf(count, sizeof(count), "%d", counts[i]);
 		sa_start(&r, args, env, false);
 		sa_finish(&r, under_valgrind() ? 120000 : 60000);
-		ck_assert_msg(r.status == 0 && r.elen == 0, "--count %d: status %d, stderr %s",
+		ck_assert_msg(r.status == 0 && r.elen == 0, "--count %d: status %d, stderr %.1000s",
 			      counts[i], r.status, r.ebuf);
 		ck_assert_int_eq((long)r.lines, counts[i]);
 		/* The last sample is complete. */
@@ -1458,9 +1462,12 @@ START_TEST(test_memory_flat)
 	}
 	fprintf(stderr, "test_watch: peak RSS %ld KiB after %d samples, %ld KiB after %d\n",
 		rss[0], counts[0], rss[1], counts[1]);
-	ck_assert_msg(rss[1] - rss[0] < 2048,
-		      "peak RSS grew from %ld KiB (%d samples) to %ld KiB (%d samples)", rss[0],
-		      counts[0], rss[1], counts[1]);
+	/* valgrind's own memory grows as it runs: its figures say nothing
+	 * about ours (it checks for leaks itself). */
+	if (!under_valgrind())
+		ck_assert_msg(rss[1] - rss[0] < 2048,
+			      "peak RSS grew from %ld KiB (%d samples) to %ld KiB (%d samples)",
+			      rss[0], counts[0], rss[1], counts[1]);
 	helper_stop(&pool);
 }
 END_TEST
@@ -1500,7 +1507,7 @@ START_TEST(test_stop_signal)
 	/* Two whole samples printed (JSON: lines; table: totals lines). */
 	deadline = test_now_ms() + 10000 * slow;
 	while (row->json ? r.lines < 2 : count_lines_containing(r.obuf, " sockets in ") < 2) {
-		ck_assert_msg(sa_pump(&r, 20), "sockaudit ended early: %s", r.ebuf);
+		ck_assert_msg(sa_pump(&r, 20), "sockaudit ended early: %.1000s", r.ebuf);
 		ck_assert_msg(test_now_ms() < deadline, "no samples from sockaudit");
 	}
 	usleep((useconds_t)row->delay_ms * 1000);
@@ -1509,11 +1516,11 @@ START_TEST(test_stop_signal)
 	sent = test_now_ms();
 	ck_assert_int_eq(kill(r.pid, row->sig), 0);
 	sa_finish(&r, 5000 * slow);
-	ck_assert_msg(r.sig == 0 && r.status == 0, "signal %d: status %d, died of %d, stderr %s",
+	ck_assert_msg(r.sig == 0 && r.status == 0, "signal %d: status %d, died of %d, stderr %.1000s",
 		      row->sig, r.status, r.sig, r.ebuf);
 	ck_assert_msg(test_now_ms() - sent < 1000 * slow, "took %lld ms to stop",
 		      test_now_ms() - sent);
-	ck_assert_msg(r.elen == 0, "stderr: %s", r.ebuf);
+	ck_assert_msg(r.elen == 0, "stderr: %.1000s", r.ebuf);
 	if (row->json) {
 		struct samples s;
 
@@ -1544,15 +1551,22 @@ END_TEST
  * reap: the test reaps the exited helper at once (as a shell or a
  * supervisor would) or leaves it a zombie until sockaudit is done.
  */
-static void watch_exiting_pid(bool json, bool reap, const char *count)
+static void watch_exiting_pid(bool json, bool reap)
 {
-	const char *hargs[] = { "exit-after", "1000", NULL };
+	/* It lives 1 s (4 s under valgrind, which takes ~1 s to start). */
+	int slow = under_valgrind() ? 5 : 1, life_ms = under_valgrind() ? 4000 : 1000;
+	int most = life_ms / 200 + 6;
+	char life[16], count[16];
+	const char *hargs[] = { "exit-after", life, NULL };
 	struct helper ex;
 	struct sa_run r;
 	char pid[16];
 	long long deadline, exited_at = 0;
-	int slow = under_valgrind() ? 5 : 1;
 
+	snprintf(life, sizeof(life), "%d", life_ms);
+	/* Enough samples to outlive it (50 as a CI job would; fewer for the
+	 * zombie, which fails by running them all). */
+	snprintf(count, sizeof(count), "%d", reap ? 50 : most + 4);
 	helper_start(&ex, hargs);
 	helper_expect(&ex, "port ");
 	helper_expect(&ex, "ready");
@@ -1584,24 +1598,25 @@ static void watch_exiting_pid(bool json, bool reap, const char *count)
 	}
 	sa_finish(&r, 5000 * slow);
 	ck_assert_msg(exited_at, "the helper did not exit");
-	ck_assert_msg(r.status == 3, "PID %s exited%s during the watch: status %d, stderr %s",
+	ck_assert_msg(r.status == 3, "PID %s exited%s during the watch: status %d, stderr %.1000s",
 		      pid, reap ? "" : " (zombie)", r.status, r.ebuf);
 	ck_assert_msg(r.elen > 0 && all_lines_start_with(r.ebuf, "sockaudit: ") &&
-		      count_lines_containing(r.ebuf, pid) >= 1, "stderr: %s", r.ebuf);
+		      count_lines_containing(r.ebuf, pid) >= 1, "stderr: %.1000s", r.ebuf);
 	/* Only whole samples on stdout, taken while it was alive. */
 	if (json) {
 		struct samples s;
 
 		parse_ndjson(r.obuf, r.olen, &s, -1);
-		ck_assert_msg(s.n >= 2 && s.n < 12, "%d samples for a 1 s life", s.n);
+		ck_assert_msg(s.n >= 2 && s.n <= most, "%d samples for a %d ms life", s.n, life_ms);
 		samples_free(&s);
 	} else {
 		int headers = count_lines_containing(r.obuf, "sample ");
 
 		ck_assert_msg(r.olen && r.obuf[r.olen - 1] == '\n', "no final newline");
-		ck_assert_msg(headers >= 2 && headers < 12 &&
+		ck_assert_msg(headers >= 2 && headers <= most &&
 			      headers == count_lines_containing(r.obuf, " sockets in "),
-			      "incomplete blocks: %s", r.obuf);
+			      "%d sample headers, %d totals lines (at most %d samples): %.1500s",
+			      headers, count_lines_containing(r.obuf, " sockets in "), most, r.obuf);
 	}
 	sa_free(&r);
 	helper_stop(&ex);
@@ -1609,13 +1624,13 @@ static void watch_exiting_pid(bool json, bool reap, const char *count)
 
 START_TEST(test_pid_exits_json)
 {
-	watch_exiting_pid(true, true, "50");
+	watch_exiting_pid(true, true);
 }
 END_TEST
 
 START_TEST(test_pid_exits_table)
 {
-	watch_exiting_pid(false, true, "50");
+	watch_exiting_pid(false, true);
 }
 END_TEST
 
@@ -1623,7 +1638,7 @@ END_TEST
  * zombie) holds no descriptors any more: it has exited too. */
 START_TEST(test_pid_exits_zombie)
 {
-	watch_exiting_pid(true, false, "20");
+	watch_exiting_pid(true, false);
 }
 END_TEST
 
