@@ -190,7 +190,8 @@ static void group_key_of(const struct sock_table *t, const struct sock_rec *s,
 			if (!k->pid || pid < k->pid)
 				k->pid = pid;
 		}
-	} else if (table_has_listener(t, s->lport) || s->lport < o->ephemeral_low) {
+	} else if (table_has_listener(t, s->netns, s->lport) ||
+		   s->lport < table_ephemeral_low(t, s->netns, o->ephemeral_low)) {
 		k->side = SIDE_SERVER;
 		k->port = s->lport;
 	} else {
@@ -235,7 +236,10 @@ static int cmp_groups(const struct group *a, const struct group *b)
 		return c;
 	if (a->port != b->port)
 		return a->port < b->port ? -1 : 1;
-	return (a->pid > b->pid) - (a->pid < b->pid);
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	/* The same key in two namespaces: two groups, in inode order. */
+	return (a->netns > b->netns) - (a->netns < b->netns);
 }
 
 /* Group indices, by the groups they index (for qsort_r). */
