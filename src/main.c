@@ -5,7 +5,9 @@
  * what the stages return to exit statuses:
  *
  *   options -> snapshot (sources -> table -> owners -> audit)
- *   -> table or JSON on stdout -> assertions
+ *   -> report (table or JSON on stdout) -> assertions
+ *
+ * or, with --watch, the same once per sample (watch.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,24 +16,9 @@
 
 #include "diag.h"
 #include "options.h"
-#include "render.h"
+#include "report.h"
 #include "snapshot.h"
-
-static int render(const struct options *o, const struct snapshot *s)
-{
-	struct render_opts ro = {
-		.source = s->source,
-		.has_max = o->has_max,
-		.max = o->max,
-		.inconsistent = s->inconsistent,
-	};
-
-	if (o->format == FORMAT_JSON)
-		return render_json(stdout, &s->t, &s->a, &ro);
-	if (o->list)
-		return render_table_list(stdout, &s->t, &s->a, &ro);
-	return render_table_groups(stdout, &s->t, &s->a, &ro);
-}
+#include "watch.h"
 
 /* The --max assertion, judged after the report.  Returns an exit status. */
 static int judge_max(const struct options *o, const struct audit *a)
@@ -53,7 +40,7 @@ static int audit_once(const struct options *o)
 	status = snapshot_take(&s, o);
 	if (status)
 		return status;
-	rc = render(o, &s);
+	rc = report_write(o, &s, NULL);
 	if (rc) {
 		diag_warn("writing the report: %s", strerror(-rc));
 		status = EXIT_CANNOT_RUN;
@@ -89,7 +76,7 @@ int main(int argc, char **argv)
 		options_free(&o);
 		return EXIT_OK;
 	}
-	rc = audit_once(&o);
+	rc = o.has_watch ? watch_run(&o) : audit_once(&o);
 	options_free(&o);
 	return rc;
 }

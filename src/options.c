@@ -78,13 +78,24 @@ void options_usage(FILE *out)
 	      "      --source auto|netlink|proc  where sockets are read (default auto:\n"
 	      "                                netlink, else /proc/net/tcp with a warning)\n"
 	      "      --max N                   exit 1 when more than N sockets are selected\n"
+	      "      --fd-pressure PERCENT     flag processes using at least PERCENT of\n"
+	      "                                their descriptor limit (default 80)\n"
+	      "\n"
+	      "Over time:\n"
+	      "  -w, --watch DURATION          audit again every DURATION until interrupted;\n"
+	      "                                show changes, growth per minute, leaking groups\n"
+	      "  -c, --count N                 with --watch: stop after N samples\n"
+	      "      --max-growth RATE         with --count: exit 1 when a group grew faster\n"
+	      "                                than RATE sockets per minute over the window\n"
+	      "\n"
 	      "  -h, --help                    show this help and exit\n"
 	      "  -V, --version                 show the version and exit\n"
 	      "\n"
 	      "Exit status: 0 audit ran and assertions hold, 1 an assertion failed,\n"
 	      "2 usage error, 3 the audit could not run.\n"
 	      "\n"
-	      "Example (CI): sockaudit --port 8080 --state close_wait --max 0\n",
+	      "Examples (CI): sockaudit --port 8080 --state close_wait --max 0\n"
+	      "  sockaudit --pid $PID --watch 2s --count 10 --max-growth 0\n",
 	      out);
 }
 
@@ -279,8 +290,6 @@ static int check_combinations(const struct options *o, char *err, size_t errlen)
 		msg = "--count needs --watch";
 	else if (o->has_max_growth && !o->has_count)
 		msg = "--max-growth needs --watch and --count (it is judged after the last sample)";
-	else if (o->has_watch)
-		msg = "--watch is not available in this version";
 	else if (o->format == FORMAT_PROMETHEUS)
 		msg = "--format prometheus is not available in this version";
 	else if (o->has_listen)
