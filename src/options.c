@@ -59,7 +59,8 @@ void options_usage(FILE *out)
 	      "stalled or dead, grouped by server port and client peer.\n"
 	      "\n"
 	      "Selection (every given selection must match; lists are comma-separated):\n"
-	      "  -p, --pid PID[,PID...]        sockets held open by these processes\n"
+	      "  -p, --pid PID[,PID...]        sockets held open by these processes (read\n"
+	      "                                in each one's network namespace)\n"
 	      "  -P, --port PORT[,PORT...]     sockets whose local port is listed\n"
 	      "  -r, --remote-port PORT[,...]  sockets whose remote port is listed\n"
 	      "  -s, --state STATE[,STATE...]  established syn-sent syn-recv fin-wait-1\n"
@@ -67,6 +68,12 @@ void options_usage(FILE *out)
 	      "                                last-ack listen closing, or all (default)\n"
 	      "  -F, --flag FLAG[,FLAG...]     close_wait idle stalled dead\n"
 	      "  -4, -6                        IPv4 or IPv6 sockets only\n"
+	      "\n"
+	      "Network namespaces (default: sockaudit's own):\n"
+	      "      --netns NAME|PATH         audit this namespace instead: a name under\n"
+	      "                                /run/netns or an nsfs path such as\n"
+	      "                                /proc/PID/ns/net (repeatable)\n"
+	      "      --all-netns               audit every namespace of a process or a name\n"
 	      "\n"
 	      "Thresholds and output:\n"
 	      "  -i, --idle DURATION           idle threshold (default 60s); DURATION is\n"
@@ -94,8 +101,9 @@ void options_usage(FILE *out)
 	      "Exit status: 0 audit ran and assertions hold, 1 an assertion failed,\n"
 	      "2 usage error, 3 the audit could not run.\n"
 	      "\n"
-	      "Examples (CI): sockaudit --port 8080 --state close_wait --max 0\n"
-	      "  sockaudit --pid $PID --watch 2s --count 10 --max-growth 0\n",
+	      "Examples: sockaudit --port 8080 --state close_wait --max 0   (CI)\n"
+	      "          sockaudit --pid $PID --watch 2s --count 10 --max-growth 0\n"
+	      "          sockaudit --pid $(pidof myservice)   (a container's sockets)\n",
 	      out);
 }
 
@@ -294,8 +302,6 @@ static int check_combinations(const struct options *o, char *err, size_t errlen)
 		msg = "--format prometheus is not available in this version";
 	else if (o->has_listen)
 		msg = "--listen is not available in this version";
-	else if (o->nnetns || o->all_netns)
-		msg = "--netns and --all-netns are not available in this version";
 	if (!msg)
 		return 0;
 	snprintf(err, errlen, "%s", msg);

@@ -9,6 +9,7 @@
 
 #include "audit.h"
 #include "growth.h"
+#include "netns.h"
 
 /* One sample of --watch. */
 struct watch_info {
@@ -29,7 +30,18 @@ struct render_opts {
 	bool all_procs;	   /* table: list every process (--pid), not only
 			    * those near their descriptor limit */
 	const struct watch_info *watch; /* NULL outside --watch */
+	/* The namespaces read.  When NULL or not ns->shown, the report
+	 * names none (one namespace, ours).  Otherwise JSON gives each
+	 * socket and group "netns" and "netns_name", and the table a NETNS
+	 * column when more than one namespace was read. */
+	const struct netns_set *ns;
 };
+
+/* Whether the report names namespaces. */
+static inline bool render_shows_netns(const struct render_opts *ro)
+{
+	return ro->ns && ro->ns->shown;
+}
 
 /*
  * Each writes the whole report to `out` and returns 0, or -errno when

@@ -18,6 +18,7 @@ int report_write(const struct options *o, const struct snapshot *s,
 		.one_line = w != NULL,
 		.all_procs = o->npids > 0,
 		.watch = w,
+		.ns = &s->ns,
 	};
 
 	if (o->format == FORMAT_JSON)

@@ -25,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "audit.h"
+#include "netns.h"
 #include "render.h"
 #include "table.h"
 #include "text.h"
@@ -100,7 +101,7 @@ static void add_socks(struct sock_table *t)
 		r->last_recv_ms = k->last_recv;
 		r->last_send_ms = k->last_send;
 		if (k->state == ST_LISTEN)
-			table_mark_listener(t, k->lport);
+			ck_assert_int_eq(table_mark_listener(t, k->lport), 0);
 	}
 }
 
@@ -156,6 +157,7 @@ static void build(struct fixture *f)
 	f->ro.has_max = false;
 	f->ro.max = 0;
 	f->ro.inconsistent = false;
+	f->ro.ns = NULL;
 }
 
 static void destroy(struct fixture *f)
@@ -633,6 +635,214 @@ START_TEST(test_write_error)
 }
 END_TEST
 
+/* ---- network namespaces -------------------------------------------- */
+
+#define NS_SELF 4026531840u
+#define NS_BLUE 4026532001u /* named, with a control byte in its name */
+#define NS_GREY 4026532002u /* no name */
+#define BLUE_NAME "blue\x1b"
+#define BLUE_TABLE "blue\\x1b"
+
+/*
+ * The fixture's sockets, but 3 and 4 in namespace BLUE, plus a listener
+ * and a CLOSE-WAIT on the same port 8080 in GREY: two *:8080 groups.
+ */
+struct ns_fixture {
+	struct fixture f;
+	struct netns_target v[3];
+	struct netns_set set;
+};
+
+static void build_netns(struct ns_fixture *nf, bool shown)
+{
+	static const struct sk grey[] = {
+		{ AF_INET, ST_LISTEN, ORIGIN_KERNEL, "0.0.0.0", 8080, "0.0.0.0", 0,
+		  70001, 0, 0, 128, 1, 0, 0 },
+		{ AF_INET, ST_CLOSE_WAIT, ORIGIN_KERNEL, "127.0.0.1", 8080,
+		  "127.0.0.1", 40002, 70002, 0, 1, 0, 1, 2000, 2000 },
+	};
+	struct audit_opts o;
+	size_t i;
+
+	build(&nf->f);
+	audit_free(&nf->f.a);
+	nf->f.t.socks[3].netns = NS_BLUE;
+	nf->f.t.socks[4].netns = NS_BLUE;
+	nf->f.t.cur_netns = NS_GREY;
+	for (i = 0; i < 2; i++) {
+		struct sock_rec *r = table_add_sock(&nf->f.t);
+
+		ck_assert_ptr_nonnull(r);
+		r->family = AF_INET;
+		r->state = (uint8_t)grey[i].state;
+		r->has_local = 1;
+		ck_assert_int_eq(inet_pton(AF_INET, grey[i].laddr, r->laddr), 1);
+		ck_assert_int_eq(inet_pton(AF_INET, grey[i].raddr, r->raddr), 1);
+		r->lport = grey[i].lport;
+		r->rport = grey[i].rport;
+		r->inode = grey[i].inode;
+		r->recv_q = grey[i].recv_q;
+		r->send_q = grey[i].send_q;
+		r->has_times = (uint8_t)grey[i].has_times;
+		r->last_recv_ms = grey[i].last_recv;
+		r->last_send_ms = grey[i].last_send;
+		ck_assert_uint_eq(r->netns, NS_GREY);
+		if (r->state == ST_LISTEN)
+			ck_assert_int_eq(table_mark_listener(&nf->f.t, r->lport), 0);
+	}
+	nf->f.t.cur_netns = 0;
+	ck_assert_int_eq(table_index(&nf->f.t), 0);
+	memset(&o, 0, sizeof(o));
+	o.idle_ms = 60000;
+	o.states = STATES_ALL;
+	o.families = FAMILY_BOTH;
+	o.ephemeral_low = 32768;
+	ck_assert_int_eq(audit_run(&nf->f.t, &o, &nf->f.a), 0);
+
+	memset(nf->v, 0, sizeof(nf->v));
+	nf->v[0].ino = NS_SELF;
+	nf->v[1].ino = nf->v[1].tag = NS_BLUE;
+	nf->v[1].name = (char *)BLUE_NAME;
+	nf->v[2].ino = nf->v[2].tag = NS_GREY;
+	for (i = 0; i < 3; i++) {
+		nf->v[i].fd = -1;
+		nf->v[i].audited = true;
+	}
+	memset(&nf->set, 0, sizeof(nf->set));
+	nf->set.self = NS_SELF;
+	nf->set.self_fd = -1;
+	nf->set.v = nf->v;
+	nf->set.n = 3;
+	nf->set.shown = shown;
+	nf->f.ro.ns = &nf->set;
+}
+
+/* Two groups for port 8080, one per namespace, and a NETNS column in
+ * both tables, pinned byte for byte. */
+START_TEST(test_netns_tables)
+{
+	static const struct {
+		render_fn fn;
+		const char *file;
+	} rows[] = {
+		{ render_table_groups, "render_netns_groups.txt" },
+		{ render_table_list, "render_netns_list.txt" },
+	};
+	struct ns_fixture nf;
+	char *out, *want;
+	size_t len;
+
+	build_netns(&nf, true);
+	out = render(rows[_i].fn, &nf.f, &len);
+	check_inert(out, len, rows[_i].file);
+	want = slurp(rows[_i].file);
+	check_same_text(out, want, rows[_i].file);
+	free(want);
+	free(out);
+	destroy(&nf.f);
+}
+END_TEST
+
+/* Not shown (the default: one namespace, ours): the same bytes as
+ * without namespaces, though the sockets carry them. */
+START_TEST(test_netns_not_shown)
+{
+	struct ns_fixture nf;
+	char *out;
+
+	build_netns(&nf, false);
+	out = render(render_table_groups, &nf.f, NULL);
+	ck_assert_ptr_null(strstr(out, "NETNS"));
+	ck_assert_ptr_null(strstr(out, "namespace"));
+	free(out);
+	out = render(render_json, &nf.f, NULL);
+	ck_assert_ptr_null(strstr(out, "netns"));
+	ck_assert_ptr_null(strstr(out, "namespaces"));
+	free(out);
+	destroy(&nf.f);
+}
+END_TEST
+
+/* One namespace read: no column; the totals line names it. */
+START_TEST(test_netns_one_namespace)
+{
+	struct ns_fixture nf;
+	char *out;
+
+	build_netns(&nf, true);
+	nf.v[0].audited = false;
+	nf.v[2].audited = false;
+	out = render(render_table_list, &nf.f, NULL);
+	ck_assert_ptr_null(strstr(out, "NETNS"));
+	ck_assert_ptr_nonnull(strstr(out, ", network namespace " BLUE_TABLE ")\n"));
+	free(out);
+	nf.v[1].name = NULL;
+	out = render(render_table_groups, &nf.f, NULL);
+	ck_assert_ptr_nonnull(strstr(out, ", network namespace 4026532001)\n"));
+	free(out);
+	destroy(&nf.f);
+}
+END_TEST
+
+/* JSON: netns and netns_name on every socket and group (ours printed
+ * as its inode), the name decoded back, and the namespaces array. */
+START_TEST(test_netns_json)
+{
+	struct ns_fixture nf;
+	const cJSON *it, *ns;
+	char *out;
+	size_t len;
+	cJSON *j;
+	int grey8080 = 0, n = 0;
+
+	build_netns(&nf, true);
+	nf.v[2].audited = false;
+	nf.v[2].err = -EPERM;
+	out = render(render_json, &nf.f, &len);
+	check_inert(out, len, "JSON with namespaces");
+	j = parse_json(out, len);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "sockets")) {
+		double ino = cJSON_GetObjectItemCaseSensitive(it, "inode")->valuedouble;
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "netns_name");
+		double want = ino == 50001 || ino == 0 ? NS_BLUE :
+			      ino >= 70001 ? NS_GREY : NS_SELF;
+
+		ck_assert_msg(cJSON_GetObjectItemCaseSensitive(it, "netns")->valuedouble ==
+			      want, "socket %.0f: netns", ino);
+		if (want == NS_BLUE)
+			ck_assert_str_eq(cJSON_GetStringValue(name), BLUE_NAME);
+		else
+			ck_assert(cJSON_IsNull(name));
+		n++;
+	}
+	ck_assert_int_eq(n, 9);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "groups")) {
+		const cJSON *port = cJSON_GetObjectItemCaseSensitive(it, "local_port");
+
+		ck_assert_ptr_nonnull(cJSON_GetObjectItemCaseSensitive(it, "netns"));
+		ck_assert_ptr_nonnull(cJSON_GetObjectItemCaseSensitive(it, "netns_name"));
+		if (port && port->valuedouble == 8080 &&
+		    cJSON_GetObjectItemCaseSensitive(it, "netns")->valuedouble == NS_GREY)
+			grey8080++;
+	}
+	ck_assert_int_eq(grey8080, 1);
+	ns = cJSON_GetObjectItemCaseSensitive(j, "namespaces");
+	ck_assert_int_eq(cJSON_GetArraySize(ns), 3);
+	it = cJSON_GetArrayItem(ns, 2);
+	ck_assert(cJSON_GetObjectItemCaseSensitive(it, "netns")->valuedouble == NS_GREY);
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(it, "audited")));
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "error")),
+			 strerror(EPERM));
+	it = cJSON_GetArrayItem(ns, 0);
+	ck_assert(cJSON_GetObjectItemCaseSensitive(it, "netns")->valuedouble == NS_SELF);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "audited")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(it, "error")));
+	cJSON_Delete(j);
+	free(out);
+	destroy(&nf.f);
+}
+END_TEST
+
 #define NROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *render_suite(void)
@@ -654,6 +864,13 @@ static Suite *render_suite(void)
 	tcase_add_test(tc, test_inconsistent_marked);
 	tcase_add_test(tc, test_json_empty);
 	tcase_add_test(tc, test_write_error);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("netns");
+	tcase_add_loop_test(tc, test_netns_tables, 0, 2);
+	tcase_add_test(tc, test_netns_not_shown);
+	tcase_add_test(tc, test_netns_one_namespace);
+	tcase_add_test(tc, test_netns_json);
 	suite_add_tcase(s, tc);
 	return s;
 }
