@@ -420,12 +420,13 @@ static int resolve_netns(struct netns_set *ns, const struct options *o,
 				       "namespaces only they are in are not audited",
 				       ns->unreadable, ns->unreadable == 1 ? "" : "es",
 				       strerror(ns->unreadable_err));
-	} else {
-		netns_name_all(ns);
 	}
 	ns->shown = named;
 	for (i = 0; i < ns->n; i++)
 		ns->shown |= ns->v[i].tag != 0;
+	/* Names are for reports that name namespaces (the scan has them). */
+	if (ns->shown && !o->all_netns)
+		netns_name_all(ns);
 	return 0;
 nomem:
 	diag_warn("out of memory");
