@@ -5,7 +5,10 @@
  * what the stages return to exit statuses:
  *
  *   options -> snapshot (sources -> table -> owners -> audit)
- *   -> table or JSON on stdout -> assertions
+ *   -> table, JSON or Prometheus text on stdout -> assertions
+ *
+ * With --listen it hands over to the exporter (exporter.c), which takes
+ * a snapshot per scrape.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "exporter.h"
 #include "options.h"
 #include "render.h"
 #include "snapshot.h"
@@ -24,8 +28,12 @@ static int render(const struct options *o, const struct snapshot *s)
 		.has_max = o->has_max,
 		.max = o->max,
 		.inconsistent = s->inconsistent,
+		.max_peers = o->max_peers,
+		.seconds = s->seconds,
 	};
 
+	if (o->format == FORMAT_PROMETHEUS)
+		return render_prom(stdout, &s->t, &s->a, &ro);
 	if (o->format == FORMAT_JSON)
 		return render_json(stdout, &s->t, &s->a, &ro);
 	if (o->list)
@@ -89,7 +97,7 @@ int main(int argc, char **argv)
 		options_free(&o);
 		return EXIT_OK;
 	}
-	rc = audit_once(&o);
+	rc = o.has_listen ? exporter_run(&o) : audit_once(&o);
 	options_free(&o);
 	return rc;
 }

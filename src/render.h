@@ -1,4 +1,4 @@
-/* Renderers: the audit as a table or as JSON. */
+/* Renderers: the audit as a table, as JSON, or in Prometheus's text format. */
 #ifndef RENDER_H
 #define RENDER_H
 
@@ -12,6 +12,8 @@ struct render_opts {
 	bool has_max;
 	uint64_t max;
 	bool inconsistent; /* the kernel's dump kept changing while read */
+	uint32_t max_peers; /* prometheus: client peers before peer="other" */
+	double seconds;	    /* prometheus: how long the audit took */
 };
 
 /*
@@ -23,6 +25,8 @@ int render_table_groups(FILE *out, const struct sock_table *t,
 int render_table_list(FILE *out, const struct sock_table *t,
 		      const struct audit *a, const struct render_opts *ro);
 int render_json(FILE *out, const struct sock_table *t, const struct audit *a,
+		const struct render_opts *ro);
+int render_prom(FILE *out, const struct sock_table *t, const struct audit *a,
 		const struct render_opts *ro);
 
 #endif
