@@ -190,7 +190,10 @@ static void group_key_of(const struct sock_table *t, const struct sock_rec *s,
 			if (!k->pid || pid < k->pid)
 				k->pid = pid;
 		}
-	} else if (table_has_listener(t, s->lport) || s->lport < o->ephemeral_low) {
+	} else if (s->lport &&
+		   (table_has_listener(t, s->lport) || s->lport < o->ephemeral_low)) {
+		/* (A dumped socket with no local port, seen once in a dump
+		 * racing a close, has no server identity: client side.) */
 		k->side = SIDE_SERVER;
 		k->port = s->lport;
 	} else {

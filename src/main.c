@@ -5,10 +5,10 @@
  * what the stages return to exit statuses:
  *
  *   options -> snapshot (sources -> table -> owners -> audit)
- *   -> table, JSON or Prometheus text on stdout -> assertions
+ *   -> report (table, JSON or Prometheus text on stdout) -> assertions
  *
- * With --listen it hands over to the exporter (exporter.c), which takes
- * a snapshot per scrape.
+ * or, with --watch, the same once per sample (watch.c); with --listen,
+ * the exporter (exporter.c) takes a snapshot per scrape.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,28 +18,9 @@
 #include "diag.h"
 #include "exporter.h"
 #include "options.h"
-#include "render.h"
+#include "report.h"
 #include "snapshot.h"
-
-static int render(const struct options *o, const struct snapshot *s)
-{
-	struct render_opts ro = {
-		.source = s->source,
-		.has_max = o->has_max,
-		.max = o->max,
-		.inconsistent = s->inconsistent,
-		.max_peers = o->max_peers,
-		.seconds = s->seconds,
-	};
-
-	if (o->format == FORMAT_PROMETHEUS)
-		return render_prom(stdout, &s->t, &s->a, &ro);
-	if (o->format == FORMAT_JSON)
-		return render_json(stdout, &s->t, &s->a, &ro);
-	if (o->list)
-		return render_table_list(stdout, &s->t, &s->a, &ro);
-	return render_table_groups(stdout, &s->t, &s->a, &ro);
-}
+#include "watch.h"
 
 /* The --max assertion, judged after the report.  Returns an exit status. */
 static int judge_max(const struct options *o, const struct audit *a)
@@ -61,7 +42,7 @@ static int audit_once(const struct options *o)
 	status = snapshot_take(&s, o);
 	if (status)
 		return status;
-	rc = render(o, &s);
+	rc = report_write(o, &s, NULL);
 	if (rc) {
 		diag_warn("writing the report: %s", strerror(-rc));
 		status = EXIT_CANNOT_RUN;
@@ -97,7 +78,10 @@ int main(int argc, char **argv)
 		options_free(&o);
 		return EXIT_OK;
 	}
-	rc = o.has_listen ? exporter_run(&o) : audit_once(&o);
+	if (o.has_listen)
+		rc = exporter_run(&o);
+	else
+		rc = o.has_watch ? watch_run(&o) : audit_once(&o);
 	options_free(&o);
 	return rc;
 }

@@ -82,8 +82,15 @@ void options_usage(FILE *out)
 	      "      --source auto|netlink|proc  where sockets are read (default auto:\n"
 	      "                                netlink, else /proc/net/tcp with a warning)\n"
 	      "      --max N                   exit 1 when more than N sockets are selected\n"
-	      "  -h, --help                    show this help and exit\n"
-	      "  -V, --version                 show the version and exit\n"
+	      "      --fd-pressure PERCENT     flag processes using at least PERCENT of\n"
+	      "                                their descriptor limit (default 80)\n"
+	      "\n"
+	      "Over time:\n"
+	      "  -w, --watch DURATION          audit again every DURATION until interrupted;\n"
+	      "                                show changes, growth per minute, leaking groups\n"
+	      "  -c, --count N                 with --watch: stop after N samples\n"
+	      "      --max-growth RATE         with --count: exit 1 when a group grew faster\n"
+	      "                                than RATE sockets per minute over the window\n"
 	      "\n"
 	      "Exporter:\n"
 	      "      --listen ADDR:PORT        serve Prometheus metrics over HTTP: each\n"
@@ -92,10 +99,14 @@ void options_usage(FILE *out)
 	      "                                (e.g. 127.0.0.1:9477, [::1]:9477, 0.0.0.0:9477);\n"
 	      "                                runs until SIGTERM or SIGINT\n"
 	      "\n"
+	      "  -h, --help                    show this help and exit\n"
+	      "  -V, --version                 show the version and exit\n"
+	      "\n"
 	      "Exit status: 0 audit ran and assertions hold, 1 an assertion failed,\n"
 	      "2 usage error, 3 the audit could not run.\n"
 	      "\n"
-	      "Example (CI): sockaudit --port 8080 --state close_wait --max 0\n",
+	      "Examples (CI): sockaudit --port 8080 --state close_wait --max 0\n"
+	      "  sockaudit --pid $PID --watch 2s --count 10 --max-growth 0\n",
 	      out);
 }
 
@@ -296,8 +307,9 @@ static int check_combinations(const struct options *o, char *err, size_t errlen)
 		msg = "--max judges one run: it has no meaning with --listen";
 	else if (o->has_listen && o->has_watch)
 		msg = "--watch and --listen cannot be combined (each scrape is a fresh audit)";
-	else if (o->has_watch)
-		msg = "--watch is not available in this version";
+	else if (o->has_watch && o->format == FORMAT_PROMETHEUS)
+		msg = "--watch and --format prometheus cannot be combined (Prometheus "
+		      "samples by itself: use --listen)";
 	else if (o->nnetns || o->all_netns)
 		msg = "--netns and --all-netns are not available in this version";
 	if (!msg)

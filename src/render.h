@@ -5,13 +5,30 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <time.h>
+
 #include "audit.h"
+#include "growth.h"
+
+/* One sample of --watch. */
+struct watch_info {
+	uint64_t sample;	 /* 0, 1, ... */
+	struct timespec time;	 /* CLOCK_REALTIME when it was taken */
+	uint32_t interval_ms;
+	/* From sample 1 on: aligned with audit.groups and audit.procs. */
+	const struct group_growth *groups;
+	const struct proc_growth *procs;
+};
 
 struct render_opts {
 	const char *source; /* "netlink" or "proc" */
 	bool has_max;
 	uint64_t max;
 	bool inconsistent; /* the kernel's dump kept changing while read */
+	bool one_line;	   /* JSON: the whole document on one line (NDJSON) */
+	bool all_procs;	   /* table: list every process (--pid), not only
+			    * those near their descriptor limit */
+	const struct watch_info *watch; /* NULL outside --watch */
 	uint32_t max_peers; /* prometheus: client peers before peer="other" */
 	double seconds;	    /* prometheus: how long the audit took */
 };

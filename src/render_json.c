@@ -68,6 +68,71 @@ static void add_counts(cJSON *o, const struct counts *n)
 	add_uint(o, "dead", n->dead);
 }
 
+/* A rate as a raw number with three decimals ("-0.000" never). */
+static void add_rate(cJSON *o, const char *key, double v)
+{
+	char num[48];
+
+	if (v > -0.0005 && v < 0.0005)
+		v = 0;
+	snprintf(num, sizeof(num), "%.3f", v);
+	cJSON_AddRawToObject(o, key, num);
+}
+
+static void add_int(cJSON *o, const char *key, long long v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%lld", v);
+	cJSON_AddRawToObject(o, key, num);
+}
+
+static void add_group_growth(cJSON *o, const struct group_growth *gg)
+{
+	cJSON *g = cJSON_AddObjectToObject(o, "growth");
+
+	if (g) {
+		add_rate(g, "sockets_per_min", gg->sockets_per_min);
+		add_rate(g, "close_wait_per_min", gg->close_wait_per_min);
+		add_rate(g, "idle_per_min", gg->idle_per_min);
+		add_int(g, "delta", gg->delta);
+		add_int(g, "delta_prev", gg->delta_prev);
+	}
+	cJSON_AddBoolToObject(o, "leaking", gg->leaking);
+}
+
+/* The top-level "processes" entry of a process holding selected sockets. */
+static cJSON *holder_object(const struct proc_rec *p, const struct proc_growth *pg)
+{
+	cJSON *o = proc_object(p, -1), *flags, *g;
+
+	if (!o)
+		return NULL;
+	add_uint(o, "sockets", p->sockets);
+	add_uint(o, "fds", p->fds);
+	add_uint(o, "socket_fds", p->socket_fds);
+	if (p->has_fd_limit && p->fd_limit != FD_LIMIT_NONE)
+		add_uint(o, "fd_limit", p->fd_limit);
+	else
+		cJSON_AddNullToObject(o, "fd_limit");
+	flags = cJSON_AddArrayToObject(o, "flags");
+	if (flags && (p->flags & PFLAG_FD_PRESSURE))
+		cJSON_AddItemToArray(flags, cJSON_CreateString("fd_pressure"));
+	if (!pg)
+		return o;
+	g = cJSON_AddObjectToObject(o, "growth");
+	if (g) {
+		add_rate(g, "fds_per_min", pg->fds_per_min);
+		add_rate(g, "sockets_per_min", pg->sockets_per_min);
+		add_int(g, "fds_delta", pg->fds_delta);
+		if (pg->minutes_to_limit >= 0)
+			add_rate(g, "minutes_to_fd_limit", pg->minutes_to_limit);
+		else
+			cJSON_AddNullToObject(g, "minutes_to_fd_limit");
+	}
+	return o;
+}
+
 static cJSON *group_object(const struct sock_table *t, const struct group *g)
 {
 	cJSON *o = cJSON_CreateObject(), *procs, *states;
@@ -180,11 +245,22 @@ static int emit(FILE *out, const char *sep, cJSON *o)
 int render_json(FILE *out, const struct sock_table *t, const struct audit *a,
 		const struct render_opts *ro)
 {
+	const struct watch_info *w = ro->watch;
+	const char *nl = ro->one_line ? "" : "\n";
+	const char *sep = ro->one_line ? "," : ",\n";
 	cJSON *totals;
 	size_t i;
 	int rc = 0;
 
-	fprintf(out, "{\"schema\":1,\"source\":\"%s\",\"inconsistent\":%s,"
+	fputs("{\"schema\":1,", out);
+	if (w) {
+		char when[40];
+
+		fprintf(out, "\"sample\":%llu,\"time\":\"%s\",",
+			(unsigned long long)w->sample,
+			text_rfc3339(&w->time, when, sizeof(when)));
+	}
+	fprintf(out, "\"source\":\"%s\",\"inconsistent\":%s,"
 		"\"idle_threshold_ms\":%u,", ro->source,
 		ro->inconsistent ? "true" : "false", (unsigned)a->idle_ms);
 	totals = cJSON_CreateObject();
@@ -195,15 +271,26 @@ int render_json(FILE *out, const struct sock_table *t, const struct audit *a,
 	rc = emit(out, "\"totals\":", totals);
 	if (!rc)
 		fputs(",\"groups\":[", out);
-	for (i = 0; i < a->ngroups && !rc; i++)
-		rc = emit(out, i ? ",\n" : "\n", group_object(t, &a->groups[i]));
+	for (i = 0; i < a->ngroups && !rc; i++) {
+		cJSON *g = group_object(t, &a->groups[i]);
+
+		if (g && w && w->groups)
+			add_group_growth(g, &w->groups[i]);
+		rc = emit(out, i ? sep : nl, g);
+	}
 	if (!rc)
-		fputs("\n],\"sockets\":[", out);
+		fprintf(out, "%s],\"sockets\":[", nl);
 	for (i = 0; i < a->nselected && !rc; i++)
-		rc = emit(out, i ? ",\n" : "\n",
+		rc = emit(out, i ? sep : nl,
 			  socket_object(t, &t->socks[a->selected[i]]));
 	if (!rc)
-		fputs("\n]", out);
+		fprintf(out, "%s],\"processes\":[", nl);
+	for (i = 0; i < a->nprocs && !rc; i++)
+		rc = emit(out, i ? sep : nl,
+			  holder_object(&t->procs[a->procs[i]],
+					w && w->procs ? &w->procs[i] : NULL));
+	if (!rc)
+		fprintf(out, "%s]", nl);
 	if (!rc && ro->has_max) {
 		fprintf(out, ",\"assertion\":{\"max\":%llu,\"selected\":%zu,\"ok\":%s}",
 			(unsigned long long)ro->max, a->nselected,

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,17 +118,175 @@ static int finish(FILE *out)
 	return 0;
 }
 
+/* A signed change: "+3", "-2", "0". */
+static void signed_cell(char *cell, size_t len, long long v)
+{
+	snprintf(cell, len, v > 0 ? "+%lld" : "%lld", v);
+}
+
+/* A rate per minute with one decimal, "0.0" never negative zero. */
+static void rate_cell(char *cell, size_t len, double v)
+{
+	if (v > -0.05 && v < 0.05)
+		v = 0;
+	snprintf(cell, len, "%+.1f", v);
+	if (v == 0)
+		snprintf(cell, len, "0.0");
+}
+
+/* "sample 3 at 2026-11-22T19:40:01.123Z (every 250ms)" */
+static void watch_header(FILE *out, const struct watch_info *w)
+{
+	char when[40], every[32];
+
+	fprintf(out, "sample %llu at %s (every %s)\n", (unsigned long long)w->sample,
+		text_rfc3339(&w->time, when, sizeof(when)),
+		text_duration(w->interval_ms, every, sizeof(every)));
+}
+
+/* ---- the processes section ---- */
+
+#define PROC_COLS 7
+#define PROC_WATCH_COLS 2
+
+static const char *const proc_head[PROC_COLS + PROC_WATCH_COLS] = {
+	"PROCESS", "SOCKETS", "FDS", "SOCKET_FDS", "FD_LIMIT", "USE", "FLAGS",
+	"FDS_PER_MIN", "LIMIT_IN"
+};
+static const enum align proc_align[PROC_COLS + PROC_WATCH_COLS] = {
+	LEFT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, LEFT, RIGHT, RIGHT
+};
+
+/* Is process i of the audit worth a row?  Every one under --pid; else
+ * those near their limit, and under --watch those whose descriptors
+ * grow. */
+static bool proc_shown(const struct proc_rec *p, const struct render_opts *ro,
+		       size_t i)
+{
+	const struct proc_growth *pg =
+		ro->watch && ro->watch->procs ? &ro->watch->procs[i] : NULL;
+
+	return ro->all_procs || (p->flags & PFLAG_FD_PRESSURE) ||
+	       (pg && pg->fds_per_min >= 0.05);
+}
+
+static int proc_cells(const struct proc_rec *p, const struct proc_growth *pg,
+		      struct buf *name, char f[8][32], char **cells)
+{
+	name->len = 0;
+	if (buf_str(name, "") || buf_proc(name, p))
+		return -ENOMEM;
+	snprintf(f[0], 32, "%u", (unsigned)p->sockets);
+	snprintf(f[1], 32, "%u", (unsigned)p->fds);
+	snprintf(f[2], 32, "%u", (unsigned)p->socket_fds);
+	if (p->has_fd_limit && p->fd_limit != FD_LIMIT_NONE) {
+		snprintf(f[3], 32, "%llu", (unsigned long long)p->fd_limit);
+		snprintf(f[4], 32, "%llu%%", p->fd_limit ?
+			 (unsigned long long)p->fds * 100 / p->fd_limit : 100ULL);
+	} else {
+		snprintf(f[3], 32, "%s", p->has_fd_limit ? "unlimited" : "?");
+		snprintf(f[4], 32, "-");
+	}
+	snprintf(f[5], 32, "%s", p->flags & PFLAG_FD_PRESSURE ? "fd_pressure" : "-");
+	snprintf(f[6], 32, "-");
+	snprintf(f[7], 32, "-");
+	if (pg) {
+		rate_cell(f[6], 32, pg->fds_per_min);
+		if (pg->minutes_to_limit >= 0) {
+			double ms = pg->minutes_to_limit * 60000.0;
+
+			text_duration(ms > 2147483647.0 ? 2147483647u : (uint32_t)ms,
+				      f[7], 32);
+		}
+	}
+	cells[0] = name->s;
+	cells[1] = f[0];
+	cells[2] = f[1];
+	cells[3] = f[2];
+	cells[4] = f[3];
+	cells[5] = f[4];
+	cells[6] = f[5];
+	cells[7] = f[6];
+	cells[8] = f[7];
+	return 0;
+}
+
+/* After the totals: the processes holding selected sockets, with their
+ * descriptors against their limit (see proc_shown).  Nothing when no
+ * process qualifies. */
+static int procs_section(FILE *out, const struct sock_table *t,
+			 const struct audit *a, const struct render_opts *ro)
+{
+	size_t ncols = PROC_COLS + (ro->watch ? PROC_WATCH_COLS : 0);
+	size_t widths[PROC_COLS + PROC_WATCH_COLS] = { 0 };
+	char *cells[PROC_COLS + PROC_WATCH_COLS];
+	struct buf name = { 0 };
+	char f[8][32];
+	size_t i, shown = 0;
+	int pass, rc = 0;
+
+	for (i = 0; i < a->nprocs; i++)
+		shown += proc_shown(&t->procs[a->procs[i]], ro, i);
+	if (!shown)
+		return 0;
+	fputc('\n', out);
+	widen(widths, (char *const *)proc_head, ncols);
+	for (pass = 0; pass < 2 && !rc; pass++) {
+		if (pass == 1)
+			print_row(out, (char *const *)proc_head, widths, proc_align,
+				  ncols);
+		for (i = 0; i < a->nprocs && !rc; i++) {
+			const struct proc_rec *p = &t->procs[a->procs[i]];
+
+			if (!proc_shown(p, ro, i))
+				continue;
+			rc = proc_cells(p, ro->watch && ro->watch->procs ?
+					&ro->watch->procs[i] : NULL, &name, f, cells);
+			if (rc)
+				break;
+			if (pass == 0)
+				widen(widths, cells, ncols);
+			else
+				print_row(out, cells, widths, proc_align, ncols);
+		}
+	}
+	free(name.s);
+	return rc;
+}
+
 /* ---- one row per group ---- */
 
 #define GROUP_COLS 10
+#define WATCH_COLS 4 /* appended under --watch */
 
-static const char *const group_head[GROUP_COLS] = {
+static const char *const group_head[GROUP_COLS + WATCH_COLS] = {
 	"GROUP", "SIDE", "PROCESSES", "TOTAL", "ESTAB", "IDLE",
-	"CLOSE_WAIT", "STALLED", "DEAD", "OTHER"
+	"CLOSE_WAIT", "STALLED", "DEAD", "OTHER",
+	"+FIRST", "+PREV", "PER_MIN", "LEAKING"
 };
-static const enum align group_align[GROUP_COLS] = {
-	LEFT, LEFT, LEFT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT
+static const enum align group_align[GROUP_COLS + WATCH_COLS] = {
+	LEFT, LEFT, LEFT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT,
+	RIGHT, RIGHT, RIGHT, LEFT
 };
+
+/* The watch columns of one group (sample 0: no change yet). */
+static void watch_cells(const struct watch_info *w, size_t i, char nums[4][24],
+			char **cells)
+{
+	const struct group_growth *gg = w->groups ? &w->groups[i] : NULL;
+	int c;
+
+	for (c = 0; c < 4; c++)
+		snprintf(nums[c], 24, "-");
+	if (gg) {
+		signed_cell(nums[0], 24, gg->delta);
+		signed_cell(nums[1], 24, gg->delta_prev);
+		rate_cell(nums[2], 24, gg->sockets_per_min);
+		snprintf(nums[3], 24, "%s", gg->leaking ? "LEAKING" : "no");
+	}
+	for (c = 0; c < 4; c++)
+		cells[GROUP_COLS + c] = nums[c];
+}
 
 /* Cells of one group row; the caller frees procs.s. */
 static int group_cells(const struct sock_table *t, const struct group *g,
@@ -180,34 +339,42 @@ static int group_cells(const struct sock_table *t, const struct group *g,
 int render_table_groups(FILE *out, const struct sock_table *t,
 			const struct audit *a, const struct render_opts *ro)
 {
-	size_t widths[GROUP_COLS] = { 0 };
-	char key[64], nums[7][16];
-	char *cells[GROUP_COLS];
+	size_t ncols = GROUP_COLS + (ro->watch ? WATCH_COLS : 0);
+	size_t widths[GROUP_COLS + WATCH_COLS] = { 0 };
+	char key[64], nums[7][16], wnums[4][24];
+	char *cells[GROUP_COLS + WATCH_COLS];
 	struct buf procs = { 0 };
 	size_t i;
 	int pass, rc = 0;
 
-	widen(widths, (char *const *)group_head, GROUP_COLS);
+	if (ro->watch)
+		watch_header(out, ro->watch);
+	widen(widths, (char *const *)group_head, ncols);
 	for (pass = 0; pass < 2 && !rc; pass++) {
 		if (pass == 1)
 			print_row(out, (char *const *)group_head, widths,
-				  group_align, GROUP_COLS);
+				  group_align, ncols);
 		for (i = 0; i < a->ngroups && !rc; i++) {
 			rc = group_cells(t, &a->groups[i], key, nums, &procs, cells);
 			if (rc)
 				break;
+			if (ro->watch)
+				watch_cells(ro->watch, i, wnums, cells);
 			/* The last column is not padded, but PROCESSES is
 			 * not last: size it too. */
 			if (pass == 0)
-				widen(widths, cells, GROUP_COLS);
+				widen(widths, cells, ncols);
 			else
-				print_row(out, cells, widths, group_align, GROUP_COLS);
+				print_row(out, cells, widths, group_align, ncols);
 		}
 	}
 	free(procs.s);
 	if (rc)
 		return rc;
 	totals_line(out, a, ro);
+	rc = procs_section(out, t, a, ro);
+	if (rc)
+		return rc;
 	return finish(out);
 }
 
@@ -297,6 +464,8 @@ int render_table_list(FILE *out, const struct sock_table *t,
 	size_t i;
 	int pass, rc = 0;
 
+	if (ro->watch)
+		watch_header(out, ro->watch);
 	widen(widths, (char *const *)list_head, LIST_COLS);
 	for (pass = 0; pass < 2 && !rc; pass++) {
 		if (pass == 1)
@@ -316,5 +485,8 @@ int render_table_list(FILE *out, const struct sock_table *t,
 	if (rc)
 		return rc;
 	totals_line(out, a, ro);
+	rc = procs_section(out, t, a, ro);
+	if (rc)
+		return rc;
 	return finish(out);
 }

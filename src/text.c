@@ -239,3 +239,17 @@ const char *text_duration(uint32_t ms, char *buf, size_t len)
 			 (unsigned)(s % 86400 / 3600));
 	return buf;
 }
+
+const char *text_rfc3339(const struct timespec *ts, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t sec = ts->tv_sec;
+	char day[24];
+
+	if (!gmtime_r(&sec, &tm) || !strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm)) {
+		snprintf(buf, len, "1970-01-01T00:00:00.000Z");
+		return buf;
+	}
+	snprintf(buf, len, "%s.%03ldZ", day, (long)(ts->tv_nsec / 1000000));
+	return buf;
+}

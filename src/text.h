@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /*
  * Escape a process name for the table: every control byte (C0, DEL),
@@ -59,5 +60,9 @@ const char *text_endpoint(int family, const unsigned char *addr,
 
 /* A duration for people: "850ms", "12s", "1m05s", "2h03m", "3d04h". */
 const char *text_duration(uint32_t ms, char *buf, size_t len);
+
+/* A UTC time in RFC 3339 with milliseconds: "2026-11-22T19:40:01.123Z".
+ * buf of at least 32 bytes. */
+const char *text_rfc3339(const struct timespec *ts, char *buf, size_t len);
 
 #endif

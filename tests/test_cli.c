@@ -117,6 +117,8 @@ static const struct cli_row bad_rows[] = {
 	/* Combinations: the message names both options. */
 	{ { "--listen", "127.0.0.1:9477", "-j" }, 2, "--json", "--listen" },
 	{ { "--listen", "127.0.0.1:9477", "--max", "0" }, 2, "--max", "--listen" },
+	{ { "--listen", "127.0.0.1:9477", "-w", "1s" }, 2, "--watch", "--listen" },
+	{ { "-w", "1s", "-f", "prometheus" }, 2, "prometheus", "--watch" },
 };
 
 /* Good values; each also runs with -j and must print a report. */

@@ -113,6 +113,15 @@ static void owner(struct sock_table *t, uint32_t sock, uint32_t proc, int fd)
 	ck_assert_int_eq(table_add_owner(t, sock, proc, fd), 0);
 }
 
+static void set_fds(struct proc_rec *p, uint32_t fds, uint32_t socket_fds,
+		    uint64_t limit)
+{
+	p->fds = fds;
+	p->socket_fds = socket_fds;
+	p->fd_limit = limit;
+	p->has_fd_limit = 1;
+}
+
 /* The fixture, its sockets in network namespace `netns` (0: ours). */
 static void build_in(struct fixture *f, uint32_t netns)
 {
@@ -128,6 +137,11 @@ static void build_in(struct fixture *f, uint32_t netns)
 	hostile = table_add_proc(&f->t, 4321, HOSTILE, sizeof(HOSTILE) - 1);
 	worker = table_add_proc(&f->t, 999, WORKER, sizeof(WORKER) - 1);
 	ck_assert_uint_ne(worker, NO_INDEX);
+	/* Descriptors: the server far from its limit, the worker unlimited,
+	 * the hostile process at 60 of 64 (fd_pressure at 80%). */
+	set_fds(&f->t.procs[server], 10, 4, 1024);
+	set_fds(&f->t.procs[worker], 3, 1, FD_LIMIT_NONE);
+	set_fds(&f->t.procs[hostile], 60, 3, 64);
 	/* Owners in scan order: ascending PID, then fd. */
 	owner(&f->t, 2, worker, 4);
 	owner(&f->t, 0, server, 3);
@@ -142,7 +156,9 @@ static void build_in(struct fixture *f, uint32_t netns)
 	o.states = STATES_ALL;
 	o.families = FAMILY_BOTH;
 	o.ephemeral_low = 32768;
+	o.fd_pressure = 80;
 	ck_assert_int_eq(audit_run(&f->t, &o, &f->a), 0);
+	memset(&f->ro, 0, sizeof(f->ro));
 	f->ro.source = "netlink";
 	f->ro.has_max = false;
 	f->ro.max = 0;
@@ -608,19 +624,9 @@ END_TEST
 
 /* ---- Prometheus ---------------------------------------------------- */
 
-/* The descriptor data fdscan would have read: the server's limit is
- * known, the hostile process's unlimited, the worker's unknown. */
 static void build_prom(struct fixture *f, uint32_t max_peers, uint32_t netns)
 {
 	build_in(f, netns);
-	for (size_t i = 0; i < f->t.nprocs; i++) {
-		struct proc_rec *p = &f->t.procs[i];
-
-		p->has_fd_limit = p->pid != 999;
-		p->fd_limit = p->pid == 4321 ? FD_LIMIT_NONE : 1024;
-		p->fds = p->pid == 1234 ? 12 : p->pid == 4321 ? 40 : 7;
-		p->socket_fds = p->pid == 1234 ? 3 : p->pid == 4321 ? 5 : 1;
-	}
 	f->ro.max_peers = max_peers;
 	f->ro.seconds = 0.25;
 }

@@ -69,6 +69,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(pids);
 	uint64_t u64;
 	(void)parse_uint(s, 0, UINT64_MAX, &u64);
+	double rate;
+	(void)parse_rate(s, &rate);
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	(void)parse_listen_addr(s, &ss, &sslen);
 
 	free(s);
 	return 0;

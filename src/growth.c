@@ -1,0 +1,320 @@
+/*
+ * Growth over a --watch window (see growth.h).  Groups are matched from
+ * sample to sample by their key (namespace, side, port, peer, PID);
+ * processes by PID.
+ */
+#include "growth.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct growth_group {
+	struct group key; /* key fields only: no counts, no processes */
+	struct series sockets, close_wait, idle;
+	uint64_t seen;	  /* the last sample it was present in */
+};
+
+struct growth_proc {
+	pid_t pid;
+	uint64_t n;	  /* samples it was seen in */
+	double st, stt;	  /* its own time sums */
+	struct series fds, sockets;
+};
+
+void growth_init(struct growth *g)
+{
+	memset(g, 0, sizeof(*g));
+}
+
+void growth_free(struct growth *g)
+{
+	free(g->groups);
+	free(g->slots);
+	free(g->procs);
+	free(g->pslots);
+	memset(g, 0, sizeof(*g));
+}
+
+static bool same_key(const struct group *a, const struct group *b)
+{
+	if (a->netns != b->netns || a->side != b->side)
+		return false;
+	if (a->side == SIDE_SERVER)
+		return a->port == b->port;
+	if (a->side == SIDE_PROCESS)
+		return a->pid == b->pid;
+	return a->port == b->port && a->family == b->family &&
+	       !memcmp(a->raddr, b->raddr, sizeof(a->raddr));
+}
+
+static uint32_t hash_bytes(uint32_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	while (n--)
+		h = (h ^ *c++) * 16777619u;
+	return h;
+}
+
+static uint32_t key_hash(const struct group *k)
+{
+	uint32_t h = 2166136261u, side = (uint32_t)k->side;
+
+	h = hash_bytes(h, &k->netns, sizeof(k->netns));
+	h = hash_bytes(h, &side, sizeof(side));
+	if (k->side == SIDE_PROCESS)
+		return hash_bytes(h, &k->pid, sizeof(k->pid));
+	h = hash_bytes(h, &k->port, sizeof(k->port));
+	if (k->side == SIDE_CLIENT)
+		h = hash_bytes(hash_bytes(h, &k->family, 1), k->raddr, sizeof(k->raddr));
+	return h;
+}
+
+static uint32_t pid_hash(pid_t pid)
+{
+	return hash_bytes(2166136261u, &pid, sizeof(pid));
+}
+
+/* Double an open-addressing table of index+1 slots, rehashing. */
+static int rehash_groups(struct growth *g)
+{
+	size_t ncap = g->slots_cap ? g->slots_cap * 2 : 64, i;
+	uint32_t *s = calloc(ncap, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	for (i = 0; i < g->ngroups; i++) {
+		size_t j = key_hash(&g->groups[i].key) & (ncap - 1);
+
+		while (s[j])
+			j = (j + 1) & (ncap - 1);
+		s[j] = (uint32_t)i + 1;
+	}
+	free(g->slots);
+	g->slots = s;
+	g->slots_cap = ncap;
+	return 0;
+}
+
+static int rehash_procs(struct growth *g)
+{
+	size_t ncap = g->pslots_cap ? g->pslots_cap * 2 : 64, i;
+	uint32_t *s = calloc(ncap, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	for (i = 0; i < g->nprocs; i++) {
+		size_t j = pid_hash(g->procs[i].pid) & (ncap - 1);
+
+		while (s[j])
+			j = (j + 1) & (ncap - 1);
+		s[j] = (uint32_t)i + 1;
+	}
+	free(g->pslots);
+	g->pslots = s;
+	g->pslots_cap = ncap;
+	return 0;
+}
+
+static int grow_array(void **v, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 64;
+	p = realloc(*v, ncap * size);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* The tracked group with this key, added (all zero so far) if new. */
+static struct growth_group *find_group(struct growth *g, const struct group *k)
+{
+	struct growth_group *e;
+	size_t j;
+
+	if (2 * (g->ngroups + 1) > g->slots_cap && rehash_groups(g) < 0)
+		return NULL;
+	for (j = key_hash(k) & (g->slots_cap - 1); g->slots[j];
+	     j = (j + 1) & (g->slots_cap - 1))
+		if (same_key(&g->groups[g->slots[j] - 1].key, k))
+			return &g->groups[g->slots[j] - 1];
+	if (grow_array((void **)&g->groups, &g->groups_cap, g->ngroups,
+		       sizeof(*g->groups)))
+		return NULL;
+	e = &g->groups[g->ngroups];
+	memset(e, 0, sizeof(*e));
+	e->key.netns = k->netns;
+	e->key.side = k->side;
+	e->key.family = k->family;
+	e->key.port = k->port;
+	e->key.pid = k->pid;
+	memcpy(e->key.raddr, k->raddr, sizeof(e->key.raddr));
+	g->slots[j] = (uint32_t)g->ngroups + 1;
+	g->ngroups++;
+	return e;
+}
+
+static struct growth_proc *find_proc(struct growth *g, pid_t pid)
+{
+	struct growth_proc *e;
+	size_t j;
+
+	if (2 * (g->nprocs + 1) > g->pslots_cap && rehash_procs(g) < 0)
+		return NULL;
+	for (j = pid_hash(pid) & (g->pslots_cap - 1); g->pslots[j];
+	     j = (j + 1) & (g->pslots_cap - 1))
+		if (g->procs[g->pslots[j] - 1].pid == pid)
+			return &g->procs[g->pslots[j] - 1];
+	if (grow_array((void **)&g->procs, &g->procs_cap, g->nprocs,
+		       sizeof(*g->procs)))
+		return NULL;
+	e = &g->procs[g->nprocs];
+	memset(e, 0, sizeof(*e));
+	e->pid = pid;
+	g->pslots[j] = (uint32_t)g->nprocs + 1;
+	g->nprocs++;
+	return e;
+}
+
+/* Add value y at time t (minutes) to a series whose first sample this
+ * is when `first`. */
+static void series_add(struct series *s, double t, uint32_t y, bool first)
+{
+	s->sy += y;
+	s->sty += t * y;
+	if (first)
+		s->first = y;
+	else if (y < s->prev)
+		s->fell = true;
+	s->prev = y;
+	s->last = y;
+}
+
+/* Least-squares slope per minute over n samples with time sums st, stt. */
+static double slope(const struct series *s, double n, double st, double stt)
+{
+	double den = n * stt - st * st;
+
+	if (n < 2 || den <= 0)
+		return 0;
+	return (n * s->sty - st * s->sy) / den;
+}
+
+static void group_rates(const struct growth *g, const struct growth_group *e,
+			struct group_growth *out)
+{
+	double n = (double)g->samples;
+
+	out->sockets_per_min = slope(&e->sockets, n, g->st, g->stt);
+	out->close_wait_per_min = slope(&e->close_wait, n, g->st, g->stt);
+	out->idle_per_min = slope(&e->idle, n, g->st, g->stt);
+	out->delta = (int64_t)e->sockets.last - (int64_t)e->sockets.first;
+	out->leaking = g->samples >= LEAK_MIN_SAMPLES && !e->sockets.fell &&
+		       e->sockets.last > e->sockets.first;
+}
+
+int growth_add(struct growth *g, const struct sock_table *t,
+	       const struct audit *a, double when, struct group_growth *gg,
+	       struct proc_growth *pg)
+{
+	uint64_t k = g->samples;
+	double tm;
+	size_t i;
+
+	if (k == 0)
+		g->t0 = when;
+	tm = (when - g->t0) / 60.0;
+	g->samples++;
+	g->st += tm;
+	g->stt += tm * tm;
+
+	for (i = 0; i < a->ngroups; i++) {
+		const struct group *grp = &a->groups[i];
+		struct growth_group *e = find_group(g, grp);
+		/* A group new after sample 0 was 0 until now: its first
+		 * value stays 0. */
+		bool first = k == 0;
+		uint32_t before;
+
+		if (!e)
+			return -ENOMEM;
+		/* Its value in the sample before (0 when it was absent). */
+		before = e->sockets.last;
+		series_add(&e->sockets, tm, grp->n.sockets, first);
+		series_add(&e->close_wait, tm, grp->n.close_wait, first);
+		series_add(&e->idle, tm, grp->n.idle, first);
+		e->seen = k;
+		if (gg) {
+			group_rates(g, e, &gg[i]);
+			gg[i].delta_prev = k ? (int64_t)grp->n.sockets - (int64_t)before : 0;
+		}
+	}
+	/* Groups tracked but absent now count 0. */
+	for (i = 0; i < g->ngroups; i++) {
+		struct growth_group *e = &g->groups[i];
+
+		if (e->seen == k)
+			continue;
+		if (e->sockets.last)
+			e->sockets.fell = true;
+		e->sockets.last = e->sockets.prev = 0;
+		e->close_wait.last = e->close_wait.prev = 0;
+		e->idle.last = e->idle.prev = 0;
+	}
+
+	for (i = 0; i < a->nprocs; i++) {
+		const struct proc_rec *p = &t->procs[a->procs[i]];
+		struct growth_proc *e = find_proc(g, p->pid);
+		double n;
+
+		if (!e)
+			return -ENOMEM;
+		e->n++;
+		e->st += tm;
+		e->stt += tm * tm;
+		series_add(&e->fds, tm, p->fds, e->n == 1);
+		series_add(&e->sockets, tm, p->sockets, e->n == 1);
+		if (!pg)
+			continue;
+		n = (double)e->n;
+		pg[i].fds_per_min = slope(&e->fds, n, e->st, e->stt);
+		pg[i].sockets_per_min = slope(&e->sockets, n, e->st, e->stt);
+		pg[i].fds_delta = (int64_t)e->fds.last - (int64_t)e->fds.first;
+		pg[i].samples = e->n;
+		pg[i].minutes_to_limit = -1;
+		if (pg[i].fds_per_min > 0 && p->has_fd_limit &&
+		    p->fd_limit != FD_LIMIT_NONE)
+			pg[i].minutes_to_limit =
+				p->fds >= p->fd_limit ? 0 :
+				(double)(p->fd_limit - p->fds) / pg[i].fds_per_min;
+	}
+	return 0;
+}
+
+bool growth_fastest(const struct growth *g, struct group *fastest,
+		    double *per_min)
+{
+	bool found = false;
+	size_t i;
+
+	if (g->samples < 2)
+		return false;
+	for (i = 0; i < g->ngroups; i++) {
+		struct group_growth r;
+
+		group_rates(g, &g->groups[i], &r);
+		if (!found || r.sockets_per_min > *per_min) {
+			*per_min = r.sockets_per_min;
+			*fastest = g->groups[i].key;
+			found = true;
+		}
+	}
+	return found;
+}

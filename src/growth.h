@@ -1,0 +1,81 @@
+/*
+ * Growth over a --watch window: per group and per process, least-squares
+ * slopes of the counts against the actual sample times, first-to-last
+ * change, and whether a group is "leaking" (never fell over at least
+ * LEAK_MIN_SAMPLES samples and rose overall).
+ *
+ * Memory does not grow with the number of samples: each series keeps
+ * running sums, not its history.
+ */
+#ifndef GROWTH_H
+#define GROWTH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "audit.h"
+
+#define LEAK_MIN_SAMPLES 5
+
+/* The rates of one group, from the second sample on. */
+struct group_growth {
+	double sockets_per_min, close_wait_per_min, idle_per_min;
+	int64_t delta;	    /* sockets: last sample - first sample */
+	int64_t delta_prev; /* sockets: last sample - the one before */
+	bool leaking;
+};
+
+/* The rates of one process, over the samples it was seen in. */
+struct proc_growth {
+	double fds_per_min, sockets_per_min;
+	int64_t fds_delta;	/* fds: last - first sample it was seen in */
+	double minutes_to_limit; /* at fds_per_min; < 0: not growing or no limit */
+	uint64_t samples;	/* samples it was seen in */
+};
+
+/* One series: running sums for the slope, and the never-fell test. */
+struct series {
+	double sy, sty;	  /* sum of y, of t*y (t: minutes since sample 0) */
+	uint32_t first, prev, last;
+	bool fell;
+};
+
+struct growth_group; /* one tracked group, private */
+struct growth_proc;  /* one tracked process, private */
+
+struct growth {
+	uint64_t samples;
+	double t0;		/* time of sample 0, seconds */
+	double st, stt;		/* sums of t and t*t over the samples */
+	struct growth_group *groups;
+	size_t ngroups, groups_cap;
+	uint32_t *slots;	/* open addressing: group index + 1 */
+	size_t slots_cap;
+	struct growth_proc *procs;
+	size_t nprocs, procs_cap;
+	uint32_t *pslots;	/* by PID: proc index + 1 */
+	size_t pslots_cap;
+};
+
+void growth_init(struct growth *g);
+void growth_free(struct growth *g);
+
+/*
+ * Add one sample taken at `when` (seconds, any epoch, increasing): the
+ * audit's groups and the processes holding selected sockets.  A group
+ * tracked before but absent now counts 0.  Fills gg[i] for a->groups[i]
+ * and pg[i] for a->procs[i] (either may be NULL).  Returns 0 or -ENOMEM.
+ */
+int growth_add(struct growth *g, const struct sock_table *t,
+	       const struct audit *a, double when, struct group_growth *gg,
+	       struct proc_growth *pg);
+
+/*
+ * The group (tracked in any sample) with the highest sockets_per_min;
+ * its key in *side, *port, *pid, *family/raddr, *netns for messages.
+ * Returns false before two samples.
+ */
+bool growth_fastest(const struct growth *g, struct group *fastest,
+		    double *per_min);
+
+#endif

@@ -1,0 +1,300 @@
+/*
+ * Unit tests for growth.c: slopes, deltas and the leaking rule on
+ * synthetic samples with known answers (computed by hand below), and
+ * the bounded memory of a long watch.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "growth.h"
+#include "table.h"
+
+/* A one-group audit: server port `port` with `n` sockets. */
+struct one_sample {
+	struct audit a;
+	struct group g[2];
+};
+
+static void server_group(struct group *g, uint16_t port, uint32_t n)
+{
+	memset(g, 0, sizeof(*g));
+	g->side = SIDE_SERVER;
+	g->port = port;
+	g->n.sockets = n;
+}
+
+static void audit_of(struct one_sample *s, const struct group *groups,
+		     size_t ngroups)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s->g, groups, ngroups * sizeof(*groups));
+	s->a.groups = s->g;
+	s->a.ngroups = ngroups;
+}
+
+/* Feed (time in seconds, count; -1 = group absent) for port 8080 and
+ * return the rates after the last sample in *out. */
+static void run_series(const double *t, const long *y, size_t n,
+		       struct group_growth *out, struct growth *g)
+{
+	struct sock_table tab;
+	size_t i;
+
+	table_init(&tab);
+	growth_init(g);
+	for (i = 0; i < n; i++) {
+		struct one_sample s;
+		struct group grp;
+		struct group_growth gg[1];
+
+		memset(gg, 0, sizeof(gg));
+		server_group(&grp, 8080, y[i] < 0 ? 0 : (uint32_t)y[i]);
+		audit_of(&s, &grp, y[i] < 0 ? 0 : 1);
+		ck_assert_int_eq(growth_add(g, &tab, &s.a, 1000.0 + t[i], gg, NULL), 0);
+		if (y[i] >= 0)
+			*out = gg[0];
+	}
+	table_free(&tab);
+}
+
+struct series_row {
+	const char *name;
+	size_t n;
+	double t[8];
+	long y[8];
+	double per_min;	 /* expected slope */
+	long delta;	 /* last - first */
+	bool leaking;
+};
+
+static const struct series_row rows[] = {
+	/* 5 a second: 300 a minute; 5 samples, never fell, rose. */
+	{ "linear", 5, { 0, 1, 2, 3, 4 }, { 0, 5, 10, 15, 20 }, 300, 20, true },
+	/* The same with only 4 samples: not yet leaking. */
+	{ "four samples", 4, { 0, 1, 2, 3 }, { 0, 5, 10, 15 }, 300, 15, false },
+	/* Uneven sample times, about 2 a second: the slope uses the real
+	 * times (checked against the formula below, and an exact line in
+	 * test_uneven_times_known_slope). */
+	{ "uneven times", 5, { 0, 0.5, 2, 2.1, 5 }, { 0, 1, 4, 4, 10 }, 0, 10, true },
+	/* A steady pool: slope 0, not leaking. */
+	{ "steady", 6, { 0, 1, 2, 3, 4, 5 }, { 10, 10, 10, 10, 10, 10 }, 0, 0, false },
+	/* One dip: rising overall but it fell once: not leaking.  Slope by
+	 * hand: t = 0..4 (mean 2), y = 0,5,4,10,15 (mean 6.8);
+	 * sum (t-2)(y-6.8) = 13.6+1.8+0+3.2+16.4 = 35, sum (t-2)^2 = 10:
+	 * 3.5 a second, 210 a minute. */
+	{ "one dip", 5, { 0, 1, 2, 3, 4 }, { 0, 5, 4, 10, 15 }, 210, 15, false },
+	/* Appears at sample 2: it was 0 before, then 3 a second. */
+	{ "appears late", 5, { 0, 1, 2, 3, 4 }, { -1, -1, 3, 6, 9 }, 0, 9, true },
+	/* Gone for one sample, then back: it fell to 0, not leaking. */
+	{ "gap", 6, { 0, 1, 2, 3, 4, 5 }, { 1, 2, -1, 4, 5, 6 }, 0, 5, false },
+};
+
+START_TEST(test_series_rows)
+{
+	const struct series_row *r = &rows[_i];
+	struct group_growth out;
+	struct growth g;
+	double want = r->per_min;
+
+	memset(&out, 0, sizeof(out));
+	run_series(r->t, r->y, r->n, &out, &g);
+	/* Rows with 0 get the exact least-squares slope computed here. */
+	if (want == 0 && strcmp(r->name, "steady") != 0) {
+		double st = 0, sy = 0, sty = 0, stt = 0, n = (double)r->n;
+		size_t i;
+
+		for (i = 0; i < r->n; i++) {
+			double t = r->t[i] / 60, y = r->y[i] < 0 ? 0 : (double)r->y[i];
+
+			st += t, sy += y, sty += t * y, stt += t * t;
+		}
+		want = (n * sty - st * sy) / (n * stt - st * st);
+	}
+	ck_assert_msg(fabs(out.sockets_per_min - want) < 1e-6,
+		      "%s: slope %.6f, want %.6f", r->name, out.sockets_per_min, want);
+	ck_assert_msg(out.delta == r->delta, "%s: delta %lld, want %ld", r->name,
+		      (long long)out.delta, r->delta);
+	ck_assert_msg(out.leaking == r->leaking, "%s: leaking %d, want %d", r->name,
+		      out.leaking, r->leaking);
+	growth_free(&g);
+}
+END_TEST
+
+/* The uneven-times row really is 120 a minute (y = 2 t, exactly on the
+ * line): the generic formula above is checked against a known value. */
+START_TEST(test_uneven_times_known_slope)
+{
+	const double t[] = { 0, 0.5, 2, 2.5, 5 };
+	const long y[] = { 0, 1, 4, 5, 10 };
+	struct group_growth out;
+	struct growth g;
+
+	run_series(t, y, 5, &out, &g);
+	ck_assert(fabs(out.sockets_per_min - 120) < 1e-9);
+	growth_free(&g);
+}
+END_TEST
+
+/* delta_prev is the change since the sample before, 0 in sample 0. */
+START_TEST(test_delta_prev)
+{
+	const double t[] = { 0, 1, 2 };
+	const long y[] = { 4, 9, 7 };
+	struct group_growth out;
+	struct growth g;
+
+	run_series(t, y, 1, &out, &g);
+	ck_assert_int_eq(out.delta_prev, 0);
+	growth_free(&g);
+	run_series(t, y, 3, &out, &g);
+	ck_assert_int_eq(out.delta_prev, -2);
+	ck_assert_int_eq(out.delta, 3);
+	growth_free(&g);
+}
+END_TEST
+
+/* Processes: descriptors 10, 20, 30 a minute apart, limit 100: 10 a
+ * minute, 7 minutes to the limit. */
+START_TEST(test_process_fds)
+{
+	struct sock_table tab;
+	struct growth g;
+	uint32_t idx;
+	int i;
+
+	table_init(&tab);
+	growth_init(&g);
+	idx = table_add_proc(&tab, 77, "leaky", 5);
+	ck_assert_uint_ne(idx, NO_INDEX);
+	for (i = 0; i < 3; i++) {
+		struct audit a;
+		struct proc_growth pg[1];
+
+		memset(&a, 0, sizeof(a));
+		a.procs = &idx;
+		a.nprocs = 1;
+		tab.procs[idx].fds = 10u + 10u * (uint32_t)i;
+		tab.procs[idx].fd_limit = 100;
+		tab.procs[idx].has_fd_limit = 1;
+		ck_assert_int_eq(growth_add(&g, &tab, &a, 60.0 * i, NULL, pg), 0);
+		if (i == 2) {
+			ck_assert(fabs(pg[0].fds_per_min - 10) < 1e-9);
+			ck_assert(fabs(pg[0].minutes_to_limit - 7) < 1e-9);
+			ck_assert_int_eq(pg[0].fds_delta, 20);
+			ck_assert_uint_eq(pg[0].samples, 3);
+		}
+	}
+	/* Unlimited: no estimate. */
+	{
+		struct audit a;
+		struct proc_growth pg[1];
+
+		memset(&a, 0, sizeof(a));
+		a.procs = &idx;
+		a.nprocs = 1;
+		tab.procs[idx].fds = 40;
+		tab.procs[idx].fd_limit = FD_LIMIT_NONE;
+		ck_assert_int_eq(growth_add(&g, &tab, &a, 180.0, NULL, pg), 0);
+		ck_assert(pg[0].fds_per_min > 0);
+		ck_assert(pg[0].minutes_to_limit < 0);
+	}
+	growth_free(&g);
+	table_free(&tab);
+}
+END_TEST
+
+/* The fastest group is named for --max-growth; none before 2 samples. */
+START_TEST(test_fastest)
+{
+	struct sock_table tab;
+	struct growth g;
+	struct group grp[2], fastest;
+	double rate = -1;
+	int i;
+
+	table_init(&tab);
+	growth_init(&g);
+	for (i = 0; i < 3; i++) {
+		struct one_sample s;
+
+		server_group(&grp[0], 80, 5);			/* steady */
+		server_group(&grp[1], 443, 2u * (uint32_t)i);	/* 2 a minute */
+		audit_of(&s, grp, 2);
+		ck_assert_int_eq(growth_add(&g, &tab, &s.a, 60.0 * i, NULL, NULL), 0);
+		if (i == 0)
+			ck_assert(!growth_fastest(&g, &fastest, &rate));
+	}
+	ck_assert(growth_fastest(&g, &fastest, &rate));
+	ck_assert_int_eq(fastest.port, 443);
+	ck_assert(fabs(rate - 2) < 1e-9);
+	growth_free(&g);
+	table_free(&tab);
+}
+END_TEST
+
+/* A long watch of the same groups tracks them once: memory does not
+ * grow with the number of samples. */
+START_TEST(test_many_samples_bounded)
+{
+	struct sock_table tab;
+	struct growth g;
+	struct group grp[3];
+	size_t cap_after_first = 0;
+	int i;
+
+	table_init(&tab);
+	growth_init(&g);
+	for (i = 0; i < 20000; i++) {
+		struct one_sample s;
+
+		server_group(&grp[0], 80, (uint32_t)(i % 7));
+		server_group(&grp[1], 443, 3);
+		grp[2] = grp[1];
+		grp[2].side = SIDE_CLIENT;
+		grp[2].family = 2;
+		grp[2].raddr[0] = 10;
+		audit_of(&s, grp, 2);
+		s.g[1] = grp[2]; /* alternate which groups are present */
+		if (i % 2)
+			s.g[1] = grp[1];
+		ck_assert_int_eq(growth_add(&g, &tab, &s.a, 0.25 * i, NULL, NULL), 0);
+		if (i == 10)
+			cap_after_first = g.groups_cap;
+	}
+	ck_assert_uint_eq(g.ngroups, 3);
+	ck_assert_uint_eq(g.groups_cap, cap_after_first);
+	ck_assert_uint_eq(g.samples, 20000);
+	growth_free(&g);
+	table_free(&tab);
+}
+END_TEST
+
+#define NROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static Suite *growth_suite(void)
+{
+	Suite *s = suite_create("growth");
+	TCase *tc = tcase_create("rates");
+
+	tcase_add_loop_test(tc, test_series_rows, 0, NROWS(rows));
+	tcase_add_test(tc, test_uneven_times_known_slope);
+	tcase_add_test(tc, test_delta_prev);
+	tcase_add_test(tc, test_process_fds);
+	tcase_add_test(tc, test_fastest);
+	tcase_add_test(tc, test_many_samples_bounded);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(growth_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
