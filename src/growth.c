@@ -193,8 +193,21 @@ static void series_add(struct series *s, double t, uint32_t y, bool first)
 		s->first = y;
 	else if (y < s->prev)
 		s->fell = true;
+	if (!first && y != s->first)
+		s->changed = true;
 	s->prev = y;
 	s->last = y;
+}
+
+/* A sample in which the series' group is absent: value 0 (which adds
+ * nothing to the sums). */
+static void series_absent(struct series *s)
+{
+	if (s->prev)
+		s->fell = true;
+	if (s->first)
+		s->changed = true;
+	s->prev = s->last = 0;
 }
 
 /* Least-squares slope per minute over n samples with time sums st, stt. */
@@ -202,7 +215,7 @@ static double slope(const struct series *s, double n, double st, double stt)
 {
 	double den = n * stt - st * st;
 
-	if (n < 2 || den <= 0)
+	if (n < 2 || den <= 0 || !s->changed)
 		return 0;
 	return (n * s->sty - st * s->sy) / den;
 }
@@ -262,11 +275,9 @@ int growth_add(struct growth *g, const struct sock_table *t,
 
 		if (e->seen == k)
 			continue;
-		if (e->sockets.last)
-			e->sockets.fell = true;
-		e->sockets.last = e->sockets.prev = 0;
-		e->close_wait.last = e->close_wait.prev = 0;
-		e->idle.last = e->idle.prev = 0;
+		series_absent(&e->sockets);
+		series_absent(&e->close_wait);
+		series_absent(&e->idle);
 	}
 
 	for (i = 0; i < a->nprocs; i++) {

@@ -38,6 +38,8 @@ struct series {
 	double sy, sty;	  /* sum of y, of t*y (t: minutes since sample 0) */
 	uint32_t first, prev, last;
 	bool fell;
+	bool changed; /* some value differed from the first: else the slope
+		       * is exactly 0, not a rounding residue of the sums */
 };
 
 struct growth_group; /* one tracked group, private */

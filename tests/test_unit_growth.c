@@ -137,6 +137,28 @@ START_TEST(test_uneven_times_known_slope)
 }
 END_TEST
 
+/* A steady count has a slope of exactly 0 whatever the sample times:
+ * --max-growth 0 must pass on a steady pool, so no rounding residue of
+ * the sums may be judged above 0. */
+START_TEST(test_steady_exactly_zero)
+{
+	double t[12];
+	long y[12];
+	struct group_growth out;
+	struct growth g;
+	int i;
+
+	for (i = 0; i < 12; i++) {
+		t[i] = 0.2513 * i + 0.0007 * (i % 3);
+		y[i] = 37;
+	}
+	run_series(t, y, 12, &out, &g);
+	ck_assert_msg(out.sockets_per_min == 0.0, "steady slope %.17g",
+		      out.sockets_per_min);
+	growth_free(&g);
+}
+END_TEST
+
 /* delta_prev is the change since the sample before, 0 in sample 0. */
 START_TEST(test_delta_prev)
 {
@@ -281,6 +303,7 @@ static Suite *growth_suite(void)
 	tcase_add_loop_test(tc, test_series_rows, 0, NROWS(rows));
 	tcase_add_test(tc, test_uneven_times_known_slope);
 	tcase_add_test(tc, test_delta_prev);
+	tcase_add_test(tc, test_steady_exactly_zero);
 	tcase_add_test(tc, test_process_fds);
 	tcase_add_test(tc, test_fastest);
 	tcase_add_test(tc, test_many_samples_bounded);
