@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -294,7 +295,7 @@ int bg_start(struct bg_proc *p, const char *const argv[], bool want_out)
 {
 	int pipefd[2] = { -1, -1 }, errfd, slot = -1;
 	char path[] = "/tmp/sockaudit-bg-XXXXXX";
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	memset(p, 0, sizeof(*p));
 	p->out = -1;
@@ -335,6 +336,10 @@ int bg_start(struct bg_proc *p, const char *const argv[], bool want_out)
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 
+		/* Dies with the test, even one that failed halfway. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
 		setpgid(0, 0);
 		dup2(null, 0);
 		dup2(want_out ? pipefd[1] : null, 1);

@@ -56,7 +56,8 @@ struct bg_proc {
  * Start argv (argv[0] searched in PATH) in its own process group, stdin
  * from /dev/null, stdout into a pipe (read with bg_read_line) when
  * want_out, else /dev/null, stderr into a temp file.  It is killed
- * (SIGKILL, whole group) by bg_cleanup_all, at exit at the latest.
+ * (SIGKILL, whole group) by bg_cleanup_all, at exit at the latest, and
+ * dies with the test process (PR_SET_PDEATHSIG) if that ends first.
  * Returns 0 or -errno.
  */
 int bg_start(struct bg_proc *p, const char *const argv[], bool want_out);
