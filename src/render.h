@@ -1,4 +1,4 @@
-/* Renderers: the audit as a table or as JSON. */
+/* Renderers: the audit as a table, as JSON, or in Prometheus's text format. */
 #ifndef RENDER_H
 #define RENDER_H
 
@@ -35,6 +35,8 @@ struct render_opts {
 	 * socket and group "netns" and "netns_name", and the table a NETNS
 	 * column when more than one namespace was read. */
 	const struct netns_set *ns;
+	uint32_t max_peers; /* prometheus: client peers before peer="other" */
+	double seconds;	    /* prometheus: how long the audit took */
 };
 
 /* Whether the report names namespaces. */
@@ -52,6 +54,8 @@ int render_table_groups(FILE *out, const struct sock_table *t,
 int render_table_list(FILE *out, const struct sock_table *t,
 		      const struct audit *a, const struct render_opts *ro);
 int render_json(FILE *out, const struct sock_table *t, const struct audit *a,
+		const struct render_opts *ro);
+int render_prom(FILE *out, const struct sock_table *t, const struct audit *a,
 		const struct render_opts *ro);
 
 #endif

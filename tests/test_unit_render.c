@@ -9,6 +9,9 @@
  *   render_groups.txt   the table layouts; the contract fixes only the
  *   render_list.txt     escaping of names, the rest is the renderer's own
  *                       design, pinned here byte for byte
+ *   render.prom         the Prometheus exposition, byte for byte (it is
+ *                       also read back by tests/lib/prom.c, which checks
+ *                       the format's rules)
  *
  * One process has a hostile name: ESC, newline, tab, quotes, a backslash,
  * a stray byte 0xff and the C1 character CSI (0xc2 0x9b).
@@ -25,6 +28,7 @@
 #include <cjson/cJSON.h>
 
 #include "audit.h"
+#include "lib/prom.h"
 #include "netns.h"
 #include "render.h"
 #include "table.h"
@@ -119,13 +123,16 @@ static void set_fds(struct proc_rec *p, uint32_t fds, uint32_t socket_fds,
 	p->has_fd_limit = 1;
 }
 
-static void build(struct fixture *f)
+/* The fixture, its sockets in network namespace `netns` (0: ours). */
+static void build_in(struct fixture *f, uint32_t netns)
 {
 	struct audit_opts o;
 	uint32_t server, worker, hostile;
 
 	table_init(&f->t);
 	add_socks(&f->t);
+	for (size_t i = 0; i < f->t.nsocks; i++)
+		f->t.socks[i].netns = netns;
 	ck_assert_int_eq(table_index(&f->t), 0);
 	server = table_add_proc(&f->t, 1234, "server", 6);
 	hostile = table_add_proc(&f->t, 4321, HOSTILE, sizeof(HOSTILE) - 1);
@@ -158,6 +165,11 @@ static void build(struct fixture *f)
 	f->ro.max = 0;
 	f->ro.inconsistent = false;
 	f->ro.ns = NULL;
+}
+
+static void build(struct fixture *f)
+{
+	build_in(f, 0);
 }
 
 static void destroy(struct fixture *f)
@@ -612,16 +624,152 @@ START_TEST(test_json_empty)
 }
 END_TEST
 
+/* ---- Prometheus ---------------------------------------------------- */
+
+static void build_prom(struct fixture *f, uint32_t max_peers, uint32_t netns)
+{
+	build_in(f, netns);
+	f->ro.max_peers = max_peers;
+	f->ro.seconds = 0.25;
+}
+
+START_TEST(test_prom_document)
+{
+	struct fixture f;
+	struct prom_doc d;
+	char *out, *want;
+	size_t len;
+
+	build_prom(&f, 50, 0);
+	out = render(render_prom, &f, &len);
+	check_inert(out, len, "exposition");
+	prom_parse_or_fail(out, &d);
+	prom_free(&d);
+	want = slurp("render.prom");
+	check_same_text(out, want, "render.prom");
+	free(want);
+	free(out);
+	destroy(&f);
+}
+END_TEST
+
+/*
+ * Client peers past max_peers are summed into peer="other", the most
+ * suspicious kept: the stalled 10.0.0.5:443 before the TIME-WAIT one.
+ */
+static const struct {
+	uint32_t max_peers;
+	const char *want[4]; /* lines that must be there */
+	const char *absent;  /* a line that must not */
+} fold_rows[] = {
+	{ 1,
+	  { "sockaudit_sockets{side=\"client\",peer=\"10.0.0.5:443\",state=\"established\"} 1\n",
+	    "sockaudit_sockets{side=\"client\",peer=\"other\",state=\"time_wait\"} 1\n",
+	    "sockaudit_flagged_sockets{side=\"client\",peer=\"other\",flag=\"stalled\"} 0\n",
+	    "sockaudit_folded_peers 1\n" },
+	  "peer=\"[::1]:8080\"" },
+	{ 0,
+	  { "sockaudit_sockets{side=\"client\",peer=\"other\",state=\"established\"} 1\n",
+	    "sockaudit_sockets{side=\"client\",peer=\"other\",state=\"time_wait\"} 1\n",
+	    "sockaudit_flagged_sockets{side=\"client\",peer=\"other\",flag=\"stalled\"} 1\n",
+	    "sockaudit_folded_peers 2\n" },
+	  "peer=\"10.0.0.5:443\"" },
+	{ 2,
+	  { "sockaudit_sockets{side=\"client\",peer=\"10.0.0.5:443\",state=\"established\"} 1\n",
+	    "sockaudit_sockets{side=\"client\",peer=\"[::1]:8080\",state=\"time_wait\"} 1\n",
+	    "sockaudit_sockets{side=\"server\",port=\"8080\",state=\"close_wait\"} 1\n",
+	    "sockaudit_folded_peers 0\n" },
+	  "peer=\"other\"," },
+};
+
+START_TEST(test_prom_folding_rows)
+{
+	struct fixture f;
+	struct prom_doc d;
+	char *out;
+	size_t len;
+
+	build_prom(&f, fold_rows[_i].max_peers, 0);
+	out = render(render_prom, &f, &len);
+	prom_parse_or_fail(out, &d);
+	for (int k = 0; k < 4; k++)
+		ck_assert_msg(strstr(out, fold_rows[_i].want[k]) != NULL,
+			      "max_peers %u: no line %s in:\n%s", fold_rows[_i].max_peers,
+			      fold_rows[_i].want[k], out);
+	ck_assert_msg(strstr(out, fold_rows[_i].absent) == NULL,
+		      "max_peers %u: %s in:\n%s", fold_rows[_i].max_peers,
+		      fold_rows[_i].absent, out);
+	/* Folding moves sockets, it does not lose any. */
+	ck_assert(prom_sum(&d, "sockaudit_sockets", NULL) == f.a.totals.sockets);
+	prom_free(&d);
+	free(out);
+	destroy(&f);
+}
+END_TEST
+
+/* Sockets of another namespace: every group series says which. */
+START_TEST(test_prom_netns_label)
+{
+	struct fixture f;
+	struct prom_doc d;
+	char *out;
+	size_t len;
+
+	build_prom(&f, 1, 4026532001u);
+	out = render(render_prom, &f, &len);
+	prom_parse_or_fail(out, &d);
+	ck_assert_int_eq(prom_count(&d, "sockaudit_sockets",
+				    (const char *const[]){ "netns", "4026532001", NULL }),
+			 prom_count(&d, "sockaudit_sockets", NULL));
+	ck_assert_ptr_nonnull(strstr(out, "sockaudit_sockets{side=\"client\",peer=\"other\","
+				     "netns=\"4026532001\",state=\"time_wait\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(out, "sockaudit_flagged_sockets{side=\"process\","
+				     "pid=\"4321\",netns=\"4026532001\",flag=\"dead\"} 2\n"));
+	prom_free(&d);
+	free(out);
+	destroy(&f);
+}
+END_TEST
+
+/* Nothing selected: every family still declared, no series. */
+START_TEST(test_prom_empty)
+{
+	struct fixture f;
+	struct audit_opts o;
+	struct prom_doc d;
+	char *out;
+	size_t len;
+
+	build_prom(&f, 50, 0);
+	audit_free(&f.a);
+	memset(&o, 0, sizeof(o));
+	o.idle_ms = 60000;
+	o.states = STATE_BIT(ST_SYN_SENT);
+	o.families = FAMILY_BOTH;
+	o.ephemeral_low = 32768;
+	ck_assert_int_eq(audit_run(&f.t, &o, &f.a), 0);
+	out = render(render_prom, &f, &len);
+	prom_parse_or_fail(out, &d);
+	ck_assert_int_eq(d.nfamilies, 11);
+	ck_assert_int_eq(prom_count(&d, "sockaudit_sockets", NULL), 0);
+	ck_assert_int_eq(prom_count(&d, "sockaudit_process_open_fds", NULL), 0);
+	ck_assert(prom_value(&d, "sockaudit_folded_peers", NULL, -1) == 0);
+	prom_free(&d);
+	free(out);
+	destroy(&f);
+}
+END_TEST
+
 /* A write that fails is reported, not ignored. */
 START_TEST(test_write_error)
 {
 	static const render_fn fns[] = { render_json, render_table_groups,
-					 render_table_list };
+					 render_table_list, render_prom };
 	struct fixture f;
 	size_t i;
 
 	build(&f);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		FILE *out = fopen("/dev/full", "w");
 		int ret;
 
@@ -871,6 +1019,13 @@ static Suite *render_suite(void)
 	tcase_add_test(tc, test_netns_not_shown);
 	tcase_add_test(tc, test_netns_one_namespace);
 	tcase_add_test(tc, test_netns_json);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("prometheus");
+	tcase_add_test(tc, test_prom_document);
+	tcase_add_loop_test(tc, test_prom_folding_rows, 0, NROWS(fold_rows));
+	tcase_add_test(tc, test_prom_netns_label);
+	tcase_add_test(tc, test_prom_empty);
 	suite_add_tcase(s, tc);
 	return s;
 }
