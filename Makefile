@@ -4,13 +4,13 @@
 #   make run        install missing dependencies, build, audit this host
 #   make check      the same set-up, lint, then every test (plain, ASan+UBSan,
 #                   and the binary under valgrind), then 10 s of each fuzzer
-#   make install    PREFIX=/usr/local DESTDIR= (binary and man page)
+#   make install    PREFIX=/usr/local DESTDIR= (binary, sockaudit-textfile, man page)
 
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
 CC       ?= cc
-PKGS      = libmnl libcjson
+PKGS      = libmnl libcjson libmicrohttpd
 TEST_PKGS = check libcjson
 
 CFLAGS   ?= -O2 -g
@@ -138,10 +138,12 @@ bench: $(BIN)
 install: $(BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/sockaudit
+	install -m 0755 scripts/sockaudit-textfile $(DESTDIR)$(BINDIR)/sockaudit-textfile
 	install -m 0644 man/sockaudit.8 $(DESTDIR)$(MANDIR)/man8/sockaudit.8
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/sockaudit $(DESTDIR)$(MANDIR)/man8/sockaudit.8
+	rm -f $(DESTDIR)$(BINDIR)/sockaudit $(DESTDIR)$(BINDIR)/sockaudit-textfile \
+		$(DESTDIR)$(MANDIR)/man8/sockaudit.8
 
 clean:
 	rm -rf build $(BIN)

@@ -4,11 +4,14 @@
 # checks, and it runs 'apt-get update' only when something is missing.
 set -eu
 
-# build: compiler, pkg-config, libmnl, cJSON; tests: Check, and the
-# oracles the real-socket tests compare against (ss from iproute2, jq).
-# lint and memory checks: cppcheck, clang-tidy, valgrind; fuzzing: clang
-# and libFuzzer (libclang-rt-14-dev, only recommended by clang-14).
-packages="gcc make pkg-config libmnl-dev libcjson-dev check iproute2 jq cppcheck clang-tidy valgrind clang libclang-rt-14-dev"
+# build: compiler, pkg-config, libmnl, cJSON, libmicrohttpd (the
+# exporter's HTTP server); tests: Check, and the oracles the real-socket
+# tests compare against (ss from iproute2, jq); the Prometheus tests:
+# promtool and the prometheus server (Debian's prometheus package), curl
+# as their HTTP client.  lint and memory checks: cppcheck, clang-tidy,
+# valgrind; fuzzing: clang and libFuzzer (libclang-rt-14-dev, only
+# recommended by clang-14).
+packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev check iproute2 jq curl prometheus cppcheck clang-tidy valgrind clang libclang-rt-14-dev"
 
 missing=""
 for p in $packages; do
@@ -26,8 +29,32 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
+# The prometheus package's postinst would start a system Prometheus on
+# :9090.  The tests start their own server on a free loopback port, so
+# no service may be started: a policy-rc.d that refuses every start
+# (exit 101, invoke-rc.d's convention) is put in place for the install
+# when there is none, and removed afterwards.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\n# sockaudit deps.sh: no service starts during the install\nexit 101\n' >"$policy"
+	chmod 0755 "$policy"
+	trap 'rm -f "$policy"' EXIT
+fi
+
 echo "deps.sh: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+
+# Where a system manager started the unit anyway (policy-rc.d not
+# honoured, or one that allows starts), stop and disable the system
+# Prometheus that this install brought.
+case " $missing " in
+*" prometheus "*)
+	if command -v systemctl >/dev/null 2>&1 &&
+		systemctl is-active --quiet prometheus 2>/dev/null; then
+		systemctl disable --now prometheus >/dev/null 2>&1 || true
+	fi
+	;;
+esac

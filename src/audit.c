@@ -191,7 +191,8 @@ static void group_key_of(const struct sock_table *t, const struct sock_rec *s,
 				k->pid = pid;
 		}
 	} else if (s->lport &&
-		   (table_has_listener(t, s->lport) || s->lport < o->ephemeral_low)) {
+		   (table_has_listener(t, s->netns, s->lport) ||
+		    s->lport < table_ephemeral_low(t, s->netns, o->ephemeral_low))) {
 		/* (A dumped socket with no local port, seen once in a dump
 		 * racing a close, has no server identity: client side.) */
 		k->side = SIDE_SERVER;
@@ -238,7 +239,10 @@ static int cmp_groups(const struct group *a, const struct group *b)
 		return c;
 	if (a->port != b->port)
 		return a->port < b->port ? -1 : 1;
-	return (a->pid > b->pid) - (a->pid < b->pid);
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	/* The same key in two namespaces: two groups, in inode order. */
+	return (a->netns > b->netns) - (a->netns < b->netns);
 }
 
 /* Group indices, by the groups they index (for qsort_r). */

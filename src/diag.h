@@ -13,7 +13,9 @@ enum diag_kind {
 	DIAG_MALFORMED,		/* malformed /proc/net/tcp lines */
 	DIAG_DENIED,		/* fd tables not readable */
 	DIAG_RECHECK,		/* second dump for dead sockets failed */
-	DIAG_NETNS,		/* a namespace could not be read */
+	DIAG_NETNS,		/* --all-netns: namespaces not entered */
+	DIAG_NETNS_UNREADABLE,	/* --all-netns: processes' ns/net unreadable */
+	DIAG_NETNS_PID,		/* --pid: its ns/net unreadable */
 	DIAG_KIND_COUNT
 };
 

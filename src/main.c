@@ -5,9 +5,10 @@
  * what the stages return to exit statuses:
  *
  *   options -> snapshot (sources -> table -> owners -> audit)
- *   -> report (table or JSON on stdout) -> assertions
+ *   -> report (table, JSON or Prometheus text on stdout) -> assertions
  *
- * or, with --watch, the same once per sample (watch.c).
+ * or, with --watch, the same once per sample (watch.c); with --listen,
+ * the exporter (exporter.c) takes a snapshot per scrape.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "exporter.h"
 #include "options.h"
 #include "report.h"
 #include "snapshot.h"
@@ -76,7 +78,10 @@ int main(int argc, char **argv)
 		options_free(&o);
 		return EXIT_OK;
 	}
-	rc = o.has_watch ? watch_run(&o) : audit_once(&o);
+	if (o.has_listen)
+		rc = exporter_run(&o);
+	else
+		rc = o.has_watch ? watch_run(&o) : audit_once(&o);
 	options_free(&o);
 	return rc;
 }

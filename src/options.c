@@ -59,7 +59,8 @@ void options_usage(FILE *out)
 	      "stalled or dead, grouped by server port and client peer.\n"
 	      "\n"
 	      "Selection (every given selection must match; lists are comma-separated):\n"
-	      "  -p, --pid PID[,PID...]        sockets held open by these processes\n"
+	      "  -p, --pid PID[,PID...]        sockets held open by these processes (read\n"
+	      "                                in each one's network namespace)\n"
 	      "  -P, --port PORT[,PORT...]     sockets whose local port is listed\n"
 	      "  -r, --remote-port PORT[,...]  sockets whose remote port is listed\n"
 	      "  -s, --state STATE[,STATE...]  established syn-sent syn-recv fin-wait-1\n"
@@ -68,13 +69,23 @@ void options_usage(FILE *out)
 	      "  -F, --flag FLAG[,FLAG...]     close_wait idle stalled dead\n"
 	      "  -4, -6                        IPv4 or IPv6 sockets only\n"
 	      "\n"
+	      "Network namespaces (default: sockaudit's own):\n"
+	      "      --netns NAME|PATH         audit this namespace instead: a name under\n"
+	      "                                /run/netns or an nsfs path such as\n"
+	      "                                /proc/PID/ns/net (repeatable)\n"
+	      "      --all-netns               audit every namespace of a process or a name\n"
+	      "\n"
 	      "Thresholds and output:\n"
 	      "  -i, --idle DURATION           idle threshold (default 60s); DURATION is\n"
 	      "                                a whole number with ms, s, m or h (bare:\n"
 	      "                                seconds), 0 to 2147483647ms\n"
-	      "  -f, --format table|json       output format (default table)\n"
+	      "  -f, --format table|json|prometheus\n"
+	      "                                output format (default table); prometheus:\n"
+	      "                                the text exposition format (textfile collector)\n"
 	      "  -j, --json                    same as --format json\n"
 	      "  -l, --list                    table: one line per socket\n"
+	      "      --max-peers N             prometheus: client peers exported one by one,\n"
+	      "                                the rest summed as peer=\"other\" (default 50)\n"
 	      "      --source auto|netlink|proc  where sockets are read (default auto:\n"
 	      "                                netlink, else /proc/net/tcp with a warning)\n"
 	      "      --max N                   exit 1 when more than N sockets are selected\n"
@@ -88,14 +99,22 @@ void options_usage(FILE *out)
 	      "      --max-growth RATE         with --count: exit 1 when a group grew faster\n"
 	      "                                than RATE sockets per minute over the window\n"
 	      "\n"
+	      "Exporter:\n"
+	      "      --listen ADDR:PORT        serve Prometheus metrics over HTTP: each\n"
+	      "                                GET /metrics is a fresh audit with the given\n"
+	      "                                selections; numeric address, default 127.0.0.1\n"
+	      "                                (e.g. 127.0.0.1:9477, [::1]:9477, 0.0.0.0:9477);\n"
+	      "                                runs until SIGTERM or SIGINT\n"
+	      "\n"
 	      "  -h, --help                    show this help and exit\n"
 	      "  -V, --version                 show the version and exit\n"
 	      "\n"
 	      "Exit status: 0 audit ran and assertions hold, 1 an assertion failed,\n"
 	      "2 usage error, 3 the audit could not run.\n"
 	      "\n"
-	      "Examples (CI): sockaudit --port 8080 --state close_wait --max 0\n"
-	      "  sockaudit --pid $PID --watch 2s --count 10 --max-growth 0\n",
+	      "Examples: sockaudit --port 8080 --state close_wait --max 0   (CI)\n"
+	      "          sockaudit --pid $PID --watch 2s --count 10 --max-growth 0\n"
+	      "          sockaudit --pid $(pidof myservice)   (a container's sockets)\n",
 	      out);
 }
 
@@ -173,7 +192,7 @@ static int apply(struct options *o, int c, const char *arg, char *err,
 		else if (!strcmp(arg, "prometheus"))
 			o->format = FORMAT_PROMETHEUS;
 		else
-			return bad_value(err, errlen, c, "table or json", arg);
+			return bad_value(err, errlen, c, "table, json or prometheus", arg);
 		return 0;
 	case 'h':
 		o->action = ACTION_HELP;
@@ -290,12 +309,15 @@ static int check_combinations(const struct options *o, char *err, size_t errlen)
 		msg = "--count needs --watch";
 	else if (o->has_max_growth && !o->has_count)
 		msg = "--max-growth needs --watch and --count (it is judged after the last sample)";
-	else if (o->format == FORMAT_PROMETHEUS)
-		msg = "--format prometheus is not available in this version";
-	else if (o->has_listen)
-		msg = "--listen is not available in this version";
-	else if (o->nnetns || o->all_netns)
-		msg = "--netns and --all-netns are not available in this version";
+	else if (o->has_listen && o->format == FORMAT_JSON)
+		msg = "--listen serves the Prometheus format only: drop --json/--format";
+	else if (o->has_listen && o->has_max)
+		msg = "--max judges one run: it has no meaning with --listen";
+	else if (o->has_listen && o->has_watch)
+		msg = "--watch and --listen cannot be combined (each scrape is a fresh audit)";
+	else if (o->has_watch && o->format == FORMAT_PROMETHEUS)
+		msg = "--watch and --format prometheus cannot be combined (Prometheus "
+		      "samples by itself: use --listen)";
 	if (!msg)
 		return 0;
 	snprintf(err, errlen, "%s", msg);

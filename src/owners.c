@@ -27,7 +27,8 @@ struct proc_scan {
 	const struct owners_opts *o;
 	const struct proc_fds *p; /* what fdscan read of it */
 	uint32_t proc;	   /* table index, NO_INDEX until first needed */
-	int netns_state;   /* 0 unknown, 1 same namespace, -1 other */
+	int netns_state;   /* 0 unknown, 1 a dumped namespace, -1 other */
+	uint32_t netns;	   /* with netns_state 1: sock_rec.netns of its sockets */
 	unsigned unchecked; /* dead candidates whose state was not read */
 };
 
@@ -154,8 +155,8 @@ static int probe_socket(pid_t pid, int fd, struct sock_rec *r)
 
 /*
  * A socket descriptor whose inode no source dumped.  When it is a TCP
- * socket of a selected family, held by a process of our network
- * namespace, and closed (or it cannot be told), record it as a dead
+ * socket of a selected family, held by a process of a network namespace
+ * that was dumped whole, and closed (or it cannot be told), record it as a dead
  * socket.  Returns its table index, NO_INDEX when it is not one (not
  * TCP, another namespace, alive, gone), or NO_INDEX with *oom set.
  */
@@ -168,12 +169,20 @@ static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
 	ssize_t n;
 	int family, probe;
 
-	if (!ps->o->netns)
+	if (!ps->o->nnetns)
 		return NO_INDEX;
 	if (ps->netns_state == 0) {
 		unsigned long ns = owners_netns_of(ps->o->proc_root, ps->p->pid);
+		size_t i;
 
-		ps->netns_state = ns == ps->o->netns ? 1 : -1;
+		/* Only a namespace that was dumped whole can say that a
+		 * socket is missing. */
+		ps->netns_state = -1;
+		for (i = 0; ns && i < ps->o->nnetns; i++)
+			if (ns == ps->o->netns[i]) {
+				ps->netns_state = 1;
+				ps->netns = ns == ps->o->self_netns ? 0 : (uint32_t)ns;
+			}
 	}
 	if (ps->netns_state < 0)
 		return NO_INDEX;
@@ -203,6 +212,7 @@ static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
 		return NO_INDEX;
 	}
 	r->family = (uint8_t)family;
+	r->netns = ps->netns;
 	r->state = ST_CLOSE;
 	r->inode = fs->inode;
 	r->uid = st.st_uid;
@@ -338,7 +348,7 @@ int owners_join(struct sock_table *t, const struct owners_opts *o,
 		rc = join_one(t, &ps);
 		st->unchecked += ps.unchecked;
 	}
-	if (!rc && o->netns)
+	if (!rc && o->nnetns)
 		second_look(t);
 	return rc;
 }

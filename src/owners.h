@@ -13,10 +13,17 @@
 
 struct owners_opts {
 	const char *proc_root; /* "/proc" outside tests */
-	/* Descriptors of TCP sockets missing from the table become
-	 * dead sockets, for processes in this network namespace (inode
-	 * of PROC_ROOT/PID/ns/net); 0 turns this off. */
-	unsigned long netns;
+	/* Descriptors of TCP sockets missing from the table become dead
+	 * sockets, for processes whose network namespace (inode of
+	 * PROC_ROOT/PID/ns/net) is one of these: namespaces whose every
+	 * socket was dumped into the table.  nnetns 0 turns this off.
+	 * (Socket inodes are unique on the host, so the table may hold
+	 * several namespaces: a descriptor found in any of them is alive.) */
+	const uint32_t *netns;
+	size_t nnetns;
+	/* Our own namespace: its dead sockets get sock_rec.netns 0, those
+	 * of another namespace its inode. */
+	uint32_t self_netns;
 	unsigned families; /* which dead sockets to record */
 };
 

@@ -1,4 +1,4 @@
-/* Renderers: the audit as a table or as JSON. */
+/* Renderers: the audit as a table, as JSON, or in Prometheus's text format. */
 #ifndef RENDER_H
 #define RENDER_H
 
@@ -9,6 +9,7 @@
 
 #include "audit.h"
 #include "growth.h"
+#include "netns.h"
 
 /* One sample of --watch. */
 struct watch_info {
@@ -29,7 +30,20 @@ struct render_opts {
 	bool all_procs;	   /* table: list every process (--pid), not only
 			    * those near their descriptor limit */
 	const struct watch_info *watch; /* NULL outside --watch */
+	/* The namespaces read.  When NULL or not ns->shown, the report
+	 * names none (one namespace, ours).  Otherwise JSON gives each
+	 * socket and group "netns" and "netns_name", and the table a NETNS
+	 * column when more than one namespace was read. */
+	const struct netns_set *ns;
+	uint32_t max_peers; /* prometheus: client peers before peer="other" */
+	double seconds;	    /* prometheus: how long the audit took */
 };
+
+/* Whether the report names namespaces. */
+static inline bool render_shows_netns(const struct render_opts *ro)
+{
+	return ro->ns && ro->ns->shown;
+}
 
 /*
  * Each writes the whole report to `out` and returns 0, or -errno when
@@ -40,6 +54,8 @@ int render_table_groups(FILE *out, const struct sock_table *t,
 int render_table_list(FILE *out, const struct sock_table *t,
 		      const struct audit *a, const struct render_opts *ro);
 int render_json(FILE *out, const struct sock_table *t, const struct audit *a,
+		const struct render_opts *ro);
+int render_prom(FILE *out, const struct sock_table *t, const struct audit *a,
 		const struct render_opts *ro);
 
 #endif

@@ -60,6 +60,27 @@ static void add_addr(cJSON *o, const char *key, int family,
 	cJSON_AddStringToObject(o, key, text_addr(family, addr, a, sizeof(a)));
 }
 
+/*
+ * "netns" (the namespace's inode) and "netns_name" (its name under
+ * /run/netns, else null) of sockets tagged `tag`.  A name is a file name
+ * anyone with root chose: encoded like a process name.
+ */
+static void add_netns(cJSON *o, const struct render_opts *ro, uint32_t tag)
+{
+	const struct netns_target *nt = netns_by_tag(ro->ns, tag);
+
+	add_uint(o, "netns", netns_ino_of(ro->ns, tag));
+	if (nt && nt->name) {
+		size_t len = strnlen(nt->name, 255);
+		char quoted[6 * 255 + 3];
+
+		text_json_string(nt->name, len, quoted, sizeof(quoted));
+		cJSON_AddItemToObject(o, "netns_name", cJSON_CreateRaw(quoted));
+	} else {
+		cJSON_AddNullToObject(o, "netns_name");
+	}
+}
+
 static void add_counts(cJSON *o, const struct counts *n)
 {
 	add_uint(o, "close_wait", n->close_wait);
@@ -133,7 +154,8 @@ static cJSON *holder_object(const struct proc_rec *p, const struct proc_growth *
 	return o;
 }
 
-static cJSON *group_object(const struct sock_table *t, const struct group *g)
+static cJSON *group_object(const struct sock_table *t, const struct group *g,
+			   const struct render_opts *ro)
 {
 	cJSON *o = cJSON_CreateObject(), *procs, *states;
 	size_t i;
@@ -142,6 +164,8 @@ static cJSON *group_object(const struct sock_table *t, const struct group *g)
 	if (!o)
 		return NULL;
 	cJSON_AddStringToObject(o, "side", audit_side_name(g->side));
+	if (render_shows_netns(ro))
+		add_netns(o, ro, g->netns);
 	if (g->side == SIDE_SERVER) {
 		add_uint(o, "local_port", g->port);
 	} else if (g->side == SIDE_CLIENT) {
@@ -162,7 +186,8 @@ static cJSON *group_object(const struct sock_table *t, const struct group *g)
 	return o;
 }
 
-static cJSON *socket_object(const struct sock_table *t, const struct sock_rec *s)
+static cJSON *socket_object(const struct sock_table *t, const struct sock_rec *s,
+			    const struct render_opts *ro)
 {
 	cJSON *o = cJSON_CreateObject(), *procs, *flags;
 	int times = audit_shows_times(s);
@@ -172,6 +197,8 @@ static cJSON *socket_object(const struct sock_table *t, const struct sock_rec *s
 
 	if (!o)
 		return NULL;
+	if (render_shows_netns(ro))
+		add_netns(o, ro, s->netns);
 	cJSON_AddStringToObject(o, "family", s->family == AF_INET ? "inet" : "inet6");
 	cJSON_AddStringToObject(o, "state", state_json_name(s->state));
 	if (s->has_local) {
@@ -242,6 +269,41 @@ static int emit(FILE *out, const char *sep, cJSON *o)
 	return 0;
 }
 
+/*
+ * "namespaces": every namespace the audit meant to read, and whether it
+ * could ("audited", and "error" when it could not).  One that vanished
+ * while it was read is left out.
+ */
+static int emit_namespaces(FILE *out, const struct netns_set *ns,
+			   const char *sep, const char *nl)
+{
+	size_t i, n = 0;
+	int rc = 0;
+
+	fputs(",\"namespaces\":[", out);
+	for (i = 0; i < ns->n && !rc; i++) {
+		const struct netns_target *nt = &ns->v[i];
+		struct render_opts one = { .ns = ns };
+		cJSON *o;
+
+		if (!nt->audited && nt->err == -ENOENT)
+			continue;
+		o = cJSON_CreateObject();
+		if (o) {
+			add_netns(o, &one, nt->tag);
+			cJSON_AddBoolToObject(o, "audited", nt->audited);
+			if (nt->audited || !nt->err)
+				cJSON_AddNullToObject(o, "error");
+			else
+				cJSON_AddStringToObject(o, "error", strerror(-nt->err));
+		}
+		rc = emit(out, n++ ? sep : nl, o);
+	}
+	if (!rc)
+		fprintf(out, "%s]", nl);
+	return rc;
+}
+
 int render_json(FILE *out, const struct sock_table *t, const struct audit *a,
 		const struct render_opts *ro)
 {
@@ -272,7 +334,7 @@ int render_json(FILE *out, const struct sock_table *t, const struct audit *a,
 	if (!rc)
 		fputs(",\"groups\":[", out);
 	for (i = 0; i < a->ngroups && !rc; i++) {
-		cJSON *g = group_object(t, &a->groups[i]);
+		cJSON *g = group_object(t, &a->groups[i], ro);
 
 		if (g && w && w->groups)
 			add_group_growth(g, &w->groups[i]);
@@ -282,7 +344,7 @@ int render_json(FILE *out, const struct sock_table *t, const struct audit *a,
 		fprintf(out, "%s],\"sockets\":[", nl);
 	for (i = 0; i < a->nselected && !rc; i++)
 		rc = emit(out, i ? sep : nl,
-			  socket_object(t, &t->socks[a->selected[i]]));
+			  socket_object(t, &t->socks[a->selected[i]], ro));
 	if (!rc)
 		fprintf(out, "%s],\"processes\":[", nl);
 	for (i = 0; i < a->nprocs && !rc; i++)
@@ -291,6 +353,8 @@ int render_json(FILE *out, const struct sock_table *t, const struct audit *a,
 					w && w->procs ? &w->procs[i] : NULL));
 	if (!rc)
 		fprintf(out, "%s]", nl);
+	if (!rc && render_shows_netns(ro))
+		rc = emit_namespaces(out, ro->ns, sep, nl);
 	if (!rc && ro->has_max) {
 		fprintf(out, ",\"assertion\":{\"max\":%llu,\"selected\":%zu,\"ok\":%s}",
 			(unsigned long long)ro->max, a->nselected,

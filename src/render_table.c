@@ -95,18 +95,76 @@ static void widen(size_t *widths, char *const *cells, size_t ncols)
 	}
 }
 
+/*
+ * The NETNS cell of namespace `tag`: its name (escaped as a process name
+ * is) or its inode.  buf holds 4 * 255 + 1 bytes.
+ */
+static const char *netns_cell(const struct render_opts *ro, uint32_t tag,
+			      char *buf, size_t len)
+{
+	const struct netns_target *nt = netns_by_tag(ro->ns, tag);
+
+	if (nt && nt->name)
+		text_escape_name(nt->name, strnlen(nt->name, 255), buf, len);
+	else
+		snprintf(buf, len, "%u", (unsigned)netns_ino_of(ro->ns, tag));
+	return buf;
+}
+
+/* Namespaces read, for the report. */
+static size_t netns_audited(const struct render_opts *ro)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ro->ns->n; i++)
+		n += ro->ns->v[i].audited;
+	return n;
+}
+
+/* Whether more than one namespace was read: then the table gets a NETNS
+ * column (first), whatever the rows selected; with one, the totals line
+ * names it. */
+static bool netns_column(const struct render_opts *ro)
+{
+	return render_shows_netns(ro) && netns_audited(ro) > 1;
+}
+
+/* ", network namespace NAME" or ", N network namespaces" for the totals
+ * line when the report names namespaces, else "". */
+static const char *netns_summary(const struct render_opts *ro, char *buf,
+				 size_t len)
+{
+	size_t i, n;
+
+	buf[0] = '\0';
+	if (!render_shows_netns(ro))
+		return buf;
+	n = netns_audited(ro);
+	for (i = 0; n == 1 && i < ro->ns->n; i++)
+		if (ro->ns->v[i].audited) {
+			char cell[4 * 255 + 1];
+
+			snprintf(buf, len, ", network namespace %s",
+				 netns_cell(ro, ro->ns->v[i].tag, cell, sizeof(cell)));
+		}
+	if (n != 1)
+		snprintf(buf, len, ", %zu network namespaces", n);
+	return buf;
+}
+
 static void totals_line(FILE *out, const struct audit *a,
 			const struct render_opts *ro)
 {
-	char idle[32];
+	char idle[32], ns[4 * 255 + 64];
 
 	fprintf(out,
 		"%u socket%s in %zu group%s: %u close_wait, %u idle, %u stalled, "
-		"%u dead (source %s, idle threshold %s)%s\n",
+		"%u dead (source %s, idle threshold %s%s)%s\n",
 		a->totals.sockets, a->totals.sockets == 1 ? "" : "s", a->ngroups,
 		a->ngroups == 1 ? "" : "s", a->totals.close_wait, a->totals.idle,
 		a->totals.stalled, a->totals.dead, ro->source,
 		text_duration(a->idle_ms, idle, sizeof(idle)),
+		netns_summary(ro, ns, sizeof(ns)),
 		ro->inconsistent ? "; INCONSISTENT: the kernel's dump kept changing "
 				   "while read" : "");
 }
@@ -256,16 +314,18 @@ static int procs_section(FILE *out, const struct sock_table *t,
 
 /* ---- one row per group ---- */
 
-#define GROUP_COLS 10
-#define WATCH_COLS 4 /* appended under --watch */
+/* NETNS (first, when shown), the columns every group table has, and
+ * those appended under --watch. */
+#define GROUP_COLS 11
+#define WATCH_COLS 4
 
 static const char *const group_head[GROUP_COLS + WATCH_COLS] = {
-	"GROUP", "SIDE", "PROCESSES", "TOTAL", "ESTAB", "IDLE",
+	"NETNS", "GROUP", "SIDE", "PROCESSES", "TOTAL", "ESTAB", "IDLE",
 	"CLOSE_WAIT", "STALLED", "DEAD", "OTHER",
 	"+FIRST", "+PREV", "PER_MIN", "LEAKING"
 };
 static const enum align group_align[GROUP_COLS + WATCH_COLS] = {
-	LEFT, LEFT, LEFT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT,
+	LEFT, LEFT, LEFT, LEFT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT,
 	RIGHT, RIGHT, RIGHT, LEFT
 };
 
@@ -288,7 +348,8 @@ static void watch_cells(const struct watch_info *w, size_t i, char nums[4][24],
 		cells[GROUP_COLS + c] = nums[c];
 }
 
-/* Cells of one group row; the caller frees procs.s. */
+/* Cells of one group row but NETNS (cells[0]); the caller frees
+ * procs.s. */
 static int group_cells(const struct sock_table *t, const struct group *g,
 		       char key[64], char nums[7][16], struct buf *procs,
 		       char **cells)
@@ -324,48 +385,54 @@ static int group_cells(const struct sock_table *t, const struct group *g,
 	if (g->nprocs == 0 && buf_str(procs, "-"))
 		return -ENOMEM;
 
-	cells[0] = key;
-	cells[1] = (char *)audit_side_name(g->side);
-	cells[2] = procs->s;
+	cells[1] = key;
+	cells[2] = (char *)audit_side_name(g->side);
+	cells[3] = procs->s;
 	for (i = 0; i < 6; i++) {
 		snprintf(nums[i], 16, "%u", (unsigned)vals[i]);
-		cells[3 + i] = nums[i];
+		cells[4 + i] = nums[i];
 	}
 	snprintf(nums[6], 16, "%u", (unsigned)other);
-	cells[9] = nums[6];
+	cells[10] = nums[6];
 	return 0;
 }
 
 int render_table_groups(FILE *out, const struct sock_table *t,
 			const struct audit *a, const struct render_opts *ro)
 {
-	size_t ncols = GROUP_COLS + (ro->watch ? WATCH_COLS : 0);
 	size_t widths[GROUP_COLS + WATCH_COLS] = { 0 };
-	char key[64], nums[7][16], wnums[4][24];
+	char key[64], nums[7][16], wnums[4][24], ns[4 * 255 + 1];
 	char *cells[GROUP_COLS + WATCH_COLS];
 	struct buf procs = { 0 };
+	/* Without a NETNS column, rows start at the second column. */
+	size_t first = netns_column(ro) ? 0 : 1;
+	size_t ncols = GROUP_COLS + (ro->watch ? WATCH_COLS : 0) - first;
 	size_t i;
 	int pass, rc = 0;
 
 	if (ro->watch)
 		watch_header(out, ro->watch);
-	widen(widths, (char *const *)group_head, ncols);
+	widen(widths + first, (char *const *)group_head + first, ncols);
 	for (pass = 0; pass < 2 && !rc; pass++) {
 		if (pass == 1)
-			print_row(out, (char *const *)group_head, widths,
-				  group_align, ncols);
+			print_row(out, (char *const *)group_head + first, widths + first,
+				  group_align + first, ncols);
 		for (i = 0; i < a->ngroups && !rc; i++) {
 			rc = group_cells(t, &a->groups[i], key, nums, &procs, cells);
 			if (rc)
 				break;
 			if (ro->watch)
 				watch_cells(ro->watch, i, wnums, cells);
+			if (!first)
+				cells[0] = (char *)netns_cell(ro, a->groups[i].netns, ns,
+							      sizeof(ns));
 			/* The last column is not padded, but PROCESSES is
 			 * not last: size it too. */
 			if (pass == 0)
-				widen(widths, cells, ncols);
+				widen(widths + first, cells + first, ncols);
 			else
-				print_row(out, cells, widths, group_align, ncols);
+				print_row(out, cells + first, widths + first,
+					  group_align + first, ncols);
 		}
 	}
 	free(procs.s);
@@ -380,15 +447,18 @@ int render_table_groups(FILE *out, const struct sock_table *t,
 
 /* ---- one row per socket ---- */
 
-#define LIST_COLS 8
+/* NETNS, then the columns every list has. */
+#define LIST_COLS 9
 
 static const char *const list_head[LIST_COLS] = {
-	"STATE", "RECV-Q", "SEND-Q", "LOCAL", "REMOTE", "IDLE", "FLAGS", "PROCESS"
+	"NETNS", "STATE", "RECV-Q", "SEND-Q", "LOCAL", "REMOTE", "IDLE", "FLAGS",
+	"PROCESS"
 };
 static const enum align list_align[LIST_COLS] = {
-	LEFT, RIGHT, RIGHT, LEFT, LEFT, RIGHT, LEFT, LEFT
+	LEFT, LEFT, RIGHT, RIGHT, LEFT, LEFT, RIGHT, LEFT, LEFT
 };
 
+/* Cells of one socket row but NETNS (cells[0]). */
 static int list_cells(const struct sock_table *t, const struct sock_rec *s,
 		      char f[6][64], struct buf *procs, char **cells)
 {
@@ -443,14 +513,14 @@ static int list_cells(const struct sock_table *t, const struct sock_rec *s,
 	if (s->owners == NO_INDEX && buf_str(procs, "-"))
 		return -ENOMEM;
 
-	cells[0] = (char *)state_table_name(s->state);
-	cells[1] = f[0];
-	cells[2] = f[1];
-	cells[3] = f[2];
-	cells[4] = f[3];
-	cells[5] = f[4];
-	cells[6] = f[5];
-	cells[7] = procs->s;
+	cells[1] = (char *)state_table_name(s->state);
+	cells[2] = f[0];
+	cells[3] = f[1];
+	cells[4] = f[2];
+	cells[5] = f[3];
+	cells[6] = f[4];
+	cells[7] = f[5];
+	cells[8] = procs->s;
 	return 0;
 }
 
@@ -458,27 +528,34 @@ int render_table_list(FILE *out, const struct sock_table *t,
 		      const struct audit *a, const struct render_opts *ro)
 {
 	size_t widths[LIST_COLS] = { 0 };
-	char f[6][64];
+	char f[6][64], ns[4 * 255 + 1];
 	char *cells[LIST_COLS];
 	struct buf procs = { 0 };
+	/* Without a NETNS column, rows start at the second column. */
+	size_t first = netns_column(ro) ? 0 : 1, ncols = LIST_COLS - first;
 	size_t i;
 	int pass, rc = 0;
 
 	if (ro->watch)
 		watch_header(out, ro->watch);
-	widen(widths, (char *const *)list_head, LIST_COLS);
+	widen(widths + first, (char *const *)list_head + first, ncols);
 	for (pass = 0; pass < 2 && !rc; pass++) {
 		if (pass == 1)
-			print_row(out, (char *const *)list_head, widths, list_align,
-				  LIST_COLS);
+			print_row(out, (char *const *)list_head + first, widths + first,
+				  list_align + first, ncols);
 		for (i = 0; i < a->nselected; i++) {
-			rc = list_cells(t, &t->socks[a->selected[i]], f, &procs, cells);
+			const struct sock_rec *s = &t->socks[a->selected[i]];
+
+			rc = list_cells(t, s, f, &procs, cells);
 			if (rc)
 				break;
+			if (!first)
+				cells[0] = (char *)netns_cell(ro, s->netns, ns, sizeof(ns));
 			if (pass == 0)
-				widen(widths, cells, LIST_COLS);
+				widen(widths + first, cells + first, ncols);
 			else
-				print_row(out, cells, widths, list_align, LIST_COLS);
+				print_row(out, cells + first, widths + first,
+					  list_align + first, ncols);
 		}
 	}
 	free(procs.s);

@@ -1,6 +1,7 @@
 /*
  * One report on stdout: the render options from the command line and
- * the snapshot, then the renderer of the chosen format.
+ * the snapshot, then the renderer of the chosen format.  (The exporter
+ * renders the Prometheus format into its answers itself.)
  */
 #include "report.h"
 
@@ -18,8 +19,13 @@ int report_write(const struct options *o, const struct snapshot *s,
 		.one_line = w != NULL,
 		.all_procs = o->npids > 0,
 		.watch = w,
+		.ns = &s->ns,
+		.max_peers = o->max_peers,
+		.seconds = s->seconds,
 	};
 
+	if (o->format == FORMAT_PROMETHEUS)
+		return render_prom(stdout, &s->t, &s->a, &ro);
 	if (o->format == FORMAT_JSON)
 		return render_json(stdout, &s->t, &s->a, &ro);
 	if (o->list)

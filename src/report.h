@@ -1,6 +1,6 @@
 /*
  * One report on stdout: a snapshot rendered in the format the options
- * ask for (table, --list table, JSON).
+ * ask for (table, --list table, JSON, Prometheus).
  */
 #ifndef REPORT_H
 #define REPORT_H

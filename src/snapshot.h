@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "netns.h"
 #include "options.h"
 #include "table.h"
 
@@ -23,6 +24,7 @@ struct snapshot {
 	bool inconsistent;	/* the kernel's dump kept changing */
 	unsigned denied;	/* processes whose fd tables were not readable */
 	unsigned hidden;	/* selected sockets with no visible owner */
+	struct netns_set ns;	/* the network namespaces read */
 	struct timespec taken;	/* CLOCK_REALTIME when the audit started */
 	double seconds;		/* how long it took */
 };

@@ -71,8 +71,8 @@ static int decode_diag(const struct nlmsghdr *nlh, struct sock_table *t)
 	r->uid = m->idiag_uid;
 	r->recv_q = m->idiag_rqueue;
 	r->send_q = m->idiag_wqueue;
-	if (r->state == ST_LISTEN)
-		table_mark_listener(t, r->lport);
+	if (r->state == ST_LISTEN && table_mark_listener(t, r->lport) < 0)
+		return -ENOMEM;
 
 	if (tb[INET_DIAG_INFO]) {
 		/* Older kernels send a shorter tcp_info: copy what came and

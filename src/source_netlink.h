@@ -25,7 +25,7 @@ struct netlink_stats {
 
 /*
  * Dump the requested families and states into the table.  Listeners
- * found are also marked in t->listen_ports.  Returns 0, or -errno when
+ * found are also recorded with table_mark_listener.  Returns 0, or -errno when
  * the dump could not be done (socket, bind, send, a kernel NLMSG_ERROR,
  * a malformed reply); the table may then hold part of a dump and the
  * caller should start over with another source.
@@ -37,7 +37,7 @@ int netlink_dump(struct sock_table *t, const struct dump_request *req,
  * Decode one buffer of netlink messages as read from the socket (the
  * part of netlink_dump that does no I/O, fed recorded bytes by tests).
  * Every inet_diag message becomes a sock_rec in the table (listeners are
- * also marked in t->listen_ports).  seq and portid are checked when
+ * also recorded with table_mark_listener).  seq and portid are checked when
  * non-zero (-EPROTO, -ESRCH).  *interrupted is set to 1 when a message
  * carries NLM_F_DUMP_INTR (the dump changed while it was read; its
  * records are still decoded).

@@ -171,8 +171,10 @@ static int read_file(const char *path, int family, struct sock_table *t,
 		if (n == 0)
 			continue;
 		st->lines++;
-		if (r.state == ST_LISTEN)
-			table_mark_listener(t, r.lport);
+		if (r.state == ST_LISTEN && table_mark_listener(t, r.lport) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
 		if (!(states & STATE_BIT(r.state)))
 			continue;
 		slot = table_add_sock(t);
@@ -180,6 +182,7 @@ static int read_file(const char *path, int family, struct sock_table *t,
 			rc = -ENOMEM;
 			break;
 		}
+		r.netns = t->cur_netns;
 		*slot = r;
 	}
 	if (!rc && ferror(f))

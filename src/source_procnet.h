@@ -22,7 +22,7 @@ int procnet_parse_line(const char *line, int family, struct sock_rec *rec);
 /*
  * Read PROC_ROOT/net/tcp and/or PROC_ROOT/net/tcp6 (as `families` asks)
  * and add the sockets whose state is in `states` to the table; every
- * listener is marked in t->listen_ports whatever `states` says.
+ * listener is recorded with table_mark_listener whatever `states` says.
  * Returns 0, or -errno when a file that was asked for cannot be read; a
  * missing tcp6 (a kernel without IPv6) is not an error when FAMILY_INET
  * is asked for too.

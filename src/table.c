@@ -16,6 +16,8 @@ void table_free(struct sock_table *t)
 	free(t->procs);
 	free(t->refs);
 	free(t->index);
+	free(t->listeners);
+	free(t->netns);
 	table_init(t);
 }
 
@@ -48,6 +50,7 @@ struct sock_rec *table_add_sock(struct sock_table *t)
 	r->owners = NO_INDEX;
 	r->group = NO_INDEX;
 	r->has_local = 1;
+	r->netns = t->cur_netns;
 	return r;
 }
 
@@ -150,12 +153,95 @@ int table_add_owner(struct sock_table *t, uint32_t sock, uint32_t proc, int fd)
 	return 0;
 }
 
-void table_mark_listener(struct sock_table *t, uint16_t port)
+/* A 64-bit mix for the listener set: keys differ in a few bits. */
+static size_t listener_slot(uint64_t key, size_t cap)
 {
-	t->listen_ports[port >> 3] |= (uint8_t)(1u << (port & 7));
+	key ^= key >> 33;
+	key *= 0xff51afd7ed558ccdULL;
+	key ^= key >> 33;
+	return (size_t)key & (cap - 1);
 }
 
-int table_has_listener(const struct sock_table *t, uint16_t port)
+static uint64_t listener_key(uint32_t netns, uint16_t port)
 {
-	return (t->listen_ports[port >> 3] >> (port & 7)) & 1;
+	return ((uint64_t)netns << 16 | port) + 1;
+}
+
+static void listener_put(uint64_t *set, size_t cap, uint64_t key)
+{
+	size_t i = listener_slot(key, cap);
+
+	while (set[i] && set[i] != key)
+		i = (i + 1) & (cap - 1);
+	set[i] = key;
+}
+
+int table_mark_listener(struct sock_table *t, uint16_t port)
+{
+	uint64_t key = listener_key(t->cur_netns, port);
+
+	if (table_has_listener(t, t->cur_netns, port))
+		return 0;
+	/* At most half full, so that probes stay short. */
+	if (2 * (t->nlisteners + 1) > t->listeners_cap) {
+		size_t ncap = t->listeners_cap ? 2 * t->listeners_cap : 256, i;
+		uint64_t *set = calloc(ncap, sizeof(*set));
+
+		if (!set)
+			return -ENOMEM;
+		for (i = 0; i < t->listeners_cap; i++)
+			if (t->listeners[i])
+				listener_put(set, ncap, t->listeners[i]);
+		free(t->listeners);
+		t->listeners = set;
+		t->listeners_cap = ncap;
+	}
+	listener_put(t->listeners, t->listeners_cap, key);
+	t->nlisteners++;
+	return 0;
+}
+
+int table_has_listener(const struct sock_table *t, uint32_t netns, uint16_t port)
+{
+	uint64_t key = listener_key(netns, port);
+	size_t i;
+
+	if (!t->listeners_cap)
+		return 0;
+	for (i = listener_slot(key, t->listeners_cap); t->listeners[i];
+	     i = (i + 1) & (t->listeners_cap - 1))
+		if (t->listeners[i] == key)
+			return 1;
+	return 0;
+}
+
+int table_set_ephemeral_low(struct sock_table *t, uint32_t netns, uint16_t lo)
+{
+	struct table_netns *p;
+	size_t i;
+
+	for (i = 0; i < t->nnetns; i++)
+		if (t->netns[i].netns == netns) {
+			t->netns[i].ephemeral_low = lo;
+			return 0;
+		}
+	p = realloc(t->netns, (t->nnetns + 1) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	t->netns = p;
+	p[t->nnetns].netns = netns;
+	p[t->nnetns].ephemeral_low = lo;
+	t->nnetns++;
+	return 0;
+}
+
+uint16_t table_ephemeral_low(const struct sock_table *t, uint32_t netns,
+			     uint16_t dflt)
+{
+	size_t i;
+
+	for (i = 0; i < t->nnetns; i++)
+		if (t->netns[i].netns == netns)
+			return t->netns[i].ephemeral_low;
+	return dflt;
 }

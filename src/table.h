@@ -17,8 +17,22 @@ struct sock_table {
 	uint32_t *index; /* open addressing: sock index + 1, 0 = empty */
 	size_t index_cap; /* a power of two */
 	size_t index_used;
-	/* One bit per local port that has a listener, either family. */
-	uint8_t listen_ports[65536 / 8];
+	/* Local ports with a listener (either family), per network
+	 * namespace: an open-addressing set of keys (netns << 16 | port) + 1,
+	 * 0 = empty.  A listener in one namespace says nothing of a port in
+	 * another. */
+	uint64_t *listeners;
+	size_t listeners_cap, nlisteners;
+	/* The first port of the ephemeral range of namespaces other than
+	 * the current one, when read (table_set_ephemeral_low). */
+	struct table_netns {
+		uint32_t netns;
+		uint16_t ephemeral_low;
+	} *netns;
+	size_t nnetns;
+	/* The namespace the sources are reading: stamped on every socket
+	 * and listener they add (sock_rec.netns; 0: the current one). */
+	uint32_t cur_netns;
 };
 
 void table_init(struct sock_table *t);
@@ -44,7 +58,18 @@ uint32_t table_add_proc(struct sock_table *t, pid_t pid, const char *comm,
 int table_add_owner(struct sock_table *t, uint32_t sock, uint32_t proc,
 		    int fd);
 
-void table_mark_listener(struct sock_table *t, uint16_t port);
-int table_has_listener(const struct sock_table *t, uint16_t port);
+/* Record a listener on `port` in the namespace being read (cur_netns).
+ * Returns 0 or -ENOMEM. */
+int table_mark_listener(struct sock_table *t, uint16_t port);
+/* Whether namespace `netns` (0: the current one) has a listener on port. */
+int table_has_listener(const struct sock_table *t, uint32_t netns,
+		       uint16_t port);
+
+/* Remember the first ephemeral port of namespace `netns`.  Returns 0 or
+ * -ENOMEM. */
+int table_set_ephemeral_low(struct sock_table *t, uint32_t netns, uint16_t lo);
+/* The first ephemeral port of `netns`, or `dflt` when it was not set. */
+uint16_t table_ephemeral_low(const struct sock_table *t, uint32_t netns,
+			     uint16_t dflt);
 
 #endif

@@ -161,6 +161,35 @@ size_t text_json_string(const char *in, size_t len, char *out, size_t outsz)
 	return k.len;
 }
 
+size_t text_prom_label(const char *in, size_t len, char *out, size_t outsz)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	struct sink k = { out, outsz, 0 };
+	size_t i = 0;
+
+	while (i < len) {
+		size_t n = utf8_seq_len(s + i, len - i);
+
+		if (n == 0) {
+			sink_put(&k, "\xef\xbf\xbd", 3);
+			i++;
+		} else if (s[i] == '\\' || s[i] == '"') {
+			char esc[2] = { '\\', (char)s[i] };
+
+			sink_put(&k, esc, 2);
+			i++;
+		} else if (s[i] == '\n') {
+			sink_put(&k, "\\n", 2);
+			i++;
+		} else {
+			sink_put(&k, in + i, n);
+			i += n;
+		}
+	}
+	sink_end(&k);
+	return k.len;
+}
+
 size_t text_width(const char *s)
 {
 	size_t w = 0;

@@ -35,6 +35,17 @@ size_t text_utf8_sanitize(const char *in, size_t len, char *out, size_t outsz);
  */
 size_t text_json_string(const char *in, size_t len, char *out, size_t outsz);
 
+/*
+ * Untrusted bytes as the inside of a Prometheus label value (text
+ * exposition format, without the quotes): valid UTF-8 (one U+FFFD per
+ * stray byte), and the format's three escapes: a backslash, a double
+ * quote and a newline each become a backslash and that character ('n'
+ * for the newline).  Other control characters are valid in a label
+ * value and are copied.  Same return convention as above; 3 * len + 1
+ * is always enough.
+ */
+size_t text_prom_label(const char *in, size_t len, char *out, size_t outsz);
+
 /* Display width (in columns) of an escaped, valid-UTF-8 string: one per
  * code point.  Used to align table columns. */
 size_t text_width(const char *s);

@@ -136,10 +136,21 @@ static const struct cli_row bad_rows[] = {
 	{ { "-j", "--json=x" }, 2, "json", "" },
 	/* A bad short option after a long one is named, not the long one. */
 	{ { "--json", "-x4" }, 2, "x", "-x" },
-	/* Not implemented yet, but valid syntax per the contract.  FLIP
-	 * this row to status 0 (and a check of the output) when
-	 * render_prom lands. */
-	{ { "--format", "prometheus" }, 2, "prometheus", "" },
+	{ { "--format", "xml" }, 2, NULL, NULL },
+	/* Prometheus and the exporter. */
+	{ { "--max-peers", "-1" }, 2, NULL, NULL },
+	{ { "--max-peers", "4294967296" }, 2, NULL, NULL },
+	{ { "--max-peers", "" }, 2, "''", NULL },
+	{ { "--listen", "localhost:9477" }, 2, NULL, NULL },
+	{ { "--listen", "127.0.0.1:0" }, 2, NULL, NULL },
+	{ { "--listen", "127.0.0.1:65536" }, 2, NULL, NULL },
+	{ { "--listen", "::1:9477" }, 2, NULL, NULL },
+	{ { "--listen", "" }, 2, "''", NULL },
+	/* Combinations: the message names both options. */
+	{ { "--listen", "127.0.0.1:9477", "-j" }, 2, "--json", "--listen" },
+	{ { "--listen", "127.0.0.1:9477", "--max", "0" }, 2, "--max", "--listen" },
+	{ { "--listen", "127.0.0.1:9477", "-w", "1s" }, 2, "--watch", "--listen" },
+	{ { "-w", "1s", "-f", "prometheus" }, 2, "prometheus", "--watch" },
 };
 
 /* Good values; each also runs with -j and must print a report. */
@@ -184,6 +195,10 @@ static const struct good_row good_rows[] = {
 	{ { "-w", "100ms", "-c", "2", "--max-growth", "999999999.5" }, -1, true },
 	{ { "--fd-pressure", "100" }, -1, true },
 	{ { "--max", "1000000" }, -1, true },
+	/* The table run prints the exposition, the -j run (which wins) JSON. */
+	{ { "--format", "prometheus" }, -1, true },
+	{ { "-f", "prometheus", "--max-peers", "0" }, -1, true },
+	{ { "--max-peers=4294967295", "-l" }, -1, true },
 	{ { "--max=1000000" }, -1, true },
 };
 
@@ -439,7 +454,7 @@ START_TEST(test_help_version)
 	static const char *const longs[] = {
 		"--pid", "--port", "--remote-port", "--state", "--flag", "--idle",
 		"--format", "--json", "--list", "--source", "--max", "--help",
-		"--version",
+		"--version", "--max-peers", "--listen", "prometheus",
 	};
 	static const char *const shorts[] = {
 		"-p", "-P", "-r", "-s", "-F", "-4", "-6", "-i", "-f", "-j", "-l",

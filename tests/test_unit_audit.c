@@ -140,7 +140,7 @@ static uint32_t add_sock(struct sock_table *t, const struct sk *k)
 	r->last_recv_ms = k->last_recv;
 	r->last_send_ms = k->last_send;
 	if (k->state == ST_LISTEN)
-		table_mark_listener(t, k->lport);
+		ck_assert_int_eq(table_mark_listener(t, k->lport), 0);
 	return (uint32_t)(t->nsocks - 1);
 }
 
@@ -624,8 +624,8 @@ START_TEST(test_run_unselected_listener)
 }
 END_TEST
 
-/* A listener marked only in listen_ports (e.g. read in another pass)
- * counts as well: the bitmap is what the rule reads. */
+/* A listener marked only in the listener set (e.g. read in another
+ * pass) counts as well: the set is what the rule reads. */
 START_TEST(test_run_listener_bitmap_only)
 {
 	struct sock_table t;
@@ -644,12 +644,116 @@ START_TEST(test_run_listener_bitmap_only)
 	ck_assert_uint_eq(a.groups[0].port, 50000);
 	audit_free(&a);
 
-	table_mark_listener(&t, 45000);
+	ck_assert_int_eq(table_mark_listener(&t, 45000), 0);
 	ck_assert_int_eq(audit_run(&t, &o, &a), 0);
 	ck_assert_uint_eq(a.ngroups, 1);
 	ck_assert_int_eq(a.groups[0].side, SIDE_SERVER);
 	ck_assert_uint_eq(a.groups[0].port, 45000);
 	audit_free(&a);
+	table_free(&t);
+}
+END_TEST
+
+/* ---- network namespaces -------------------------------------------- */
+
+/*
+ * Three namespaces, one port: a listener on 45000 in namespace 0 (ours)
+ * and 7001 (another) makes 45000 server-side there, and only there; in
+ * 7002 the same port (no listener, above its range) is client-side.
+ * The same server key in two namespaces is two groups.  Namespace 7002
+ * has its own ephemeral range: port 40000 lies below it.
+ */
+START_TEST(test_run_netns_listeners)
+{
+	static const struct {
+		uint32_t netns;
+		struct sk k;
+	} rows[] = {
+		{ 0, { AF_INET, ST_LISTEN, "0.0.0.0", 45000, "0.0.0.0", 0, 1, 0, 0, 0,
+		       0, K } },
+		{ 0, { AF_INET, ST_ESTABLISHED, "127.0.0.1", 45000, "127.0.0.1", 50000,
+		       2, 0, 0, 0, 0, K } },
+		{ 7001, { AF_INET6, ST_LISTEN, "::", 45000, "::", 0, 3, 0, 0, 0, 0, K } },
+		{ 7001, { AF_INET, ST_CLOSE_WAIT, "127.0.0.1", 45000, "127.0.0.1",
+			  50001, 4, 1, 0, 0, 0, K } },
+		{ 7002, { AF_INET, ST_ESTABLISHED, "127.0.0.1", 45000, "127.0.0.1",
+			  50002, 5, 0, 0, 0, 0, K } },
+		{ 7002, { AF_INET, ST_ESTABLISHED, "127.0.0.1", 40000, "10.0.0.1",
+			  50003, 6, 0, 0, 0, 0, K } },
+		/* 40000 in ours: above its range, no listener: client */
+		{ 0, { AF_INET, ST_ESTABLISHED, "127.0.0.1", 40000, "10.0.0.1", 50003,
+		       7, 0, 0, 0, 0, K } },
+	};
+	struct sock_table t;
+	struct audit_opts o;
+	struct audit a;
+	const struct group *g;
+	size_t i;
+
+	table_init(&t);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		t.cur_netns = rows[i].netns;
+		add_sock(&t, &rows[i].k);
+		ck_assert_uint_eq(t.socks[t.nsocks - 1].netns, rows[i].netns);
+	}
+	t.cur_netns = 0;
+	ck_assert_int_eq(table_set_ephemeral_low(&t, 7002, 41000), 0);
+	ck_assert_int_eq(table_index(&t), 0);
+	ck_assert(table_has_listener(&t, 0, 45000));
+	ck_assert(table_has_listener(&t, 7001, 45000));
+	ck_assert(!table_has_listener(&t, 7002, 45000));
+	ck_assert_uint_eq(table_ephemeral_low(&t, 7002, EPH), 41000);
+	ck_assert_uint_eq(table_ephemeral_low(&t, 7001, EPH), EPH);
+	default_opts(&o);
+	ck_assert_int_eq(audit_run(&t, &o, &a), 0);
+
+	g = group_of(&t, &a, 2);
+	ck_assert_int_eq(g->side, SIDE_SERVER);
+	ck_assert_uint_eq(g->netns, 0);
+	ck_assert_uint_eq(g->n.sockets, 2);
+	g = group_of(&t, &a, 4);
+	ck_assert_int_eq(g->side, SIDE_SERVER);
+	ck_assert_uint_eq(g->port, 45000);
+	ck_assert_uint_eq(g->netns, 7001);
+	ck_assert_uint_eq(g->n.sockets, 2);
+	ck_assert_ptr_ne(g, group_of(&t, &a, 2));
+	g = group_of(&t, &a, 5);
+	ck_assert_int_eq(g->side, SIDE_CLIENT);
+	ck_assert_uint_eq(g->port, 50002);
+	ck_assert_uint_eq(g->netns, 7002);
+	g = group_of(&t, &a, 6);
+	ck_assert_int_eq(g->side, SIDE_SERVER);
+	ck_assert_uint_eq(g->port, 40000);
+	g = group_of(&t, &a, 7);
+	ck_assert_int_eq(g->side, SIDE_CLIENT);
+	ck_assert_uint_eq(g->netns, 0);
+	ck_assert_uint_eq(a.ngroups, 5);
+	audit_free(&a);
+	table_free(&t);
+}
+END_TEST
+
+/* Many listeners in many namespaces: the set grows and keeps them
+ * apart. */
+START_TEST(test_listener_set_many)
+{
+	struct sock_table t;
+	uint32_t ns;
+	unsigned port;
+
+	table_init(&t);
+	for (ns = 1; ns <= 50; ns++) {
+		t.cur_netns = 4026531840u + ns;
+		for (port = 1000; port < 1000 + 40; port++)
+			if ((port + ns) % 3)
+				ck_assert_int_eq(table_mark_listener(&t, (uint16_t)port), 0);
+	}
+	for (ns = 1; ns <= 50; ns++)
+		for (port = 990; port < 1050; port++)
+			ck_assert_int_eq(table_has_listener(&t, 4026531840u + ns,
+							    (uint16_t)port),
+					 port >= 1000 && port < 1040 && (port + ns) % 3);
+	ck_assert(!table_has_listener(&t, 0, 1001));
 	table_free(&t);
 }
 END_TEST
@@ -834,6 +938,8 @@ static Suite *audit_suite(void)
 	tcase_add_test(tc, test_run_group_order);
 	tcase_add_test(tc, test_run_unselected_listener);
 	tcase_add_test(tc, test_run_listener_bitmap_only);
+	tcase_add_test(tc, test_run_netns_listeners);
+	tcase_add_test(tc, test_listener_set_many);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("selection");

@@ -439,13 +439,13 @@ START_TEST(test_read_rows)
 	}
 	ck_assert_uint_eq(n6, r->ninet6);
 	/* Listeners are marked whatever the state selection. */
-	ck_assert_int_eq(table_has_listener(&t, 8080),
+	ck_assert_int_eq(table_has_listener(&t, 0, 8080),
 			 (r->families & FAMILY_INET) != 0);
-	ck_assert_int_eq(table_has_listener(&t, 9090),
+	ck_assert_int_eq(table_has_listener(&t, 0, 9090),
 			 (r->families & FAMILY_INET6) != 0);
-	ck_assert_int_eq(table_has_listener(&t, 60872), 0);
-	ck_assert_int_eq(table_has_listener(&t, 43402), 0);
-	ck_assert_int_eq(table_has_listener(&t, 0), 0);
+	ck_assert_int_eq(table_has_listener(&t, 0, 60872), 0);
+	ck_assert_int_eq(table_has_listener(&t, 0, 43402), 0);
+	ck_assert_int_eq(table_has_listener(&t, 0, 0), 0);
 	table_free(&t);
 }
 END_TEST
@@ -515,7 +515,7 @@ START_TEST(test_read_malformed)
 	ck_assert_uint_eq(t.socks[0].uid, 1000);
 	ck_assert_uint_eq(t.socks[1].inode, 31005);
 	ck_assert_uint_eq(t.socks[1].recv_q, 3);
-	ck_assert(table_has_listener(&t, 8080));
+	ck_assert(table_has_listener(&t, 0, 8080));
 	table_free(&t);
 }
 END_TEST

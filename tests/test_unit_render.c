@@ -9,6 +9,9 @@
  *   render_groups.txt   the table layouts; the contract fixes only the
  *   render_list.txt     escaping of names, the rest is the renderer's own
  *                       design, pinned here byte for byte
+ *   render.prom         the Prometheus exposition, byte for byte (it is
+ *                       also read back by tests/lib/prom.c, which checks
+ *                       the format's rules)
  *
  * One process has a hostile name: ESC, newline, tab, quotes, a backslash,
  * a stray byte 0xff and the C1 character CSI (0xc2 0x9b).
@@ -25,6 +28,8 @@
 #include <cjson/cJSON.h>
 
 #include "audit.h"
+#include "lib/prom.h"
+#include "netns.h"
 #include "render.h"
 #include "table.h"
 #include "text.h"
@@ -100,7 +105,7 @@ static void add_socks(struct sock_table *t)
 		r->last_recv_ms = k->last_recv;
 		r->last_send_ms = k->last_send;
 		if (k->state == ST_LISTEN)
-			table_mark_listener(t, k->lport);
+			ck_assert_int_eq(table_mark_listener(t, k->lport), 0);
 	}
 }
 
@@ -118,13 +123,16 @@ static void set_fds(struct proc_rec *p, uint32_t fds, uint32_t socket_fds,
 	p->has_fd_limit = 1;
 }
 
-static void build(struct fixture *f)
+/* The fixture, its sockets in network namespace `netns` (0: ours). */
+static void build_in(struct fixture *f, uint32_t netns)
 {
 	struct audit_opts o;
 	uint32_t server, worker, hostile;
 
 	table_init(&f->t);
 	add_socks(&f->t);
+	for (size_t i = 0; i < f->t.nsocks; i++)
+		f->t.socks[i].netns = netns;
 	ck_assert_int_eq(table_index(&f->t), 0);
 	server = table_add_proc(&f->t, 1234, "server", 6);
 	hostile = table_add_proc(&f->t, 4321, HOSTILE, sizeof(HOSTILE) - 1);
@@ -156,6 +164,12 @@ static void build(struct fixture *f)
 	f->ro.has_max = false;
 	f->ro.max = 0;
 	f->ro.inconsistent = false;
+	f->ro.ns = NULL;
+}
+
+static void build(struct fixture *f)
+{
+	build_in(f, 0);
 }
 
 static void destroy(struct fixture *f)
@@ -610,16 +624,152 @@ START_TEST(test_json_empty)
 }
 END_TEST
 
+/* ---- Prometheus ---------------------------------------------------- */
+
+static void build_prom(struct fixture *f, uint32_t max_peers, uint32_t netns)
+{
+	build_in(f, netns);
+	f->ro.max_peers = max_peers;
+	f->ro.seconds = 0.25;
+}
+
+START_TEST(test_prom_document)
+{
+	struct fixture f;
+	struct prom_doc d;
+	char *out, *want;
+	size_t len;
+
+	build_prom(&f, 50, 0);
+	out = render(render_prom, &f, &len);
+	check_inert(out, len, "exposition");
+	prom_parse_or_fail(out, &d);
+	prom_free(&d);
+	want = slurp("render.prom");
+	check_same_text(out, want, "render.prom");
+	free(want);
+	free(out);
+	destroy(&f);
+}
+END_TEST
+
+/*
+ * Client peers past max_peers are summed into peer="other", the most
+ * suspicious kept: the stalled 10.0.0.5:443 before the TIME-WAIT one.
+ */
+static const struct {
+	uint32_t max_peers;
+	const char *want[4]; /* lines that must be there */
+	const char *absent;  /* a line that must not */
+} fold_rows[] = {
+	{ 1,
+	  { "sockaudit_sockets{side=\"client\",peer=\"10.0.0.5:443\",state=\"established\"} 1\n",
+	    "sockaudit_sockets{side=\"client\",peer=\"other\",state=\"time_wait\"} 1\n",
+	    "sockaudit_flagged_sockets{side=\"client\",peer=\"other\",flag=\"stalled\"} 0\n",
+	    "sockaudit_folded_peers 1\n" },
+	  "peer=\"[::1]:8080\"" },
+	{ 0,
+	  { "sockaudit_sockets{side=\"client\",peer=\"other\",state=\"established\"} 1\n",
+	    "sockaudit_sockets{side=\"client\",peer=\"other\",state=\"time_wait\"} 1\n",
+	    "sockaudit_flagged_sockets{side=\"client\",peer=\"other\",flag=\"stalled\"} 1\n",
+	    "sockaudit_folded_peers 2\n" },
+	  "peer=\"10.0.0.5:443\"" },
+	{ 2,
+	  { "sockaudit_sockets{side=\"client\",peer=\"10.0.0.5:443\",state=\"established\"} 1\n",
+	    "sockaudit_sockets{side=\"client\",peer=\"[::1]:8080\",state=\"time_wait\"} 1\n",
+	    "sockaudit_sockets{side=\"server\",port=\"8080\",state=\"close_wait\"} 1\n",
+	    "sockaudit_folded_peers 0\n" },
+	  "peer=\"other\"," },
+};
+
+START_TEST(test_prom_folding_rows)
+{
+	struct fixture f;
+	struct prom_doc d;
+	char *out;
+	size_t len;
+
+	build_prom(&f, fold_rows[_i].max_peers, 0);
+	out = render(render_prom, &f, &len);
+	prom_parse_or_fail(out, &d);
+	for (int k = 0; k < 4; k++)
+		ck_assert_msg(strstr(out, fold_rows[_i].want[k]) != NULL,
+			      "max_peers %u: no line %s in:\n%s", fold_rows[_i].max_peers,
+			      fold_rows[_i].want[k], out);
+	ck_assert_msg(strstr(out, fold_rows[_i].absent) == NULL,
+		      "max_peers %u: %s in:\n%s", fold_rows[_i].max_peers,
+		      fold_rows[_i].absent, out);
+	/* Folding moves sockets, it does not lose any. */
+	ck_assert(prom_sum(&d, "sockaudit_sockets", NULL) == f.a.totals.sockets);
+	prom_free(&d);
+	free(out);
+	destroy(&f);
+}
+END_TEST
+
+/* Sockets of another namespace: every group series says which. */
+START_TEST(test_prom_netns_label)
+{
+	struct fixture f;
+	struct prom_doc d;
+	char *out;
+	size_t len;
+
+	build_prom(&f, 1, 4026532001u);
+	out = render(render_prom, &f, &len);
+	prom_parse_or_fail(out, &d);
+	ck_assert_int_eq(prom_count(&d, "sockaudit_sockets",
+				    (const char *const[]){ "netns", "4026532001", NULL }),
+			 prom_count(&d, "sockaudit_sockets", NULL));
+	ck_assert_ptr_nonnull(strstr(out, "sockaudit_sockets{side=\"client\",peer=\"other\","
+				     "netns=\"4026532001\",state=\"time_wait\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(out, "sockaudit_flagged_sockets{side=\"process\","
+				     "pid=\"4321\",netns=\"4026532001\",flag=\"dead\"} 2\n"));
+	prom_free(&d);
+	free(out);
+	destroy(&f);
+}
+END_TEST
+
+/* Nothing selected: every family still declared, no series. */
+START_TEST(test_prom_empty)
+{
+	struct fixture f;
+	struct audit_opts o;
+	struct prom_doc d;
+	char *out;
+	size_t len;
+
+	build_prom(&f, 50, 0);
+	audit_free(&f.a);
+	memset(&o, 0, sizeof(o));
+	o.idle_ms = 60000;
+	o.states = STATE_BIT(ST_SYN_SENT);
+	o.families = FAMILY_BOTH;
+	o.ephemeral_low = 32768;
+	ck_assert_int_eq(audit_run(&f.t, &o, &f.a), 0);
+	out = render(render_prom, &f, &len);
+	prom_parse_or_fail(out, &d);
+	ck_assert_int_eq(d.nfamilies, 11);
+	ck_assert_int_eq(prom_count(&d, "sockaudit_sockets", NULL), 0);
+	ck_assert_int_eq(prom_count(&d, "sockaudit_process_open_fds", NULL), 0);
+	ck_assert(prom_value(&d, "sockaudit_folded_peers", NULL, -1) == 0);
+	prom_free(&d);
+	free(out);
+	destroy(&f);
+}
+END_TEST
+
 /* A write that fails is reported, not ignored. */
 START_TEST(test_write_error)
 {
 	static const render_fn fns[] = { render_json, render_table_groups,
-					 render_table_list };
+					 render_table_list, render_prom };
 	struct fixture f;
 	size_t i;
 
 	build(&f);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		FILE *out = fopen("/dev/full", "w");
 		int ret;
 
@@ -630,6 +780,214 @@ START_TEST(test_write_error)
 		fclose(out);
 	}
 	destroy(&f);
+}
+END_TEST
+
+/* ---- network namespaces -------------------------------------------- */
+
+#define NS_SELF 4026531840u
+#define NS_BLUE 4026532001u /* named, with a control byte in its name */
+#define NS_GREY 4026532002u /* no name */
+#define BLUE_NAME "blue\x1b"
+#define BLUE_TABLE "blue\\x1b"
+
+/*
+ * The fixture's sockets, but 3 and 4 in namespace BLUE, plus a listener
+ * and a CLOSE-WAIT on the same port 8080 in GREY: two *:8080 groups.
+ */
+struct ns_fixture {
+	struct fixture f;
+	struct netns_target v[3];
+	struct netns_set set;
+};
+
+static void build_netns(struct ns_fixture *nf, bool shown)
+{
+	static const struct sk grey[] = {
+		{ AF_INET, ST_LISTEN, ORIGIN_KERNEL, "0.0.0.0", 8080, "0.0.0.0", 0,
+		  70001, 0, 0, 128, 1, 0, 0 },
+		{ AF_INET, ST_CLOSE_WAIT, ORIGIN_KERNEL, "127.0.0.1", 8080,
+		  "127.0.0.1", 40002, 70002, 0, 1, 0, 1, 2000, 2000 },
+	};
+	struct audit_opts o;
+	size_t i;
+
+	build(&nf->f);
+	audit_free(&nf->f.a);
+	nf->f.t.socks[3].netns = NS_BLUE;
+	nf->f.t.socks[4].netns = NS_BLUE;
+	nf->f.t.cur_netns = NS_GREY;
+	for (i = 0; i < 2; i++) {
+		struct sock_rec *r = table_add_sock(&nf->f.t);
+
+		ck_assert_ptr_nonnull(r);
+		r->family = AF_INET;
+		r->state = (uint8_t)grey[i].state;
+		r->has_local = 1;
+		ck_assert_int_eq(inet_pton(AF_INET, grey[i].laddr, r->laddr), 1);
+		ck_assert_int_eq(inet_pton(AF_INET, grey[i].raddr, r->raddr), 1);
+		r->lport = grey[i].lport;
+		r->rport = grey[i].rport;
+		r->inode = grey[i].inode;
+		r->recv_q = grey[i].recv_q;
+		r->send_q = grey[i].send_q;
+		r->has_times = (uint8_t)grey[i].has_times;
+		r->last_recv_ms = grey[i].last_recv;
+		r->last_send_ms = grey[i].last_send;
+		ck_assert_uint_eq(r->netns, NS_GREY);
+		if (r->state == ST_LISTEN)
+			ck_assert_int_eq(table_mark_listener(&nf->f.t, r->lport), 0);
+	}
+	nf->f.t.cur_netns = 0;
+	ck_assert_int_eq(table_index(&nf->f.t), 0);
+	memset(&o, 0, sizeof(o));
+	o.idle_ms = 60000;
+	o.states = STATES_ALL;
+	o.families = FAMILY_BOTH;
+	o.ephemeral_low = 32768;
+	ck_assert_int_eq(audit_run(&nf->f.t, &o, &nf->f.a), 0);
+
+	memset(nf->v, 0, sizeof(nf->v));
+	nf->v[0].ino = NS_SELF;
+	nf->v[1].ino = nf->v[1].tag = NS_BLUE;
+	nf->v[1].name = (char *)BLUE_NAME;
+	nf->v[2].ino = nf->v[2].tag = NS_GREY;
+	for (i = 0; i < 3; i++) {
+		nf->v[i].fd = -1;
+		nf->v[i].audited = true;
+	}
+	memset(&nf->set, 0, sizeof(nf->set));
+	nf->set.self = NS_SELF;
+	nf->set.self_fd = -1;
+	nf->set.v = nf->v;
+	nf->set.n = 3;
+	nf->set.shown = shown;
+	nf->f.ro.ns = &nf->set;
+}
+
+/* Two groups for port 8080, one per namespace, and a NETNS column in
+ * both tables, pinned byte for byte. */
+START_TEST(test_netns_tables)
+{
+	static const struct {
+		render_fn fn;
+		const char *file;
+	} rows[] = {
+		{ render_table_groups, "render_netns_groups.txt" },
+		{ render_table_list, "render_netns_list.txt" },
+	};
+	struct ns_fixture nf;
+	char *out, *want;
+	size_t len;
+
+	build_netns(&nf, true);
+	out = render(rows[_i].fn, &nf.f, &len);
+	check_inert(out, len, rows[_i].file);
+	want = slurp(rows[_i].file);
+	check_same_text(out, want, rows[_i].file);
+	free(want);
+	free(out);
+	destroy(&nf.f);
+}
+END_TEST
+
+/* Not shown (the default: one namespace, ours): the same bytes as
+ * without namespaces, though the sockets carry them. */
+START_TEST(test_netns_not_shown)
+{
+	struct ns_fixture nf;
+	char *out;
+
+	build_netns(&nf, false);
+	out = render(render_table_groups, &nf.f, NULL);
+	ck_assert_ptr_null(strstr(out, "NETNS"));
+	ck_assert_ptr_null(strstr(out, "namespace"));
+	free(out);
+	out = render(render_json, &nf.f, NULL);
+	ck_assert_ptr_null(strstr(out, "netns"));
+	ck_assert_ptr_null(strstr(out, "namespaces"));
+	free(out);
+	destroy(&nf.f);
+}
+END_TEST
+
+/* One namespace read: no column; the totals line names it. */
+START_TEST(test_netns_one_namespace)
+{
+	struct ns_fixture nf;
+	char *out;
+
+	build_netns(&nf, true);
+	nf.v[0].audited = false;
+	nf.v[2].audited = false;
+	out = render(render_table_list, &nf.f, NULL);
+	ck_assert_ptr_null(strstr(out, "NETNS"));
+	ck_assert_ptr_nonnull(strstr(out, ", network namespace " BLUE_TABLE ")\n"));
+	free(out);
+	nf.v[1].name = NULL;
+	out = render(render_table_groups, &nf.f, NULL);
+	ck_assert_ptr_nonnull(strstr(out, ", network namespace 4026532001)\n"));
+	free(out);
+	destroy(&nf.f);
+}
+END_TEST
+
+/* JSON: netns and netns_name on every socket and group (ours printed
+ * as its inode), the name decoded back, and the namespaces array. */
+START_TEST(test_netns_json)
+{
+	struct ns_fixture nf;
+	const cJSON *it, *ns;
+	char *out;
+	size_t len;
+	cJSON *j;
+	int grey8080 = 0, n = 0;
+
+	build_netns(&nf, true);
+	nf.v[2].audited = false;
+	nf.v[2].err = -EPERM;
+	out = render(render_json, &nf.f, &len);
+	check_inert(out, len, "JSON with namespaces");
+	j = parse_json(out, len);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "sockets")) {
+		double ino = cJSON_GetObjectItemCaseSensitive(it, "inode")->valuedouble;
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "netns_name");
+		double want = ino == 50001 || ino == 0 ? NS_BLUE :
+			      ino >= 70001 ? NS_GREY : NS_SELF;
+
+		ck_assert_msg(cJSON_GetObjectItemCaseSensitive(it, "netns")->valuedouble ==
+			      want, "socket %.0f: netns", ino);
+		if (want == NS_BLUE)
+			ck_assert_str_eq(cJSON_GetStringValue(name), BLUE_NAME);
+		else
+			ck_assert(cJSON_IsNull(name));
+		n++;
+	}
+	ck_assert_int_eq(n, 9);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "groups")) {
+		const cJSON *port = cJSON_GetObjectItemCaseSensitive(it, "local_port");
+
+		ck_assert_ptr_nonnull(cJSON_GetObjectItemCaseSensitive(it, "netns"));
+		ck_assert_ptr_nonnull(cJSON_GetObjectItemCaseSensitive(it, "netns_name"));
+		if (port && port->valuedouble == 8080 &&
+		    cJSON_GetObjectItemCaseSensitive(it, "netns")->valuedouble == NS_GREY)
+			grey8080++;
+	}
+	ck_assert_int_eq(grey8080, 1);
+	ns = cJSON_GetObjectItemCaseSensitive(j, "namespaces");
+	ck_assert_int_eq(cJSON_GetArraySize(ns), 3);
+	it = cJSON_GetArrayItem(ns, 2);
+	ck_assert(cJSON_GetObjectItemCaseSensitive(it, "netns")->valuedouble == NS_GREY);
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(it, "audited")));
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "error")),
+			 strerror(EPERM));
+	it = cJSON_GetArrayItem(ns, 0);
+	ck_assert(cJSON_GetObjectItemCaseSensitive(it, "netns")->valuedouble == NS_SELF);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "audited")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(it, "error")));
+	cJSON_Delete(j);
+	free(out);
+	destroy(&nf.f);
 }
 END_TEST
 
@@ -654,6 +1012,20 @@ static Suite *render_suite(void)
 	tcase_add_test(tc, test_inconsistent_marked);
 	tcase_add_test(tc, test_json_empty);
 	tcase_add_test(tc, test_write_error);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("netns");
+	tcase_add_loop_test(tc, test_netns_tables, 0, 2);
+	tcase_add_test(tc, test_netns_not_shown);
+	tcase_add_test(tc, test_netns_one_namespace);
+	tcase_add_test(tc, test_netns_json);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("prometheus");
+	tcase_add_test(tc, test_prom_document);
+	tcase_add_loop_test(tc, test_prom_folding_rows, 0, NROWS(fold_rows));
+	tcase_add_test(tc, test_prom_netns_label);
+	tcase_add_test(tc, test_prom_empty);
 	suite_add_tcase(s, tc);
 	return s;
 }

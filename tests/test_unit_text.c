@@ -1,6 +1,7 @@
 /*
  * Unit tests for text.h: escaping untrusted process names for the table,
- * making bytes valid UTF-8 for JSON, widths, addresses and durations.
+ * making bytes valid UTF-8 for JSON, Prometheus label values, widths,
+ * addresses and durations.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -279,6 +280,88 @@ START_TEST(test_utf8_truncation_rows)
 }
 END_TEST
 
+/* ---- text_prom_label ----------------------------------------------- */
+
+static const struct bytes_row prom_rows[] = {
+	ROW("", ""),
+	ROW("nginx", "nginx"),
+	/* The format's three escapes. */
+	ROW("a\\b", "a\\\\b"),
+	ROW("\"q\"", "\\\"q\\\""),
+	ROW("a\nb", "a\\nb"),
+	ROW("\\n", "\\\\n"),
+	/* Other controls are valid in a label value: copied. */
+	ROW("\t\r\x1b\x7f", "\t\r\x1b\x7f"),
+	ROW("\xc2\x9b", "\xc2\x9b"),
+	/* Valid UTF-8 kept, stray bytes one U+FFFD each. */
+	ROW("caf\xc3\xa9", "caf\xc3\xa9"),
+	ROW("\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"),
+	ROW("\xff", FFFD),
+	ROW("a\xff\xfe\"", "a" FFFD FFFD "\\\""),
+	ROW("\xe6\x97\"", FFFD FFFD "\\\""),
+	ROW("\xed\xa0\x80", FFFD FFFD FFFD),
+	ROW("x\x00y", "x\x00y"),
+	/* A name as the table prints it, as render_prom passes it. */
+	ROW("e\\x1b\\x0a\\\\\\xff", "e\\\\x1b\\\\x0a\\\\\\\\\\\\xff"),
+};
+
+START_TEST(test_prom_rows)
+{
+	const struct bytes_row *r = &prom_rows[_i];
+	size_t cap = 3 * r->len + 1, ret;
+	char *out = malloc(cap + 8);
+
+	ck_assert_ptr_nonnull(out);
+	memset(out, 'Z', cap + 8);
+	ret = text_prom_label(r->in, r->len, out, cap);
+	ck_assert_msg(ret == r->wantlen, "row %d: returned %zu, want %zu", _i, ret,
+		      r->wantlen);
+	ck_assert_msg(memcmp(out, r->want, r->wantlen) == 0 && out[r->wantlen] == '\0',
+		      "row %d: got \"%s\", want \"%s\"", _i, out, r->want);
+	ck_assert(out[cap] == 'Z');
+	free(out);
+}
+END_TEST
+
+/* Every byte string gives a value a scraper reads: valid UTF-8, no raw
+ * newline, every quote and backslash escaped. */
+START_TEST(test_prom_label_inert)
+{
+	unsigned char in[256];
+	char out[3 * 256 + 1], check[3 * 256 + 1];
+	size_t i, n;
+
+	for (i = 0; i < 256; i++)
+		in[i] = (unsigned char)i;
+	n = text_prom_label((const char *)in, sizeof(in), out, sizeof(out));
+	ck_assert(n < sizeof(out));
+	ck_assert_uint_eq(text_utf8_sanitize(out, n, check, sizeof(check)), n);
+	ck_assert(memchr(out, '\n', n) == NULL);
+	for (i = 0; i < n; i++) {
+		if (out[i] == '\\') {
+			ck_assert(i + 1 < n && strchr("\\\"n", out[i + 1]));
+			i++;
+		} else {
+			ck_assert(out[i] != '"');
+		}
+	}
+}
+END_TEST
+
+static const struct trunc_row prom_trunc_rows[] = {
+	{ "\xff", 1, 2 },
+	{ "a\"b", 3, 2 },
+	{ "a\"b", 3, 3 },
+	{ "\n\n", 2, 3 },
+	{ "\xe6\x97\xa5", 3, 2 },
+};
+
+START_TEST(test_prom_truncation_rows)
+{
+	check_truncated(text_prom_label, &prom_trunc_rows[_i], _i);
+}
+END_TEST
+
 /* ---- text_width ---------------------------------------------------- */
 
 struct width_row {
@@ -424,6 +507,12 @@ static Suite *text_suite(void)
 	tcase_add_loop_test(tc, test_utf8_truncation_rows, 0,
 			    NROWS(utf8_trunc_rows));
 	tcase_add_loop_test(tc, test_width_rows, 0, NROWS(width_rows));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("prometheus");
+	tcase_add_loop_test(tc, test_prom_rows, 0, NROWS(prom_rows));
+	tcase_add_test(tc, test_prom_label_inert);
+	tcase_add_loop_test(tc, test_prom_truncation_rows, 0, NROWS(prom_trunc_rows));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("format");

@@ -1,7 +1,9 @@
-/* libFuzzer target: escaping untrusted names for the table and JSON.
- * Checks what text.h promises: the table form has no control byte, the
- * JSON form is valid UTF-8 with no raw control character, the return is
- * the full length, and a small buffer gets a NUL-terminated prefix. */
+/* libFuzzer target: escaping untrusted names for the table, JSON and
+ * Prometheus label values.  Checks what text.h promises: the table form
+ * has no control byte, the JSON form is valid UTF-8 with no raw control
+ * character, the label form is valid UTF-8 with no raw newline and only
+ * the format's three escapes, the return is the full length, and a small
+ * buffer gets a NUL-terminated prefix. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +130,42 @@ static void check_json(const char *in, size_t size)
 	free(u);
 }
 
+static void check_prom(const char *in, size_t size)
+{
+	size_t cap = 3 * size + 1;
+	char *out = malloc(cap), *again;
+	if (!out)
+		return;
+	size_t need = text_prom_label(in, size, out, cap);
+	if (need >= cap || strlen(out) > need)
+		abort();
+	/* Valid UTF-8: sanitizing it again changes nothing. */
+	again = malloc(3 * need + 1);
+	if (again) {
+		if (text_utf8_sanitize(out, need, again, 3 * need + 1) != need ||
+		    memcmp(again, out, need) != 0)
+			abort();
+		free(again);
+	}
+	for (size_t i = 0; i < need; i++) {
+		if (out[i] == '\n' || out[i] == '"')
+			abort();
+		if (out[i] == '\\') {
+			if (i + 1 >= need || !strchr("\\\"n", out[i + 1]))
+				abort();
+			i++;
+		}
+	}
+	for (size_t small = 1; small <= 7; small += 3) {
+		char sb[8];
+		if (text_prom_label(in, size, sb, small) != need)
+			abort();
+		if (strnlen(sb, small) >= small || memcmp(sb, out, strlen(sb)) != 0)
+			abort();
+	}
+	free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* An exactly-sized copy, so ASan sees reads past the end. */
@@ -138,6 +176,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(in, data, size);
 	check_escape(in, size);
 	check_json(in, size);
+	check_prom(in, size);
 	free(in);
 	return 0;
 }

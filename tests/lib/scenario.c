@@ -628,7 +628,12 @@ void scenario_start_opts(struct scenario *sc, enum scen_kind kind, int family,
 			 suffix[i]);
 
 	ck_assert_msg(pipe2(p, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
-	lfd = make_listener(sc->family, sc->addr, !o->v4mapped, o->low_port, &sc->port);
+	if (o->listen_port > 0)
+		lfd = make_listener_on(sc->family, sc->addr, !o->v4mapped,
+				       o->listen_port, &sc->port);
+	else
+		lfd = make_listener(sc->family, sc->addr, !o->v4mapped, o->low_port,
+				    &sc->port);
 	ck_assert_msg(lfd >= 0, "listener on %s: %s", sc->addr, strerror(errno));
 
 	pid = fork();

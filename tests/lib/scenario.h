@@ -98,6 +98,9 @@ struct scen_opts {
 	/* When > 0, the client binds to this local port (on its own
 	 * address) before it connects. */
 	int client_local_port;
+	/* When > 0, the listener's port (bind fails if it is taken: for a
+	 * namespace of the test's own, where every port is free). */
+	int listen_port;
 	/* SCEN_IDLE: the client opens this many more connections, which
 	 * the server accepts and holds (a big dump) ... */
 	int extra_conns;

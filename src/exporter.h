@@ -1,0 +1,18 @@
+/*
+ * --listen: a Prometheus exporter.  Each GET /metrics takes a fresh
+ * snapshot with the options' selections and answers with render_prom's
+ * exposition; GET / is a short HTML page.  Built on libmicrohttpd.
+ */
+#ifndef EXPORTER_H
+#define EXPORTER_H
+
+#include "options.h"
+
+/*
+ * Serve on o->listen_addr until SIGTERM or SIGINT.  Returns the exit
+ * status: 0 after a clean stop, EXIT_CANNOT_RUN (after one line on
+ * stderr) when the first audit fails or the address cannot be served.
+ */
+int exporter_run(const struct options *o);
+
+#endif

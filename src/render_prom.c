@@ -1,0 +1,324 @@
+/*
+ * Prometheus renderer: the audit in the text exposition format (version
+ * 0.0.4), for node_exporter's textfile collector and for the exporter's
+ * /metrics.  Every metric is a gauge, with HELP and TYPE lines even when
+ * it has no series, so the set of names does not change between
+ * scrapes.
+ *
+ * Label sets stay bounded: server groups are one per port, process
+ * groups one per process holding dead sockets, and client groups -- one
+ * per peer, as many as a host has remote endpoints -- are kept for the
+ * first --max-peers of them in the audit's order (most suspicious first:
+ * dead and CLOSE-WAIT, then stalled, then idle, then the biggest), the
+ * rest summed into peer="other" (one per namespace).
+ *
+ * Series come in a fixed order (namespace, then server by port, client
+ * by address and port, "other", process by PID), so two scrapes of an
+ * unchanged host are byte for byte the same but for the duration.
+ */
+#include "render.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parse.h"
+#include "text.h"
+
+/* A group as exported; `other` rows sum the folded client peers. */
+enum row_kind { ROW_SERVER, ROW_CLIENT, ROW_OTHER, ROW_PROCESS };
+
+struct row {
+	enum row_kind kind;
+	uint32_t netns;
+	const struct group *g; /* NULL for ROW_OTHER */
+	struct counts n;
+};
+
+static void add_counts(struct counts *to, const struct counts *from)
+{
+	int s;
+
+	to->sockets += from->sockets;
+	for (s = 0; s < ST_COUNT; s++)
+		to->states[s] += from->states[s];
+	to->close_wait += from->close_wait;
+	to->idle += from->idle;
+	to->stalled += from->stalled;
+	to->dead += from->dead;
+}
+
+/* Namespace, kind, then the group's key. */
+static int cmp_rows(const void *x, const void *y)
+{
+	const struct row *a = x, *b = y;
+
+	if (a->netns != b->netns)
+		return a->netns < b->netns ? -1 : 1;
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	if (a->kind == ROW_OTHER)
+		return 0;
+	if (a->kind == ROW_PROCESS)
+		return (a->g->pid > b->g->pid) - (a->g->pid < b->g->pid);
+	if (a->kind == ROW_CLIENT) {
+		int c;
+
+		if (a->g->family != b->g->family)
+			return a->g->family < b->g->family ? -1 : 1;
+		c = memcmp(a->g->raddr, b->g->raddr, sizeof(a->g->raddr));
+		if (c)
+			return c < 0 ? -1 : 1;
+	}
+	return (a->g->port > b->g->port) - (a->g->port < b->g->port);
+}
+
+/*
+ * The rows to export: every server and process group, the first
+ * max_peers client groups in audit order, and one "other" row per
+ * namespace for the client groups past them.  Returns the number of
+ * rows in *out (free()), or -ENOMEM.  *folded: client groups folded.
+ */
+static long build_rows(const struct audit *a, uint32_t max_peers,
+		       struct row **out, size_t *folded)
+{
+	struct row *rows, *others = NULL;
+	size_t n = 0, nothers = 0, clients = 0, i, j;
+
+	*folded = 0;
+	rows = malloc((a->ngroups + 1) * sizeof(*rows));
+	if (!rows)
+		return -ENOMEM;
+	for (i = 0; i < a->ngroups; i++) {
+		const struct group *g = &a->groups[i];
+		struct row *o = NULL;
+
+		if (g->side != SIDE_CLIENT || clients++ < max_peers) {
+			rows[n].kind = g->side == SIDE_SERVER ? ROW_SERVER :
+				       g->side == SIDE_CLIENT ? ROW_CLIENT : ROW_PROCESS;
+			rows[n].netns = g->netns;
+			rows[n].g = g;
+			rows[n].n = g->n;
+			n++;
+			continue;
+		}
+		(*folded)++;
+		for (j = 0; j < nothers; j++)
+			if (others[j].netns == g->netns)
+				o = &others[j];
+		if (!o) {
+			struct row *p = realloc(others, (nothers + 1) * sizeof(*p));
+
+			if (!p) {
+				free(others);
+				free(rows);
+				return -ENOMEM;
+			}
+			others = p;
+			o = &others[nothers++];
+			memset(o, 0, sizeof(*o));
+			o->kind = ROW_OTHER;
+			o->netns = g->netns;
+		}
+		add_counts(&o->n, &g->n);
+	}
+	/* There are at most as many namespaces as folded groups, so the
+	 * "other" rows fit in the slots the folded groups left. */
+	if (nothers)
+		memcpy(rows + n, others, nothers * sizeof(*others));
+	n += nothers;
+	free(others);
+	qsort(rows, n, sizeof(*rows), cmp_rows);
+	*out = rows;
+	return (long)n;
+}
+
+static void family(FILE *out, const char *name, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+}
+
+/* side="...",port|peer|pid="..."[,netns="..."] */
+static void group_labels(FILE *out, const struct row *r)
+{
+	char peer[INET6_ADDRSTRLEN + 16];
+
+	switch (r->kind) {
+	case ROW_SERVER:
+		fprintf(out, "side=\"server\",port=\"%u\"", (unsigned)r->g->port);
+		break;
+	case ROW_CLIENT:
+		fprintf(out, "side=\"client\",peer=\"%s\"",
+			text_endpoint(r->g->family, r->g->raddr, r->g->port, peer,
+				      sizeof(peer)));
+		break;
+	case ROW_OTHER:
+		fputs("side=\"client\",peer=\"other\"", out);
+		break;
+	case ROW_PROCESS:
+		fprintf(out, "side=\"process\",pid=\"%d\"", (int)r->g->pid);
+		break;
+	}
+	if (r->netns)
+		fprintf(out, ",netns=\"%u\"", (unsigned)r->netns);
+}
+
+static void sockets_series(FILE *out, const struct row *rows, size_t n)
+{
+	size_t i;
+	int s;
+
+	family(out, "sockaudit_sockets",
+	       "Selected TCP sockets by group (server port, client peer, or "
+	       "process holding dead sockets) and state.");
+	for (i = 0; i < n; i++) {
+		for (s = ST_ESTABLISHED; s < ST_NEW_SYN_RECV; s++) {
+			uint32_t v = rows[i].n.states[s];
+
+			/* Request sockets are SYN-RECV too: one series. */
+			if (s == ST_SYN_RECV)
+				v += rows[i].n.states[ST_NEW_SYN_RECV];
+			if (!v)
+				continue;
+			fputs("sockaudit_sockets{", out);
+			group_labels(out, &rows[i]);
+			fprintf(out, ",state=\"%s\"} %u\n", state_json_name(s),
+				(unsigned)v);
+		}
+	}
+}
+
+static void flag_series(FILE *out, const struct row *r, unsigned flag,
+			uint32_t v)
+{
+	fputs("sockaudit_flagged_sockets{", out);
+	group_labels(out, r);
+	fprintf(out, ",flag=\"%s\"} %u\n", flag_name(flag), (unsigned)v);
+}
+
+/* Every flag a group's sockets can carry, zeros included: a leak that
+ * was fixed reads 0, not a series that vanished. */
+static void flagged_series(FILE *out, const struct row *rows, size_t n)
+{
+	size_t i;
+
+	family(out, "sockaudit_flagged_sockets",
+	       "Selected TCP sockets carrying a flag (close_wait, idle, stalled; "
+	       "dead for process groups), by group.");
+	for (i = 0; i < n; i++) {
+		const struct row *r = &rows[i];
+
+		if (r->kind == ROW_PROCESS) {
+			flag_series(out, r, FLAG_DEAD, r->n.dead);
+			continue;
+		}
+		flag_series(out, r, FLAG_CLOSE_WAIT, r->n.close_wait);
+		flag_series(out, r, FLAG_IDLE, r->n.idle);
+		flag_series(out, r, FLAG_STALLED, r->n.stalled);
+	}
+}
+
+/* {pid="...",comm="..."}: the name as the table prints it (control
+ * characters and stray bytes as \xhh), then escaped for the format. */
+static void proc_labels(FILE *out, const struct proc_rec *p)
+{
+	char esc[4 * sizeof(p->comm) + 1];
+	char label[3 * sizeof(esc) + 1];
+	size_t len = text_escape_name(p->comm, p->comm_len, esc, sizeof(esc));
+
+	text_prom_label(esc, len < sizeof(esc) ? len : sizeof(esc) - 1, label,
+			sizeof(label));
+	fprintf(out, "{pid=\"%d\",comm=\"%s\"}", (int)p->pid, label);
+}
+
+enum proc_value { PV_SOCKETS, PV_FDS, PV_SOCKET_FDS, PV_LIMIT };
+
+static void process_series(FILE *out, const struct sock_table *t,
+			   const struct audit *a, const char *name,
+			   const char *help, enum proc_value what)
+{
+	size_t i;
+
+	family(out, name, help);
+	for (i = 0; i < a->nprocs; i++) {
+		const struct proc_rec *p = &t->procs[a->procs[i]];
+		unsigned long long v;
+
+		switch (what) {
+		case PV_SOCKETS:
+			v = p->sockets;
+			break;
+		case PV_FDS:
+			v = p->fds;
+			break;
+		case PV_SOCKET_FDS:
+			v = p->socket_fds;
+			break;
+		default:
+			if (!p->has_fd_limit || p->fd_limit == FD_LIMIT_NONE)
+				continue;
+			v = p->fd_limit;
+			break;
+		}
+		fputs(name, out);
+		proc_labels(out, p);
+		fprintf(out, " %llu\n", v);
+	}
+}
+
+int render_prom(FILE *out, const struct sock_table *t, const struct audit *a,
+		const struct render_opts *ro)
+{
+	struct row *rows = NULL;
+	size_t folded;
+	long n = build_rows(a, ro->max_peers, &rows, &folded);
+
+	if (n < 0)
+		return (int)n;
+	/* When the report names namespaces, every group is labelled with
+	 * its namespace's inode, ours too (whose sockets carry tag 0). */
+	if (render_shows_netns(ro)) {
+		long i;
+
+		for (i = 0; i < n; i++)
+			rows[i].netns = netns_ino_of(ro->ns, rows[i].netns);
+	}
+	sockets_series(out, rows, (size_t)n);
+	flagged_series(out, rows, (size_t)n);
+	free(rows);
+	family(out, "sockaudit_folded_peers",
+	       "Client peers past --max-peers, summed into peer=\"other\".");
+	fprintf(out, "sockaudit_folded_peers %zu\n", folded);
+
+	process_series(out, t, a, "sockaudit_process_sockets",
+		       "Selected TCP sockets a process holds.", PV_SOCKETS);
+	process_series(out, t, a, "sockaudit_process_open_fds",
+		       "Open file descriptors of a process holding selected sockets.",
+		       PV_FDS);
+	process_series(out, t, a, "sockaudit_process_socket_fds",
+		       "Socket descriptors (any kind) of a process holding selected "
+		       "sockets.", PV_SOCKET_FDS);
+	process_series(out, t, a, "sockaudit_process_fd_limit",
+		       "Soft RLIMIT_NOFILE of a process holding selected sockets "
+		       "(absent when unlimited or unknown).", PV_LIMIT);
+
+	family(out, "sockaudit_idle_threshold_seconds",
+	       "Idle threshold of the idle and stalled flags.");
+	fprintf(out, "sockaudit_idle_threshold_seconds %u.%03u\n",
+		(unsigned)(a->idle_ms / 1000), (unsigned)(a->idle_ms % 1000));
+	family(out, "sockaudit_dump_inconsistent",
+	       "1 when the kernel's socket dump kept changing while it was read.");
+	fprintf(out, "sockaudit_dump_inconsistent %d\n", ro->inconsistent ? 1 : 0);
+	family(out, "sockaudit_scrape_duration_seconds",
+	       "How long the audit took.");
+	fprintf(out, "sockaudit_scrape_duration_seconds %.6f\n", ro->seconds);
+	family(out, "sockaudit_source_info",
+	       "Where the sockets were read: netlink (sock_diag) or proc "
+	       "(/proc/net/tcp, no idle or stalled).");
+	fprintf(out, "sockaudit_source_info{source=\"%s\"} 1\n", ro->source);
+
+	if (fflush(out) == EOF || ferror(out))
+		return -(errno ? errno : EIO);
+	return 0;
+}
