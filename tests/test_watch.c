@@ -1004,9 +1004,9 @@ END_TEST
 
 /*
  * A group that does not change has a slope of exactly 0, so
- * `--max-growth 0` passes on it however many times it runs.  (On
- * d18b785 about one run in four fails with "grows 0.00 sockets/min ...
- * more than --max-growth 0": the slope from running sums is a rounding
+ * `--max-growth 0` passes on it however many times it runs.  (Before
+ * ed403b6 about one run in four failed with "grows 0.00 sockets/min ...
+ * more than --max-growth 0": the slope from running sums was a rounding
  * residue such as 1e-14, not 0.)
  */
 START_TEST(test_max_growth_zero_steady)
@@ -1658,7 +1658,8 @@ START_TEST(test_pid_exits_table)
 END_TEST
 
 /* A process that exited but whose parent has not reaped it yet (a
- * zombie) holds no descriptors any more: it has exited too. */
+ * zombie) holds no descriptors any more: it has exited too.  (On
+ * d18b785 the watch went on with empty samples and exited 0.) */
 START_TEST(test_pid_exits_zombie)
 {
 	watch_exiting_pid(true, false);
