@@ -10,6 +10,7 @@
 #include "owners.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,19 +70,34 @@ int owners_pid_check(const char *proc_root, pid_t pid, pid_t *tgid)
 	char path[4096], line[128];
 	FILE *f;
 	int rc = -EPROTO;
+	bool zombie = false;
+	long threads = 0;
 
 	snprintf(path, sizeof(path), "%s/%d/status", proc_root, (int)pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "Tgid:", 5) == 0) {
+		if (strncmp(line, "State:", 6) == 0) {
+			const char *p = line + 6;
+
+			while (*p == ' ' || *p == '\t')
+				p++;
+			zombie = *p == 'Z';
+		} else if (strncmp(line, "Tgid:", 5) == 0) {
 			*tgid = (pid_t)strtol(line + 5, NULL, 10);
 			rc = *tgid > 0 ? 0 : -EPROTO;
+		} else if (strncmp(line, "Threads:", 8) == 0) {
+			threads = strtol(line + 8, NULL, 10);
 			break;
 		}
 	}
 	fclose(f);
+	/* A zombie has exited and holds nothing; a thread-group leader
+	 * that exited while its other threads run shows Z too, with more
+	 * than one thread. */
+	if (!rc && zombie && threads <= 1)
+		return -ESRCH;
 	return rc;
 }
 

@@ -55,7 +55,7 @@ void owners_recheck(struct sock_table *t, const struct sock_table *again,
 /*
  * Is PID a process?  Returns 0 and its thread-group id in *tgid (equal
  * to pid for a process, another PID for one of its threads), or -errno
- * (-ENOENT: no such PID).
+ * (-ENOENT: no such PID; -ESRCH: a zombie, exited but not reaped).
  */
 int owners_pid_check(const char *proc_root, pid_t pid, pid_t *tgid);
 

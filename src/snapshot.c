@@ -322,7 +322,9 @@ static int check_pids(const struct options *o)
 
 		if (rc) {
 			diag_warn("PID %d: %s", (int)o->pids[i],
-				  rc == -ENOENT ? "no such process" : strerror(-rc));
+				  rc == -ENOENT ? "no such process" :
+				  rc == -ESRCH ? "exited (a zombie its parent has not reaped)" :
+				  strerror(-rc));
 			return EXIT_CANNOT_RUN;
 		}
 		if (tgid != o->pids[i]) {
@@ -384,7 +386,9 @@ static int resolve_netns(struct netns_set *ns, const struct options *o,
 			goto nomem;
 		} else if (rc) {
 			diag_warn("PID %d: %s", (int)o->pids[i],
-				  rc == -ENOENT ? "no such process" : strerror(-rc));
+				  rc == -ENOENT ? "no such process" :
+				  rc == -ESRCH ? "exited (a zombie its parent has not reaped)" :
+				  strerror(-rc));
 			return EXIT_CANNOT_RUN;
 		}
 	}
@@ -490,6 +494,7 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 	memset(s, 0, sizeof(*s));
 	clock_gettime(CLOCK_REALTIME, &s->taken);
 	clock_gettime(CLOCK_MONOTONIC, &start);
+	s->taken_mono = start;
 	status = check_pids(o);
 	if (!status)
 		status = resolve_netns(&s->ns, o, &pn);

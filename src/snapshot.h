@@ -26,6 +26,7 @@ struct snapshot {
 	unsigned hidden;	/* selected sockets with no visible owner */
 	struct netns_set ns;	/* the network namespaces read */
 	struct timespec taken;	/* CLOCK_REALTIME when the audit started */
+	struct timespec taken_mono; /* the same moment on CLOCK_MONOTONIC */
 	double seconds;		/* how long it took */
 };
 

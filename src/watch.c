@@ -117,17 +117,15 @@ static int one_sample(const struct options *o, struct growth *g, uint64_t k,
 	struct group_growth *gg = NULL;
 	struct proc_growth *pg = NULL;
 	struct watch_info w = { 0 };
-	struct timespec mono;
 	struct snapshot s;
 	int status, rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &mono);
 	status = snapshot_take(&s, o);
 	if (status)
 		return status;
 	gg = calloc(s.a.ngroups ? s.a.ngroups : 1, sizeof(*gg));
 	pg = calloc(s.a.nprocs ? s.a.nprocs : 1, sizeof(*pg));
-	rc = gg && pg ? growth_add(g, &s.t, &s.a, seconds(&mono), gg, pg) : -ENOMEM;
+	rc = gg && pg ? growth_add(g, &s.t, &s.a, seconds(&s.taken_mono), gg, pg) : -ENOMEM;
 	if (!rc) {
 		w.sample = k;
 		w.time = s.taken;

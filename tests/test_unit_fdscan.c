@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "fdscan.h"
+#include "owners.h"
+#include "sockaudit.h"
 
 static char root[64];
 
@@ -78,6 +80,21 @@ static void setup(void)
 	/* A name with a newline inside keeps it; only the last is cut. */
 	put_proc(200, "a\nb\n");
 	put_link(200, 5, "socket:[4242]");
+	/* Soft limits on open files (read for socket holders only). */
+	put_file("101/limits",
+		 "Limit                     Soft Limit           Hard Limit           Units     \n"
+		 "Max processes             95069                95069                processes \n"
+		 "Max open files            1024                 4096                 files     \n");
+	put_file("102/limits",
+		 "Limit                     Soft Limit           Hard Limit           Units     \n"
+		 "Max open files            unlimited            unlimited            files     \n");
+	put_file("103/limits", "Max open files            12x4   4096   files\n");
+	/* Status files for owners_pid_check. */
+	put_file("120/status", "Name:\tp\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t120\nPid:\t120\nThreads:\t1\n");
+	put_file("121/status", "Name:\tp\nState:\tZ (zombie)\nTgid:\t121\nPid:\t121\nThreads:\t1\n");
+	put_file("122/status", "Name:\tp\nState:\tZ (zombie)\nTgid:\t122\nPid:\t122\nThreads:\t3\n");
+	put_file("123/status", "Name:\tp\nState:\tS (sleeping)\nTgid:\t120\nPid:\t123\nThreads:\t2\n");
+	put_file("124/status", "Name:\tp\nState:\tR (running)\nPid:\t124\n");
 	put_file("self", "not a process");
 	put_file("net", "not a process either");
 }
@@ -151,6 +168,61 @@ START_TEST(test_given_pids)
 }
 END_TEST
 
+/* Descriptor counts: every fd entry, the socket links among them, and
+ * the soft limit of socket holders from PID/limits. */
+START_TEST(test_descriptor_counts)
+{
+	struct fdscan s;
+	size_t i;
+
+	ck_assert_int_eq(fdscan_start(&s, root, NULL, 0), 0);
+	ck_assert_int_eq(fdscan_wait(&s), 0);
+	for (i = 0; i < 40; i++) {
+		const struct proc_fds *p = &s.procs[i];
+
+		/* /dev/null, a pipe, pid % 5 sockets, two malformed socket
+		 * links and an eventfd. */
+		ck_assert_uint_eq(p->fds, 5u + (unsigned)(p->pid % 5));
+		ck_assert_uint_eq(p->socket_fds, 2u + (unsigned)(p->pid % 5));
+	}
+	ck_assert(s.procs[1].has_fd_limit);		/* 101 */
+	ck_assert_uint_eq(s.procs[1].fd_limit, 1024);
+	ck_assert(s.procs[2].has_fd_limit);		/* 102 */
+	ck_assert(s.procs[2].fd_limit == FD_LIMIT_NONE);
+	ck_assert(!s.procs[3].has_fd_limit);		/* 103: malformed */
+	ck_assert(!s.procs[4].has_fd_limit);		/* 104: no file */
+	ck_assert(!s.procs[0].has_fd_limit);		/* 100: no sockets */
+	fdscan_free(&s);
+}
+END_TEST
+
+struct pid_row {
+	pid_t pid;
+	int ret;
+	pid_t tgid;
+};
+
+static const struct pid_row pid_rows[] = {
+	{ 120, 0, 120 },	/* a process */
+	{ 121, -ESRCH, 121 },	/* a zombie: exited, not reaped */
+	{ 122, 0, 122 },	/* a leader that exited, its threads run */
+	{ 123, 0, 120 },	/* a thread of 120 */
+	{ 124, -EPROTO, 0 },	/* no Tgid line */
+	{ 125, -ENOENT, 0 },	/* no such process */
+};
+
+START_TEST(test_pid_check_rows)
+{
+	const struct pid_row *r = &pid_rows[_i];
+	pid_t tgid = 0;
+	int ret = owners_pid_check(root, r->pid, &tgid);
+
+	ck_assert_msg(ret == r->ret, "pid %d: %d, want %d", (int)r->pid, ret, r->ret);
+	if (r->ret == 0 || r->ret == -ESRCH)
+		ck_assert_int_eq(tgid, r->tgid);
+}
+END_TEST
+
 START_TEST(test_no_root)
 {
 	struct fdscan s;
@@ -170,6 +242,9 @@ int main(void)
 	tcase_add_test(tc, test_all_processes);
 	tcase_add_test(tc, test_given_pids);
 	tcase_add_test(tc, test_no_root);
+	tcase_add_test(tc, test_descriptor_counts);
+	tcase_add_loop_test(tc, test_pid_check_rows, 0,
+			    (int)(sizeof(pid_rows) / sizeof(pid_rows[0])));
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
