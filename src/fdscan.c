@@ -16,25 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "parse.h"
 #include "sockaudit.h"
-
-/* A name made only of digits (a PID or an fd number), as an int. */
-static int numeric_name(const char *s, int *out)
-{
-	long v = 0;
-
-	if (!*s)
-		return 0;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return 0;
-		v = v * 10 + (*s - '0');
-		if (v > INT32_MAX)
-			return 0;
-	}
-	*out = (int)v;
-	return 1;
-}
 
 /* Read PID/comm without its newline.  Returns its length or -errno. */
 static ssize_t read_comm(int procfd, pid_t pid, char *buf, size_t size)
@@ -155,7 +138,7 @@ static void read_proc(int procfd, struct proc_fds *p)
 		char *end;
 		int fd;
 
-		if (!numeric_name(de->d_name, &fd))
+		if (!parse_proc_number(de->d_name, &fd))
 			continue;
 		p->fds++;
 		n = readlinkat(fdfd, de->d_name, link, sizeof(link) - 1);
@@ -224,7 +207,7 @@ static ssize_t list_pids(int procfd, pid_t **out)
 	while ((de = readdir(dir)) != NULL) {
 		int pid;
 
-		if (!numeric_name(de->d_name, &pid) || pid == 0)
+		if (!parse_proc_number(de->d_name, &pid) || pid == 0)
 			continue;
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 512;

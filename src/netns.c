@@ -24,6 +24,8 @@
 #include <linux/magic.h>
 #include <linux/nsfs.h>
 
+#include "parse.h"
+
 int netns_init(struct netns_set *set, const char *proc_root,
 	       const char *run_dir)
 {
@@ -217,24 +219,6 @@ int netns_add_arg(struct netns_set *set, const char *arg)
 	return 0;
 }
 
-/* A name made only of digits: a PID. */
-static int pid_name(const char *s, pid_t *pid)
-{
-	long v = 0;
-
-	if (!*s)
-		return 0;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return 0;
-		v = v * 10 + (*s - '0');
-		if (v > INT32_MAX)
-			return 0;
-	}
-	*pid = (pid_t)v;
-	return 1;
-}
-
 /* Open PROC_ROOT for listing.  Returns a DIR or NULL with errno set. */
 static DIR *open_proc(const char *proc_root)
 {
@@ -271,9 +255,9 @@ static int each_proc(const char *proc_root, unsigned *unreadable, int *err,
 	while (!rc && (de = readdir(d)) != NULL) {
 		char path[64];
 		struct stat st;
-		pid_t pid;
+		int pid;
 
-		if (!pid_name(de->d_name, &pid))
+		if (!parse_proc_number(de->d_name, &pid))
 			continue;
 		snprintf(path, sizeof(path), "%d/ns/net", (int)pid);
 		if (fstatat(dirfd(d), path, &st, 0) < 0) {

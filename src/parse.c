@@ -103,6 +103,16 @@ int parse_listen_addr(const char *s, struct sockaddr_storage *addr,
 	return 0;
 }
 
+int parse_proc_number(const char *s, int *out)
+{
+	uint64_t v;
+
+	if (parse_uint(s, 0, INT32_MAX, &v))
+		return 0;
+	*out = (int)v;
+	return 1;
+}
+
 int parse_duration_ms(const char *s, uint32_t *out)
 {
 	static const struct {

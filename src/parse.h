@@ -14,6 +14,10 @@
  * space, no leading '+'. */
 int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* A /proc entry named by a number (a PID, a descriptor): digits only,
+ * 0 to 2^31-1.  Returns 1 and the number in *out, else 0. */
+int parse_proc_number(const char *s, int *out);
+
 /* A DURATION: a whole number followed by ms, s, m or h, or bare
  * (seconds); zero allowed; at most 2^31-1 ms.  Result in ms. */
 int parse_duration_ms(const char *s, uint32_t *out);
