@@ -717,6 +717,37 @@ START_TEST(test_parse_listen_rows)
 }
 END_TEST
 
+/* ---- parse_proc_number (/proc entry names) ------------------------ */
+
+struct procnum_row {
+	const char *in;
+	int ok;
+	int out;
+};
+
+static const struct procnum_row procnum_rows[] = {
+	{ "1", 1, 1 },
+	{ "0", 1, 0 },
+	{ "4194304", 1, 4194304 },
+	{ "2147483647", 1, 2147483647 },
+	{ "2147483648", 0, 0 },
+	{ "", 0, 0 },
+	{ "self", 0, 0 },
+	{ "12a", 0, 0 },
+	{ "-1", 0, 0 },
+	{ ".", 0, 0 },
+};
+
+START_TEST(test_parse_proc_number_rows)
+{
+	const struct procnum_row *r = &procnum_rows[_i];
+	int v = -7, ok = parse_proc_number(r->in, &v);
+
+	ck_assert_msg(ok == r->ok, "'%s': %d, want %d", r->in, ok, r->ok);
+	ck_assert_int_eq(v, r->ok ? r->out : -7);
+}
+END_TEST
+
 #define NROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *parse_suite(void)
@@ -738,6 +769,7 @@ static Suite *parse_suite(void)
 	tcase_add_test(tc, test_parse_pid_list_many);
 	tcase_add_loop_test(tc, test_parse_rate_rows, 0, NROWS(rate_rows));
 	tcase_add_loop_test(tc, test_parse_listen_rows, 0, NROWS(listen_rows));
+	tcase_add_loop_test(tc, test_parse_proc_number_rows, 0, NROWS(procnum_rows));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("names");
