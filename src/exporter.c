@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,9 @@
 #include <microhttpd.h>
 
 #include "diag.h"
+#include "netns.h"
 #include "render.h"
+#include "report.h"
 #include "snapshot.h"
 #include "sockaudit.h"
 #include "text.h"
@@ -62,6 +65,8 @@ static const char index_page[] =
 struct exporter {
 	const struct options *o;
 	pthread_mutex_t lock; /* one audit at a time */
+	atomic_bool stopping; /* SIGTERM/SIGINT came: audit no more */
+	atomic_bool fatal;    /* a namespace could not be left: exit 3 */
 };
 
 /* libmicrohttpd's messages, one "sockaudit: http: ..." line each, escaped
@@ -150,15 +155,11 @@ static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned status,
 static int render_buffer(const struct options *o, const struct snapshot *s,
 			 char **body, size_t *len)
 {
-	struct render_opts ro = {
-		.source = s->source,
-		.inconsistent = s->inconsistent,
-		.max_peers = o->max_peers,
-		.seconds = s->seconds,
-	};
+	struct render_opts ro;
 	FILE *f;
 	int rc;
 
+	report_render_opts(o, s, NULL, &ro);
 	*body = NULL;
 	*len = 0;
 	f = open_memstream(body, len);
@@ -183,12 +184,25 @@ static enum MHD_Result metrics(struct exporter *e, struct MHD_Connection *c,
 	int status, rc = 0;
 
 	pthread_mutex_lock(&e->lock);
+	/* Scrapes queued behind an audit when a stop came are not run: the
+	 * stop waits for every request, and each audit can take seconds. */
+	if (atomic_load(&e->stopping)) {
+		pthread_mutex_unlock(&e->lock);
+		return answer_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				   "the exporter is stopping\n");
+	}
 	status = snapshot_take(&s, e->o);
 	if (!status) {
 		rc = render_buffer(e->o, &s, &body, &len);
 		snapshot_free(&s);
 	}
 	pthread_mutex_unlock(&e->lock);
+	/* A thread left in another network namespace would serve that
+	 * namespace's sockets as ours from now on: stop, with status 3. */
+	if (status && netns_lost() && !atomic_exchange(&e->fatal, true)) {
+		diag_warn("--listen: a network namespace could not be left; stopping");
+		kill(getpid(), SIGTERM);
+	}
 	/* snapshot_take has said why on stderr: that is the error's line. */
 	if (status)
 		return answer_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
@@ -328,10 +342,12 @@ int exporter_run(const struct options *o)
 	do
 		sig = sigwaitinfo(&stop, NULL);
 	while (sig < 0 && errno == EINTR);
-	/* Waits for the requests being served, then closes the socket. */
+	/* Requests still waiting for the audit lock answer 503 at once;
+	 * the stop waits for the one audit running, then closes. */
+	atomic_store(&e.stopping, true);
 	MHD_stop_daemon(d);
 	pthread_mutex_destroy(&e.lock);
-	status = EXIT_OK;
+	status = atomic_load(&e.fatal) ? EXIT_CANNOT_RUN : EXIT_OK;
 out:
 	return status;
 }

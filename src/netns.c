@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -486,11 +487,21 @@ int netns_enter(struct netns_set *set, size_t i)
 	return nt->err = rc;
 }
 
+static atomic_bool lost;
+
 int netns_return(struct netns_set *set)
 {
-	if (set->self_fd < 0)
-		return -EBADF;
-	return setns(set->self_fd, CLONE_NEWNET) < 0 ? -errno : 0;
+	int rc = set->self_fd < 0 ? -EBADF :
+		 setns(set->self_fd, CLONE_NEWNET) < 0 ? -errno : 0;
+
+	if (rc)
+		atomic_store(&lost, true);
+	return rc;
+}
+
+bool netns_lost(void)
+{
+	return atomic_load(&lost);
 }
 
 const struct netns_target *netns_by_tag(const struct netns_set *set,

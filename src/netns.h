@@ -112,6 +112,11 @@ int netns_enter(struct netns_set *set, size_t i);
  * as fatal. */
 int netns_return(struct netns_set *set);
 
+/* Whether a netns_return ever failed in this process: a long-running
+ * caller (the exporter) must stop, as a thread is left in another
+ * namespace. */
+bool netns_lost(void);
+
 /* The target whose sockets carry sock_rec.netns `tag`, or NULL. */
 const struct netns_target *netns_by_tag(const struct netns_set *set,
 					uint32_t tag);

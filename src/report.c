@@ -1,28 +1,36 @@
 /*
- * One report on stdout: the render options from the command line and
- * the snapshot, then the renderer of the chosen format.  (The exporter
- * renders the Prometheus format into its answers itself.)
+ * One report: the render options from the command line and the
+ * snapshot (shared with the exporter, so both print the same series),
+ * then the renderer of the chosen format on stdout.
  */
 #include "report.h"
 
 #include <stdio.h>
+#include <string.h>
+
+void report_render_opts(const struct options *o, const struct snapshot *s,
+			const struct watch_info *w, struct render_opts *ro)
+{
+	memset(ro, 0, sizeof(*ro));
+	ro->source = s->source;
+	ro->has_max = o->has_max;
+	ro->max = o->max;
+	ro->inconsistent = s->inconsistent;
+	/* NDJSON under --watch: one document per line. */
+	ro->one_line = w != NULL;
+	ro->all_procs = o->npids > 0;
+	ro->watch = w;
+	ro->ns = &s->ns;
+	ro->max_peers = o->max_peers;
+	ro->seconds = s->seconds;
+}
 
 int report_write(const struct options *o, const struct snapshot *s,
 		 const struct watch_info *w)
 {
-	struct render_opts ro = {
-		.source = s->source,
-		.has_max = o->has_max,
-		.max = o->max,
-		.inconsistent = s->inconsistent,
-		/* NDJSON under --watch: one document per line. */
-		.one_line = w != NULL,
-		.all_procs = o->npids > 0,
-		.watch = w,
-		.ns = &s->ns,
-		.max_peers = o->max_peers,
-		.seconds = s->seconds,
-	};
+	struct render_opts ro;
+
+	report_render_opts(o, s, w, &ro);
 
 	if (o->format == FORMAT_PROMETHEUS)
 		return render_prom(stdout, &s->t, &s->a, &ro);

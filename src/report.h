@@ -9,6 +9,11 @@
 #include "render.h"
 #include "snapshot.h"
 
+/* The render options for s under the command line's options (w: one
+ * --watch sample, or NULL). */
+void report_render_opts(const struct options *o, const struct snapshot *s,
+			const struct watch_info *w, struct render_opts *ro);
+
 /* Render s (with w, one --watch sample, or NULL) to stdout.  Returns 0
  * or -errno (writing failed, no memory). */
 int report_write(const struct options *o, const struct snapshot *s,

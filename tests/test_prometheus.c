@@ -892,6 +892,106 @@ START_TEST(test_exporter_audit_fails)
 }
 END_TEST
 
+/* The exporter labels series as --format prometheus does: with
+ * --all-netns, our own namespace's groups carry netns too. */
+START_TEST(test_exporter_netns_labels)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(a);
+	char port[16], want[160], self[64] = "", ino[32];
+	struct bg_proc e;
+	struct http_resp r;
+	struct run_result cli;
+	int eport, lfd = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
+	snprintf(port, sizeof(port), "%d", ntohs(a.sin_port));
+	ck_assert_int_gt(readlink("/proc/self/ns/net", self, sizeof(self) - 1), 0);
+	ck_assert(sscanf(self, "net:[%31[0-9]]", ino) == 1);
+	snprintf(want, sizeof(want),
+		 "sockaudit_sockets{side=\"server\",port=\"%s\",netns=\"%s\",state=\"listen\"} 1\n",
+		 port, ino);
+
+	run_sockaudit(&cli, NULL, "--all-netns", "-P", port, "-f", "prometheus", NULL);
+	ck_assert_msg(strstr(cli.out, want), "--format prometheus lacks %s:\n%s", want, cli.out);
+	run_result_free(&cli);
+	exporter_start(&e, &eport, (const char *const[]){ "--all-netns", "-P", port, NULL });
+	expect_status(eport, "GET", "/metrics", 200, &r);
+	ck_assert_msg(strstr(r.body, want), "/metrics lacks %s:\n%s", want, r.body);
+	http_free(&r);
+	exporter_stop_ok(&e, SIGTERM);
+	bg_free(&e);
+	close(lfd);
+}
+END_TEST
+
+/*
+ * A thread that cannot come back from another network namespace would
+ * serve that namespace as ours from then on: the exporter stops with
+ * status 3.  An LD_PRELOAD shim fails the 4th setns: the start-up
+ * audit enters and returns (calls 1, 2), the first scrape enters (3)
+ * and cannot return (4).
+ */
+START_TEST(test_exporter_netns_lost)
+{
+	const char *shims = test_env_dir("TEST_SHIMS", "build/tests/shim");
+	char preload[4200], addr[32], npid[16];
+	struct bg_proc ns, e;
+	struct http_resp r;
+	long long deadline;
+	int eport = free_port(), status;
+	char *err;
+
+	/* A process in a network namespace of its own. */
+	ck_assert_int_eq(bg_start(&ns, (const char *const[]){ "unshare", "-n", "sleep",
+							      "60", NULL }, false), 0);
+	snprintf(npid, sizeof(npid), "%d", (int)ns.pid);
+	deadline = test_now_ms() + START_MS;
+	for (;;) {
+		char a[64] = "", b[64] = "", p1[64], p2[64];
+
+		snprintf(p1, sizeof(p1), "/proc/%d/ns/net", (int)ns.pid);
+		snprintf(p2, sizeof(p2), "/proc/%d/ns/net", (int)getpid());
+		if (readlink(p1, a, sizeof(a) - 1) > 0 && readlink(p2, b, sizeof(b) - 1) > 0 &&
+		    strcmp(a, b) != 0)
+			break; /* unshare has exec'd sleep in the new namespace */
+		ck_assert_msg(test_now_ms() < deadline, "unshare -n did not start");
+		sleep_ms(20);
+	}
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s/fail_setns.so", shims);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", eport);
+	ck_assert_int_eq(bg_start(&e, (const char *const[]){ "env", preload,
+			 "SHIM_SETNS_FAIL_CALL=4", sockaudit_path(), "--pid", npid,
+			 "--listen", addr, NULL }, false), 0);
+	deadline = test_now_ms() + START_MS;
+	while (!port_open("127.0.0.1", eport)) {
+		ck_assert_msg(test_now_ms() < deadline && !bg_exited(&e),
+			      "exporter did not start");
+		sleep_ms(20);
+	}
+	/* The scrape fails (a 503, or the connection closes as it stops). */
+	if (http_request("127.0.0.1", eport, "GET", "/metrics", HTTP_MS, &r) == 0) {
+		ck_assert_int_ne(r.status, 200);
+		http_free(&r);
+	}
+	deadline = test_now_ms() + STOP_MS;
+	while (!bg_exited(&e) && test_now_ms() < deadline)
+		sleep_ms(20);
+	ck_assert_msg(bg_exited(&e), "the exporter went on after losing its namespace");
+	status = e.status;
+	err = bg_stderr(&e);
+	ck_assert_msg(status == 3, "status %d, stderr: %s", status, err);
+	ck_assert_msg(strstr(err, "could not be left") != NULL, "stderr: %s", err);
+	free(err);
+	bg_free(&e);
+	bg_stop(&ns, SIGKILL, STOP_MS);
+	bg_free(&ns);
+}
+END_TEST
+
 /* What cannot be served is status 3 at once, one line; wrong
  * combinations are usage errors. */
 START_TEST(test_exporter_startup_errors)
@@ -1288,6 +1388,8 @@ static Suite *prom_suite(void)
 	tcase_add_test(tc, test_exporter_signals);
 	tcase_add_test(tc, test_exporter_audit_fails);
 	tcase_add_test(tc, test_exporter_startup_errors);
+	tcase_add_test(tc, test_exporter_netns_lost);
+	tcase_add_test(tc, test_exporter_netns_labels);
 	tcase_add_test(tc, test_exporter_addresses);
 	suite_add_tcase(s, tc);
 
