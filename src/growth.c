@@ -13,6 +13,7 @@ struct growth_group {
 	struct group key; /* key fields only: no counts, no processes */
 	struct series sockets, close_wait, idle;
 	uint64_t seen;	  /* the last sample it was present in */
+	uint64_t present; /* samples it was present in */
 };
 
 struct growth_proc {
@@ -229,7 +230,9 @@ static void group_rates(const struct growth *g, const struct growth_group *e,
 	out->close_wait_per_min = slope(&e->close_wait, n, g->st, g->stt);
 	out->idle_per_min = slope(&e->idle, n, g->st, g->stt);
 	out->delta = (int64_t)e->sockets.last - (int64_t)e->sockets.first;
-	out->leaking = g->samples >= LEAK_MIN_SAMPLES && !e->sockets.fell &&
+	/* Present in at least LEAK_MIN_SAMPLES samples itself: a group
+	 * that just appeared (0 before) rose, but is not yet a staircase. */
+	out->leaking = e->present >= LEAK_MIN_SAMPLES && !e->sockets.fell &&
 		       e->sockets.last > e->sockets.first;
 }
 
@@ -264,6 +267,7 @@ int growth_add(struct growth *g, const struct sock_table *t,
 		series_add(&e->close_wait, tm, grp->n.close_wait, first);
 		series_add(&e->idle, tm, grp->n.idle, first);
 		e->seen = k;
+		e->present++;
 		if (gg) {
 			group_rates(g, e, &gg[i]);
 			gg[i].delta_prev = k ? (int64_t)grp->n.sockets - (int64_t)before : 0;

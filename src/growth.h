@@ -1,8 +1,8 @@
 /*
  * Growth over a --watch window: per group and per process, least-squares
  * slopes of the counts against the actual sample times, first-to-last
- * change, and whether a group is "leaking" (never fell over at least
- * LEAK_MIN_SAMPLES samples and rose overall).
+ * change, and whether a group is "leaking" (present in at least
+ * LEAK_MIN_SAMPLES samples, never fell, and rose overall).
  *
  * Memory does not grow with the number of samples: each series keeps
  * running sums, not its history.

@@ -85,8 +85,12 @@ static const struct series_row rows[] = {
 	 * sum (t-2)(y-6.8) = 13.6+1.8+0+3.2+16.4 = 35, sum (t-2)^2 = 10:
 	 * 3.5 a second, 210 a minute. */
 	{ "one dip", 5, { 0, 1, 2, 3, 4 }, { 0, 5, 4, 10, 15 }, 210, 15, false },
-	/* Appears at sample 2: it was 0 before, then 3 a second. */
-	{ "appears late", 5, { 0, 1, 2, 3, 4 }, { -1, -1, 3, 6, 9 }, 0, 9, true },
+	/* Appears at sample 2: it was 0 before, then 3 a second; present
+	 * in 3 samples only: not yet leaking (a new peer is no leak). */
+	{ "appears late", 5, { 0, 1, 2, 3, 4 }, { -1, -1, 3, 6, 9 }, 0, 9, false },
+	/* The same, present in 5 samples: leaking. */
+	{ "late, 5 present", 7, { 0, 1, 2, 3, 4, 5, 6 }, { -1, -1, 3, 6, 9, 12, 15 }, 0, 15,
+	  true },
 	/* Gone for one sample, then back: it fell to 0, not leaking. */
 	{ "gap", 6, { 0, 1, 2, 3, 4, 5 }, { 1, 2, -1, 4, 5, 6 }, 0, 5, false },
 };
