@@ -237,12 +237,12 @@ static int apply(struct options *o, int c, const char *arg, char *err,
 	case 'w':
 		if (parse_duration_ms(arg, &o->watch_ms) || o->watch_ms == 0)
 			return bad_value(err, errlen, c,
-					 "a duration above 0 (e.g. 250ms, 2s, 1m)", arg);
+					 "a duration from 1ms to 2147483647ms (e.g. 250ms, 2s, 1m)", arg);
 		o->has_watch = true;
 		return 0;
 	case 'c':
 		if (parse_uint(arg, 1, UINT64_MAX, &v))
-			return bad_value(err, errlen, c, "a whole number >= 1", arg);
+			return bad_value(err, errlen, c, "a whole number from 1 to 2^64-1", arg);
 		o->has_count = true;
 		o->count = v;
 		return 0;
@@ -259,7 +259,7 @@ static int apply(struct options *o, int c, const char *arg, char *err,
 		return 0;
 	case OPT_MAX_PEERS:
 		if (parse_uint(arg, 0, UINT32_MAX, &v))
-			return bad_value(err, errlen, c, "a whole number >= 0", arg);
+			return bad_value(err, errlen, c, "a whole number from 0 to 4294967295", arg);
 		o->max_peers = (uint32_t)v;
 		return 0;
 	case OPT_LISTEN:

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "diag.h"
 #include "fdscan.h"
@@ -164,7 +165,12 @@ static const char *netns_label(const struct netns_target *nt, char *buf,
 /* Why a namespace could not be entered, and the hint for privilege. */
 static const char *enter_error(int err)
 {
-	return err == -EPERM || err == -EACCES ? "; run as root" : "";
+	if (err != -EPERM && err != -EACCES)
+		return "";
+	/* Root refused too: a capability (CAP_SYS_ADMIN, CAP_SYS_PTRACE)
+	 * is missing, or a security module said no. */
+	return geteuid() == 0 ? "; needs CAP_SYS_ADMIN (and CAP_SYS_PTRACE for "
+				"another user's process)" : "; run as root";
 }
 
 /*
