@@ -13,39 +13,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/keyset.h"
 #include "lib/scenario.h"
 #include "lib/testlib.h"
 
 #define NSCEN 8
-#define KEY_LEN 512
-
-struct keyset {
-	char (*keys)[KEY_LEN];
-	size_t n, cap;
-};
-
-static void keyset_add(struct keyset *ks, const char *key)
-{
-	if (ks->n == ks->cap) {
-		ks->cap = ks->cap ? ks->cap * 2 : 32;
-		ks->keys = realloc(ks->keys, ks->cap * sizeof(*ks->keys));
-		ck_assert_ptr_nonnull(ks->keys);
-	}
-	snprintf(ks->keys[ks->n++], KEY_LEN, "%s", key);
-}
-
-static int cmp_key(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-static int cmp_owner(const void *a, const void *b)
-{
-	const long *x = a, *y = b;
-
-	return x[0] != y[0] ? (x[0] < y[0] ? -1 : 1) : (x[1] > y[1]) - (x[1] < y[1]);
-}
-
 /* The canonical text of one socket. */
 static void make_key(char *key, const char *state, const char *laddr, int lport,
 		     const char *raddr, int rport, unsigned long inode,
@@ -54,7 +26,7 @@ static void make_key(char *key, const char *state, const char *laddr, int lport,
 {
 	size_t len;
 
-	qsort(owners, (size_t)nowners, sizeof(*owners), cmp_owner);
+	qsort(owners, (size_t)nowners, sizeof(*owners), keyset_owner_cmp);
 	len = (size_t)snprintf(key, KEY_LEN, "%s %s:%d %s:%d ino=%lu uid=%lu rq=%lu sq=%ld owners=",
 			       state, laddr, lport, raddr, rport, inode, uid, rq, sq);
 	for (int i = 0; i < nowners && len < KEY_LEN; i++)
@@ -131,44 +103,6 @@ static void keys_from_ss(const struct ss_entry *e, int n, const int *ports,
 }
 
 /* Sort and drop duplicates. */
-static void keyset_normalize(struct keyset *ks)
-{
-	size_t out = 0;
-
-	qsort(ks->keys, ks->n, KEY_LEN, cmp_key);
-	for (size_t i = 0; i < ks->n; i++)
-		if (out == 0 || strcmp(ks->keys[out - 1], ks->keys[i]))
-			memmove(ks->keys[out++], ks->keys[i], KEY_LEN);
-	ks->n = out;
-}
-
-/* Both sets must be equal; the message lists the difference. */
-static void expect_same(struct keyset *got, struct keyset *want, const char *what)
-{
-	char diff[4096] = "";
-	size_t i = 0, j = 0, len = 0;
-
-	keyset_normalize(got);
-	keyset_normalize(want);
-	while (i < got->n || j < want->n) {
-		int c = i == got->n ? 1 : j == want->n ? -1 : strcmp(got->keys[i], want->keys[j]);
-
-		if (c == 0) {
-			i++, j++;
-			continue;
-		}
-		if (len < sizeof(diff) - 1)
-			len += (size_t)snprintf(diff + len, sizeof(diff) - len, "\n  %s %s",
-						c < 0 ? "sockaudit only:" : "ss only:       ",
-						c < 0 ? got->keys[i] : want->keys[j]);
-		if (c < 0)
-			i++;
-		else
-			j++;
-	}
-	ck_assert_msg(diff[0] == '\0', "%s and ss disagree:%s", what, diff);
-}
-
 static const char *const sources[] = { "netlink", "proc" };
 
 START_TEST(test_same_as_ss)
@@ -255,13 +189,9 @@ START_TEST(test_same_as_ss)
 	/* A listener and two ends each: the comparison is not vacuous. */
 	ck_assert_int_ge(want.n, 3 * NSCEN);
 	snprintf(what, sizeof(what), "--source %s --port/--remote-port", source);
-	expect_same(&got, &want, what);
+	keyset_expect_same(&got, &want, what);
 	snprintf(what, sizeof(what), "--source %s --pid", source);
-	expect_same(&got_owned, &want_owned, what);
-	free(got.keys);
-	free(want.keys);
-	free(got_owned.keys);
-	free(want_owned.keys);
+	keyset_expect_same(&got_owned, &want_owned, what);
 	for (int i = 0; i < NSCEN; i++)
 		scenario_stop(&sc[i]);
 }
