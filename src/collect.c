@@ -1,0 +1,398 @@
+/*
+ * Collect: the sockets of every network namespace to audit into the
+ * socket table.  Which namespaces (ours, a --pid's, --netns, every one
+ * with --all-netns); each entered in turn on this thread and left
+ * before the next; in each, netlink, else /proc/net/tcp with one
+ * warning.  Diagnostics go through diag.c.
+ */
+#include "collect.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "source_netlink.h"
+#include "source_procnet.h"
+
+#define PROC_ROOT "/proc"
+
+/* The first port of the ephemeral range; 32768 when it cannot be read. */
+uint16_t collect_ephemeral_low(void)
+{
+	FILE *f = fopen(PROC_ROOT "/sys/net/ipv4/ip_local_port_range", "re");
+	unsigned long lo = 0;
+
+	if (f) {
+		char line[64];
+
+		if (fgets(line, sizeof(line), f))
+			lo = strtoul(line, NULL, 10);
+		fclose(f);
+	}
+	return lo > 0 && lo <= 65535 ? (uint16_t)lo : 32768;
+}
+
+/* read_all: we could not come back to our own namespace. */
+#define READ_FATAL COLLECT_FATAL
+
+/*
+ * Dump with sock_diag: the selected families and states, plus the other
+ * family's listeners (grouping looks for a listener in either family).
+ * The kernel also filters local ports, unless every socket is needed to
+ * tell dead descriptors from filtered ones.  Returns 0 or -errno.
+ */
+static int read_netlink(struct sock_table *t, const struct options *o,
+			uint32_t states, int *inconsistent)
+{
+	int whole = (states & STATE_BIT(ST_CLOSE)) != 0;
+	struct dump_request req = {
+		.families = o->families,
+		.states = states,
+		.want_info = 1,
+		.ports = o->has_ports && !whole ? o->ports : NULL,
+	};
+	struct netlink_stats st;
+	int rc = netlink_dump(t, &req, &st);
+
+	*inconsistent = st.inconsistent;
+	if (rc || o->families == FAMILY_BOTH)
+		return rc;
+	req.families = FAMILY_BOTH & ~o->families;
+	req.states = STATE_BIT(ST_LISTEN);
+	req.want_info = 0;
+	rc = netlink_dump(t, &req, &st);
+	*inconsistent |= st.inconsistent;
+	return rc;
+}
+
+/* How the namespaces of one audit were read, across them. */
+struct read_state {
+	bool proc_only;	   /* netlink failed (auto): /proc for the rest */
+	bool used_proc;	   /* some namespace was read from /proc */
+	bool inconsistent; /* some dump kept changing */
+	bool quiet;	   /* a second dump: its failures are not reported */
+};
+
+
+/* " in network namespace NAME (INODE)" for messages about namespace
+ * `nt`, or "" for our own. */
+static const char *in_netns(const struct netns_target *nt, char *buf,
+			    size_t len)
+{
+	if (!nt || !nt->tag)
+		return "";
+	if (nt->name)
+		snprintf(buf, len, " in network namespace %s (%u)", nt->name,
+			 (unsigned)nt->ino);
+	else
+		snprintf(buf, len, " in network namespace %u", (unsigned)nt->ino);
+	return buf;
+}
+
+/*
+ * Add the sockets of the namespace the thread is in to the table, from
+ * the source the options ask for; PROC_DIR is where that namespace's
+ * net/tcp is (thread-self inside another namespace).  Returns 0, or an
+ * exit status after saying why.
+ */
+static int read_sockets(const struct options *o, uint32_t states,
+			struct sock_table *t, const char *proc_dir,
+			const struct netns_target *nt, struct read_state *rs)
+{
+	size_t mark = t->nsocks;
+	struct procnet_stats pst;
+	char where[512];
+	int inconsistent = 0, rc;
+
+	if (o->source != SOURCE_PROC && !rs->proc_only) {
+		rc = read_netlink(t, o, states, &inconsistent);
+		if (rc == 0) {
+			if (inconsistent)
+				diag_warn_once(DIAG_INCONSISTENT,
+					       "the kernel's socket dump kept changing while "
+					       "it was read; the report may be inconsistent");
+			rs->inconsistent |= inconsistent != 0;
+			return 0;
+		}
+		if (o->source == SOURCE_NETLINK || rs->quiet) {
+			if (!rs->quiet)
+				diag_warn("sock_diag netlink dump%s: %s",
+					  in_netns(nt, where, sizeof(where)), strerror(-rc));
+			return EXIT_CANNOT_RUN;
+		}
+		diag_warn_once(DIAG_FALLBACK,
+			       "sock_diag netlink dump%s: %s; reading /proc/net/tcp instead "
+			       "(no tcp_info: idle and stalled are not set)",
+			       in_netns(nt, where, sizeof(where)), strerror(-rc));
+		/* Drop what a failed dump left; the /proc read starts over. */
+		t->nsocks = mark;
+		rs->proc_only = true;
+	} else if (o->source == SOURCE_PROC) {
+		diag_warn_once(DIAG_NO_TCPINFO,
+			       "the /proc source has no tcp_info: idle and stalled are "
+			       "not set and times are null");
+	}
+	/* Both families: listeners of either family decide grouping; the
+	 * audit selects the family. */
+	rc = procnet_read(proc_dir, t, FAMILY_BOTH, states, &pst);
+	if (rc && rs->quiet)
+		return EXIT_CANNOT_RUN;
+	if (rc) {
+		diag_warn("reading %s/net/tcp%s: %s", proc_dir,
+			  in_netns(nt, where, sizeof(where)), strerror(-rc));
+		return EXIT_CANNOT_RUN;
+	}
+	if (pst.malformed && !rs->quiet)
+		diag_warn_once(DIAG_MALFORMED, "%u malformed lines in %s/net/tcp skipped",
+			       pst.malformed, proc_dir);
+	rs->used_proc = true;
+	return 0;
+}
+
+/* "NAME (INODE)" or "INODE" of a namespace, for messages. */
+static const char *netns_label(const struct netns_target *nt, char *buf,
+			       size_t len)
+{
+	if (nt->name)
+		snprintf(buf, len, "%s (%u)", nt->name, (unsigned)nt->ino);
+	else
+		snprintf(buf, len, "%u", (unsigned)nt->ino);
+	return buf;
+}
+
+/* Why a namespace could not be entered, and the hint for privilege. */
+static const char *enter_error(int err)
+{
+	if (err != -EPERM && err != -EACCES)
+		return "";
+	/* Root refused too: a capability (CAP_SYS_ADMIN, CAP_SYS_PTRACE)
+	 * is missing, or a security module said no. */
+	return geteuid() == 0 ? "; needs CAP_SYS_ADMIN (and CAP_SYS_PTRACE for "
+				"another user's process)" : "; run as root";
+}
+
+/*
+ * Namespaces that --all-netns could not read, in one line: how many,
+ * why (the first error), and which (the first few).
+ */
+static void warn_skipped(const struct netns_set *ns)
+{
+	char list[640] = "";
+	size_t i, len = 0, shown = 0, skipped = 0;
+	int err = 0;
+
+	for (i = 0; i < ns->n; i++) {
+		char label[320];
+
+		if (ns->v[i].audited || ns->v[i].err == -ENOENT)
+			continue;
+		skipped++;
+		if (!err)
+			err = ns->v[i].err;
+		if (shown == 4 || len >= sizeof(list) - 1)
+			continue;
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+					shown ? ", " : "",
+					netns_label(&ns->v[i], label, sizeof(label)));
+		shown++;
+	}
+	if (!skipped)
+		return;
+	if (skipped > shown && len < sizeof(list) - 1)
+		snprintf(list + len, sizeof(list) - len, ", +%zu more", skipped - shown);
+	diag_warn_once(DIAG_NETNS,
+		       "%zu of %zu network namespaces not audited (cannot enter: %s%s): %s",
+		       skipped, ns->n, strerror(-err), enter_error(err), list);
+}
+
+/*
+ * Dump every namespace of the set into t, each entered in turn on this
+ * thread and left before the next.  With `again` set (a second dump to
+ * confirm dead sockets), only the namespaces read the first time.
+ * Returns 0 or an exit status after saying why (a --pid or --netns
+ * namespace that cannot be entered, a source that fails), or READ_FATAL
+ * when the thread could not come back to our own namespace.
+ */
+static int read_all(struct snapshot *s, const struct options *o, uint32_t states,
+		    struct sock_table *t, struct read_state *rs, bool again)
+{
+	struct netns_set *ns = &s->ns;
+	size_t i;
+
+	for (i = 0; i < ns->n; i++) {
+		struct netns_target *nt = &ns->v[i];
+		char label[320];
+		int rc, status;
+
+		if (again && !nt->audited)
+			continue;
+		rc = netns_enter(ns, i);
+		if (rc) {
+			if (again)
+				return EXIT_CANNOT_RUN;
+			if (nt->via == NETNS_VIA_PID) {
+				diag_warn("PID %d: cannot enter its network namespace %s: %s%s",
+					  (int)nt->pid, netns_label(nt, label, sizeof(label)),
+					  strerror(-rc), enter_error(rc));
+				return EXIT_CANNOT_RUN;
+			}
+			if (nt->via == NETNS_VIA_ARG) {
+				diag_warn("--netns '%s': cannot enter network namespace %s: %s%s",
+					  nt->arg, netns_label(nt, label, sizeof(label)),
+					  strerror(-rc), enter_error(rc));
+				return EXIT_CANNOT_RUN;
+			}
+			continue; /* --all-netns: said once at the end */
+		}
+		t->cur_netns = nt->tag;
+		status = read_sockets(o, states, t,
+				      nt->tag ? PROC_ROOT "/thread-self" : PROC_ROOT,
+				      nt, rs);
+		/* The port range is the namespace's own too. */
+		if (!status && nt->tag &&
+		    table_set_ephemeral_low(t, nt->tag, collect_ephemeral_low()) < 0) {
+			diag_warn("out of memory");
+			status = EXIT_CANNOT_RUN;
+		}
+		t->cur_netns = 0;
+		if (nt->tag) {
+			rc = netns_return(ns);
+			if (rc) {
+				/* Nothing may be read or printed from the
+				 * wrong namespace. */
+				diag_warn("returning to the original network namespace "
+					  "from %s: %s", netns_label(nt, label, sizeof(label)),
+					  strerror(-rc));
+				return READ_FATAL;
+			}
+		}
+		if (status)
+			return status;
+		nt->audited = true;
+	}
+	return 0;
+}
+
+
+/*
+ * The namespaces to read: ours by default; with --pid, the one each
+ * process is in; with --netns, each one named; with --all-netns, every
+ * one found (options add up).  Returns 0 or an exit status after
+ * saying why.
+ */
+int collect_namespaces(struct netns_set *ns, const struct options *o,
+		       struct pid_netns *pn)
+{
+	bool named = o->nnetns || o->all_netns;
+	char path[4096];
+	size_t i;
+	int rc;
+
+	memset(pn, 0, sizeof(*pn));
+	rc = netns_init(ns, PROC_ROOT, NETNS_RUN_DIR);
+	if (rc && named) {
+		diag_warn("reading our network namespace in %s: %s", PROC_ROOT,
+			  strerror(-rc));
+		return EXIT_CANNOT_RUN;
+	}
+	/* Ours by default, and when our namespace cannot be told from
+	 * another (then --pid reads ours, as it did before namespaces). */
+	if ((!o->nnetns && !o->npids && !o->all_netns) || (!ns->self && o->npids)) {
+		rc = netns_add_self(ns);
+		if (rc)
+			goto nomem;
+	}
+	for (i = 0; ns->self && i < o->npids; i++) {
+		rc = netns_add_pid(ns, o->pids[i]);
+		if (rc == -EACCES || rc == -EPERM) {
+			/* Its descriptors may still be readable: it is
+			 * audited in our namespace, with a warning. */
+			if (!pn->unknown++) {
+				pn->pid = o->pids[i];
+				pn->err = -rc;
+			}
+			rc = netns_add_self(ns);
+		}
+		if (rc == -ENOMEM) {
+			goto nomem;
+		} else if (rc) {
+			diag_warn("PID %d: %s", (int)o->pids[i],
+				  rc == -ENOENT ? "no such process" :
+				  rc == -ESRCH ? "exited (a zombie its parent has not reaped)" :
+				  strerror(-rc));
+			return EXIT_CANNOT_RUN;
+		}
+	}
+	for (i = 0; i < o->nnetns; i++) {
+		rc = netns_add_arg(ns, o->netns[i]);
+		netns_arg_path(ns, o->netns[i], path, sizeof(path));
+		if (rc == -ENOMEM)
+			goto nomem;
+		if (rc == -ENOENT || rc == -ENOTDIR)
+			diag_warn("--netns '%s': no such network namespace (%s)",
+				  o->netns[i], path);
+		else if (rc == -EINVAL)
+			diag_warn("--netns '%s': %s is not a network namespace",
+				  o->netns[i], path);
+		else if (rc)
+			diag_warn("--netns '%s': cannot open %s: %s%s", o->netns[i],
+				  path, strerror(-rc), enter_error(rc));
+		if (rc)
+			return EXIT_CANNOT_RUN;
+	}
+	if (o->all_netns) {
+		rc = netns_scan(ns);
+		if (rc == -ENOMEM)
+			goto nomem;
+		if (rc) {
+			diag_warn("listing the network namespaces of %s: %s", PROC_ROOT,
+				  strerror(-rc));
+			return EXIT_CANNOT_RUN;
+		}
+		if (ns->unreadable)
+			diag_warn_once(DIAG_NETNS_UNREADABLE,
+				       "network namespaces of %u process%s not readable (%s): "
+				       "namespaces only they are in are not audited",
+				       ns->unreadable, ns->unreadable == 1 ? "" : "es",
+				       strerror(ns->unreadable_err));
+	}
+	ns->shown = named;
+	for (i = 0; i < ns->n; i++)
+		ns->shown |= ns->v[i].tag != 0;
+	/* Names are for reports that name namespaces (the scan has them). */
+	if (ns->shown && !o->all_netns)
+		netns_name_all(ns);
+	return 0;
+nomem:
+	diag_warn("out of memory");
+	return EXIT_CANNOT_RUN;
+}
+
+int collect_sockets(struct snapshot *s, const struct options *o, uint32_t states)
+{
+	struct read_state rs = { 0 };
+	int status = read_all(s, o, states, &s->t, &rs, false);
+
+	if (status)
+		return status == READ_FATAL ? EXIT_CANNOT_RUN : status;
+	s->source = rs.used_proc ? "proc" : "netlink";
+	s->inconsistent = rs.inconsistent;
+	if (o->all_netns)
+		warn_skipped(&s->ns);
+	return 0;
+}
+
+int collect_again(struct snapshot *s, const struct options *o,
+		  struct sock_table *again)
+{
+	struct read_state rs = { .proc_only = !strcmp(s->source, "proc"),
+				 .quiet = true };
+	int rc = read_all(s, o, STATES_ALL, again, &rs, true);
+
+	if (!rc && table_index(again))
+		rc = EXIT_CANNOT_RUN;
+	return rc;
+}
