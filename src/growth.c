@@ -18,6 +18,8 @@ struct growth_group {
 
 struct growth_proc {
 	pid_t pid;
+	uint32_t comm_len; /* its name, to notice a PID reused by another */
+	char comm[64];
 	uint64_t n;	  /* samples it was seen in */
 	double st, stt;	  /* its own time sums */
 	struct series fds, sockets;
@@ -291,6 +293,16 @@ int growth_add(struct growth *g, const struct sock_table *t,
 
 		if (!e)
 			return -ENOMEM;
+		/* A PID reused by a process of another name starts over. */
+		if (e->n && (e->comm_len != p->comm_len ||
+			     memcmp(e->comm, p->comm, p->comm_len) != 0)) {
+			memset(e, 0, sizeof(*e));
+			e->pid = p->pid;
+		}
+		if (e->n == 0) {
+			e->comm_len = p->comm_len;
+			memcpy(e->comm, p->comm, sizeof(e->comm));
+		}
 		e->n++;
 		e->st += tm;
 		e->stt += tm * tm;

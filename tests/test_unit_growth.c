@@ -231,6 +231,43 @@ START_TEST(test_process_fds)
 }
 END_TEST
 
+/* A PID reused by a process of another name starts its rates over. */
+START_TEST(test_process_pid_reused)
+{
+	struct sock_table tab;
+	struct growth g;
+	uint32_t idx;
+	int i;
+
+	table_init(&tab);
+	growth_init(&g);
+	idx = table_add_proc(&tab, 88, "first", 5);
+	ck_assert_uint_ne(idx, NO_INDEX);
+	for (i = 0; i < 4; i++) {
+		struct audit a;
+		struct proc_growth pg[1];
+
+		memset(&a, 0, sizeof(a));
+		a.procs = &idx;
+		a.nprocs = 1;
+		if (i == 2) { /* the PID now names another program */
+			memcpy(tab.procs[idx].comm, "other", 5);
+		}
+		tab.procs[idx].fds = i < 2 ? 100u + 50u * (uint32_t)i : 10u;
+		ck_assert_int_eq(growth_add(&g, &tab, &a, 60.0 * i, NULL, pg), 0);
+		if (i == 1)
+			ck_assert_int_eq(pg[0].fds_delta, 50);
+		if (i == 3) {
+			ck_assert_uint_eq(pg[0].samples, 2);
+			ck_assert_int_eq(pg[0].fds_delta, 0);
+			ck_assert(pg[0].fds_per_min == 0);
+		}
+	}
+	growth_free(&g);
+	table_free(&tab);
+}
+END_TEST
+
 /* The fastest group is named for --max-growth; none before 2 samples. */
 START_TEST(test_fastest)
 {
@@ -310,6 +347,7 @@ static Suite *growth_suite(void)
 	tcase_add_test(tc, test_steady_exactly_zero);
 	tcase_add_test(tc, test_process_fds);
 	tcase_add_test(tc, test_fastest);
+	tcase_add_test(tc, test_process_pid_reused);
 	tcase_add_test(tc, test_many_samples_bounded);
 	suite_add_tcase(s, tc);
 	return s;
