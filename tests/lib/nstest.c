@@ -181,37 +181,6 @@ int nstest_ss_dump(const char *name, struct ss_entry **out)
 {
 	const char *const argv[] = { "ip", "netns", "exec", name, "ss", "-tanpeH",
 				     NULL };
-	struct run_result r;
-	struct ss_entry *v = NULL;
-	size_t cap = 0, cnt = 0;
-	char *line, *save = NULL;
 
-	*out = NULL;
-	if (run_cmd(argv, NULL, RUN_TIMEOUT_MS, &r) || r.status != 0) {
-		run_result_free(&r);
-		return -1;
-	}
-	for (line = strtok_r(r.out, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		struct ss_entry e;
-
-		if (ss_parse_line(line, &e))
-			continue;
-		if (cnt == cap) {
-			struct ss_entry *nv;
-
-			cap = cap ? cap * 2 : 64;
-			nv = realloc(v, cap * sizeof(*v));
-			if (!nv) {
-				free(v);
-				run_result_free(&r);
-				return -1;
-			}
-			v = nv;
-		}
-		v[cnt++] = e;
-	}
-	run_result_free(&r);
-	*out = v;
-	return (int)cnt;
+	return ss_run(argv, out);
 }

@@ -869,18 +869,14 @@ int ss_parse_line(const char *line, struct ss_entry *e)
 	return 0;
 }
 
-int ss_dump(const char *const extra[], struct ss_entry **out)
+int ss_run(const char *const argv[], struct ss_entry **out)
 {
-	const char *argv[32] = { "ss", "-tanpeH" };
 	struct run_result r;
 	struct ss_entry *v = NULL;
-	size_t n = 2, cap = 0, cnt = 0;
+	size_t cap = 0, cnt = 0;
 	char *line, *save = NULL;
 
 	*out = NULL;
-	while (extra && *extra && n < 31)
-		argv[n++] = *extra++;
-	argv[n] = NULL;
 	if (run_cmd(argv, NULL, RUN_TIMEOUT_MS, &r) || r.status != 0) {
 		run_result_free(&r);
 		return -1;
@@ -908,4 +904,15 @@ int ss_dump(const char *const extra[], struct ss_entry **out)
 	run_result_free(&r);
 	*out = v;
 	return (int)cnt;
+}
+
+int ss_dump(const char *const extra[], struct ss_entry **out)
+{
+	const char *argv[32] = { "ss", "-tanpeH" };
+	size_t n = 2;
+
+	while (extra && *extra && n < 31)
+		argv[n++] = *extra++;
+	argv[n] = NULL;
+	return ss_run(argv, out);
 }

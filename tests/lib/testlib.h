@@ -143,6 +143,9 @@ struct ss_entry {
  * in *out (free()), or -1 when ss failed; the test does not fail here.
  */
 int ss_dump(const char *const extra[], struct ss_entry **out);
+/* The same for any command line printing ss -tanpeH lines (argv[0]
+ * searched in PATH), e.g. ss inside a namespace. */
+int ss_run(const char *const argv[], struct ss_entry **out);
 
 /* Parse one line of `ss -tanpeH`.  Returns 0, or -1 when malformed. */
 int ss_parse_line(const char *line, struct ss_entry *e);
