@@ -346,6 +346,50 @@ int count_lines_containing(const char *s, const char *needle)
 	return n;
 }
 
+/* Whether line starts "N socket(s) in M group(s): ". */
+static bool is_totals_line(const char *line)
+{
+	const char *p = line;
+
+	if (!isdigit((unsigned char)*p))
+		return false;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (strncmp(p, " socket", 7))
+		return false;
+	p += 7;
+	if (*p == 's')
+		p++;
+	if (strncmp(p, " in ", 4))
+		return false;
+	p += 4;
+	if (!isdigit((unsigned char)*p))
+		return false;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (strncmp(p, " group", 6))
+		return false;
+	p += 6;
+	if (*p == 's')
+		p++;
+	return !strncmp(p, ": ", 2);
+}
+
+int count_totals_lines(const char *s)
+{
+	int n = 0;
+
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+
+		n += is_totals_line(s);
+		if (!nl)
+			break;
+		s = nl + 1;
+	}
+	return n;
+}
+
 /* ---- JSON ---- */
 
 cJSON *json_report(const struct run_result *r)

@@ -67,6 +67,9 @@ int count_lines(const char *s);
 bool all_lines_start_with(const char *s, const char *prefix);
 /* Number of lines of s that contain needle (case-insensitive). */
 int count_lines_containing(const char *s, const char *needle);
+/* Number of the table's totals lines in s: "N socket(s) in M group(s): ",
+ * singular or plural (a process caught closing may hold 1 socket). */
+int count_totals_lines(const char *s);
 
 /* ---- JSON report ---- */
 
