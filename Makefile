@@ -90,6 +90,8 @@ BIGDUMP_VALGRIND_CONNECTIONS ?= 5000
 
 # The tests that run the binary, with the binary under valgrind memcheck
 # (tests/valgrind-sockaudit): any memory error or leak fails them.
+# Check's per-test timeouts are stretched 4x here and 2x under ASan:
+# they catch a hang, and a slow machine must not trip them.
 VALGRIND_TESTS = $(filter-out $(B)/tests/test_unit_%,$(TESTS))
 valgrind: test-bins
 	@rm -rf $(B)/valgrind && mkdir -p $(B)/valgrind
@@ -100,7 +102,7 @@ valgrind: test-bins
 		SOCKAUDIT=$(abspath tests/valgrind-sockaudit) \
 		SOCKAUDIT_BIN=$(abspath $(BIN)) VALGRIND_LOGS=$(abspath $(B)/valgrind) \
 		BIGDUMP_CONNECTIONS=$(BIGDUMP_VALGRIND_CONNECTIONS) BIGDUMP_RSS_PER_SOCKET=0 \
-		TEST_PROGS=$(abspath $(B)/tests/progs) \
+		CK_TIMEOUT_MULTIPLIER=4 TEST_PROGS=$(abspath $(B)/tests/progs) \
 		TEST_SHIMS=$(abspath $(B)/tests/shim) TEST_DATA=$(abspath tests/data) \
 		$$t; \
 	done
@@ -108,6 +110,7 @@ valgrind: test-bins
 # The same suite under AddressSanitizer and UndefinedBehaviorSanitizer.
 check-asan:
 	BIGDUMP_CONNECTIONS=$(BIGDUMP_ASAN_CONNECTIONS) BIGDUMP_RSS_PER_SOCKET=0 \
+	CK_TIMEOUT_MULTIPLIER=2 \
 	$(MAKE) test B=build/asan BIN=build/asan/sockaudit \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined"

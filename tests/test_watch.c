@@ -1578,36 +1578,38 @@ END_TEST
  */
 static void watch_exiting_pid(bool json, bool reap)
 {
-	/* It lives 1 s (4 s under valgrind, which takes ~1 s to start). */
-	int slow = under_valgrind() ? 5 : 1, life_ms = under_valgrind() ? 4000 : 1000;
-	int most = life_ms / 200 + 6;
-	char life[16], count[16];
-	const char *hargs[] = { "exit-after", life, NULL };
+	/* It is told to exit (SIGTERM) once sockaudit has written 2 whole
+	 * samples: a timer would race valgrind's start-up on a slow machine. */
+	int slow = under_valgrind() ? 5 : 1, seen = 0, at_kill = -1;
+	const char *hargs[] = { "exit-after", "600000", NULL };
 	struct helper ex;
 	struct sa_run r;
 	char pid[16];
 	long long deadline, exited_at = 0;
 
-	snprintf(life, sizeof(life), "%d", life_ms);
-	/* Enough samples to outlive it (50 as a CI job would; fewer for the
-	 * zombie, which fails by running them all). */
-	snprintf(count, sizeof(count), "%d", reap ? 50 : most + 4);
 	helper_start(&ex, hargs);
 	helper_expect(&ex, "port ");
 	helper_expect(&ex, "ready");
 	snprintf(pid, sizeof(pid), "%d", (int)ex.pid);
 	{
-		const char *args[] = { "--pid", pid, "--watch", "200ms", "--count", count,
+		/* 50 samples, as a CI job would run; a watch that misses the
+		 * exit runs them all and ends 0. */
+		const char *args[] = { "--pid", pid, "--watch", "200ms", "--count", "50",
 				       json ? "-j" : NULL, NULL };
 
 		sa_start(&r, NULL, args, NULL, true);
 	}
-	deadline = test_now_ms() + 15000 * slow;
+	deadline = test_now_ms() + 30000 * slow;
 	while (sa_pump(&r, 20)) {
 		siginfo_t si;
 
+		seen = json ? (int)r.lines : count_totals_lines(r.obuf);
+		if (at_kill < 0 && seen >= 2) {
+			at_kill = seen;
+			ck_assert_int_eq(kill(ex.pid, SIGTERM), 0);
+		}
 		memset(&si, 0, sizeof(si));
-		if (!exited_at &&
+		if (at_kill >= 0 && !exited_at &&
 		    waitid(P_PID, (id_t)ex.pid, &si, WEXITED | WNOHANG | (reap ? 0 : WNOWAIT)) ==
 			    0 && si.si_pid == ex.pid) {
 			exited_at = test_now_ms();
@@ -1622,27 +1624,32 @@ static void watch_exiting_pid(bool json, bool reap)
 			      reap ? "" : " (a zombie: exited, not yet reaped)");
 	}
 	sa_finish(&r, 5000 * slow);
+	ck_assert_msg(at_kill >= 0, "sockaudit ended after %d samples, before the helper "
+		      "was told to exit: status %d, stderr %.1000s", seen, r.status, r.ebuf);
 	ck_assert_msg(exited_at, "the helper did not exit");
 	ck_assert_msg(r.status == 3, "PID %s exited%s during the watch: status %d, stderr %.1000s",
 		      pid, reap ? "" : " (zombie)", r.status, r.ebuf);
 	ck_assert_msg(r.elen > 0 && all_lines_start_with(r.ebuf, "sockaudit: ") &&
 		      count_lines_containing(r.ebuf, pid) >= 1, "stderr: %.1000s", r.ebuf);
-	/* Only whole samples on stdout, taken while it was alive. */
+	/* Only whole samples on stdout, and few after the exit: the first
+	 * sample that finds the PID gone ends the watch. */
 	if (json) {
 		struct samples s;
 
 		parse_ndjson(r.obuf, r.olen, &s, -1);
-		ck_assert_msg(s.n >= 2 && s.n <= most, "%d samples for a %d ms life", s.n, life_ms);
+		ck_assert_msg(s.n >= at_kill && s.n <= at_kill + 6,
+			      "%d samples, %d of them before the helper was told to exit",
+			      s.n, at_kill);
 		samples_free(&s);
 	} else {
 		int headers = count_lines_containing(r.obuf, "sample ");
 
 		ck_assert_msg(r.olen && r.obuf[r.olen - 1] == '\n', "no final newline");
-		ck_assert_msg(headers >= 2 && headers <= most &&
+		ck_assert_msg(headers >= at_kill && headers <= at_kill + 6 &&
 			      headers == count_totals_lines(r.obuf),
-			      "%d sample headers, %d totals lines (at most %d samples); "
-			      "the last samples: %s",
-			      headers, count_totals_lines(r.obuf), most,
+			      "%d sample headers, %d totals lines (%d before the helper was "
+			      "told to exit); the last samples: %s",
+			      headers, count_totals_lines(r.obuf), at_kill,
 			      r.obuf + (r.olen > 1500 ? r.olen - 1500 : 0));
 	}
 	sa_free(&r);
