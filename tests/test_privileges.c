@@ -150,11 +150,15 @@ static void setup_stop(void)
 }
 
 /* Whether a socket is one of the test's: a listener port on loopback at
- * either end. */
-static bool ours(const char *laddr, int lport, const char *raddr, int rport)
+ * either end, and not TIME-WAIT (one left by an earlier test may name a
+ * port reused since). */
+static bool ours(const char *state, const char *laddr, int lport, const char *raddr,
+		 int rport)
 {
 	const int ports[] = { g.v4.port, g.v6.port, g.port };
 
+	if (!strcmp(state, "time_wait"))
+		return false;
 	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
 		if ((lport == ports[i] && (!strcmp(laddr, "127.0.0.1") || !strcmp(laddr, "::1"))) ||
 		    (rport == ports[i] && (!strcmp(raddr, "127.0.0.1") || !strcmp(raddr, "::1"))))
@@ -212,7 +216,7 @@ static void ss_ours(struct keys *ks)
 	for (line = strtok_r(r.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		struct ss_entry e;
 
-		if (!ss_parse_line(line, &e) && ours(e.laddr, e.lport, e.raddr, e.rport))
+		if (!ss_parse_line(line, &e) && ours(e.state, e.laddr, e.lport, e.raddr, e.rport))
 			keys_add(ks, e.state, e.laddr, e.lport, e.raddr, e.rport);
 	}
 	run_result_free(&r);
@@ -317,7 +321,7 @@ START_TEST(test_unprivileged_whole_host)
 		raddr = json_str(s, "remote_address");
 		lport = (int)json_int(s, "local_port");
 		rport = (int)json_int(s, "remote_port");
-		if (!ours(laddr, lport, raddr, rport))
+		if (!ours(json_str(s, "state"), laddr, lport, raddr, rport))
 			continue;
 		keys_add(got, json_str(s, "state"), laddr, lport, raddr, rport);
 		procs = json_array(s, "processes");

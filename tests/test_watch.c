@@ -45,6 +45,17 @@ static bool under_valgrind(void)
 	return getenv("VALGRIND_LOGS") || (p && strstr(p, "valgrind"));
 }
 
+/* Whether this test binary is built with AddressSanitizer (make
+ * check-asan builds sockaudit the same way). */
+static bool under_asan(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return true;
+#else
+	return false;
+#endif
+}
+
 /*
  * How much later than its scheduled start a sample's "time" may be read
  * (the slope uses a clock reading taken just before): microseconds
@@ -53,7 +64,7 @@ static bool under_valgrind(void)
  */
 static double stamp_skew_ms(void)
 {
-	return under_valgrind() ? 100 : 25;
+	return under_valgrind() ? 100 : under_asan() ? 50 : 25;
 }
 
 /* ---- processes started by this file, killed by PID ---- */
@@ -491,10 +502,12 @@ static void samples_free(struct samples *s)
 
 /* Sample k at start + k * interval: never early (but for the reading of
  * sample 0's time, see stamp_skew_ms), and (but under valgrind) not much
- * late. */
+ * late.  One sample that overruns its interval moves the later ones
+ * (they are never taken in a burst to catch up), so "late" allows for
+ * one stall of a busy machine. */
 static void check_schedule(const struct samples *s, int interval_ms)
 {
-	double skew = stamp_skew_ms();
+	double skew = stamp_skew_ms(), late = under_asan() ? 1000 : 500;
 
 	for (int k = 1; k < s->n; k++) {
 		double off = s->t[k] - s->t[0];
@@ -503,7 +516,7 @@ static void check_schedule(const struct samples *s, int interval_ms)
 			      "sample %d came %.0f ms after sample 0 (every %d ms)", k, off,
 			      interval_ms);
 		if (!under_valgrind())
-			ck_assert_msg(off <= k * interval_ms + 250,
+			ck_assert_msg(off <= k * interval_ms + late,
 				      "sample %d came %.0f ms after sample 0 (every %d ms)", k,
 				      off, interval_ms);
 	}
@@ -735,13 +748,17 @@ START_TEST(test_json_leak_and_pool)
 	for (int k = 0; k < s.n; k++) {
 		const cJSON *c = group_by_key(s.doc[k], client_key);
 		long long n = c ? json_int(c, "sockets") : 0;
-		int lo = conns_before(ct, s.t[k] - 2), hi = conns_before(ct, s.t[k] + 1000);
+		int lo = conns_before(ct, s.t[k] - 2),
+		    hi = conns_before(ct, s.t[k] + (under_valgrind() ? 3000 : 1000));
 
 		ck_assert_msg(n >= lo && n <= hi,
 			      "sample %d: client group has %lld sockets, the leaker had made "
 			      "%d..%d connections", k, n, lo, hi);
 	}
-	ck_assert_int_ge(json_int(gs, "sockets"), json_int(gc, "sockets"));
+	/* The listener and the accepted ends: as many as the client's, give
+	 * or take the connections made just then (not accepted yet, so not
+	 * the server's, when the server was slow to run). */
+	ck_assert_int_ge(json_int(gs, "sockets") + 2, json_int(gc, "sockets"));
 	ck_assert_int_le(json_int(gs, "sockets"), json_int(gc, "sockets") + 2);
 	ck_assert_int_eq(json_group_state(gs, "listen"), 1);
 
@@ -1461,7 +1478,7 @@ START_TEST(test_memory_flat)
 
 		snprintf(count, sizeof(count), "%d", counts[i]);
 		sa_start(&r, maxrss, args, env, false);
-		sa_finish(&r, under_valgrind() ? 120000 : 60000);
+		sa_finish(&r, under_valgrind() ? 300000 : 120000);
 		/* maxrss's line ends stderr; nothing else is there. */
 		line = r.elen > 1 ? memrchr(r.ebuf, '\n', r.elen - 1) : NULL;
 		line = line ? line + 1 : r.ebuf;

@@ -394,6 +394,15 @@ static void __attribute__((noreturn)) client_main(const struct scenario *sc)
 		if (bind(fd, (struct sockaddr *)&ls, sl))
 			child_fail("bind to port %d", sc->opts.client_local_port);
 	}
+	if (sc->kind == SCEN_STALLED) {
+		/* A small receive window, whatever the host's tcp_rmem: what
+		 * the server writes cannot all fit, so its send queue is
+		 * never empty. */
+		int rcvbuf = 16384;
+
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)))
+			child_fail("SO_RCVBUF");
+	}
 	if (connect(fd, (struct sockaddr *)&ss, sl))
 		child_fail("connect");
 	describe(fd, ROLE_CLIENT_CONN, &s);
