@@ -1373,7 +1373,7 @@ START_TEST(test_churn_not_dead)
 	ck_assert_int_ge(child, 0);
 	if (child == 0) {
 		close(p[0]);
-		churn(p[1], 20);
+		churn(p[1], 600); /* killed below, long before */
 	}
 	close(p[1]);
 	ck_assert_int_eq(read(p[0], &ok, 1), 1);
@@ -1388,6 +1388,8 @@ START_TEST(test_churn_not_dead)
 				wrongly_dead++;
 		cJSON_Delete(doc);
 	}
+	/* It churned through every run (else the runs tested nothing). */
+	ck_assert_msg(waitpid(child, NULL, WNOHANG) == 0, "the churning process stopped early");
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	ck_assert_msg(wrongly_dead == 0,
