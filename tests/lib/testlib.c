@@ -346,33 +346,30 @@ int count_lines_containing(const char *s, const char *needle)
 	return n;
 }
 
+/* After "<digits><word>" or "<digits><word>s" at p: the rest, or NULL. */
+static const char *counted(const char *p, const char *word)
+{
+	size_t wl = strlen(word);
+
+	if (!isdigit((unsigned char)*p))
+		return NULL;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (strncmp(p, word, wl))
+		return NULL;
+	p += wl;
+	return *p == 's' ? p + 1 : p;
+}
+
 /* Whether line starts "N socket(s) in M group(s): ". */
 static bool is_totals_line(const char *line)
 {
-	const char *p = line;
+	const char *p = counted(line, " socket");
 
-	if (!isdigit((unsigned char)*p))
+	if (!p || strncmp(p, " in ", 4))
 		return false;
-	while (isdigit((unsigned char)*p))
-		p++;
-	if (strncmp(p, " socket", 7))
-		return false;
-	p += 7;
-	if (*p == 's')
-		p++;
-	if (strncmp(p, " in ", 4))
-		return false;
-	p += 4;
-	if (!isdigit((unsigned char)*p))
-		return false;
-	while (isdigit((unsigned char)*p))
-		p++;
-	if (strncmp(p, " group", 6))
-		return false;
-	p += 6;
-	if (*p == 's')
-		p++;
-	return !strncmp(p, ": ", 2);
+	p = counted(p + 4, " group");
+	return p && !strncmp(p, ": ", 2);
 }
 
 int count_totals_lines(const char *s)
