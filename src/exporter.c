@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -48,6 +49,8 @@
 /* Connections served at once (each has a thread). */
 #define EXPORTER_CONNECTIONS 16
 #define EXPORTER_BACKLOG 64
+/* At a stop, how long the requests begun may take to be answered. */
+#define EXPORTER_DRAIN_MS 15000
 
 static const char metrics_type[] = "text/plain; version=0.0.4; charset=utf-8";
 static const char text_type[] = "text/plain; charset=utf-8";
@@ -67,6 +70,7 @@ struct exporter {
 	pthread_mutex_t lock; /* one audit at a time */
 	atomic_bool stopping; /* SIGTERM/SIGINT came: audit no more */
 	atomic_bool fatal;    /* a namespace could not be left: exit 3 */
+	atomic_uint in_flight; /* requests begun and not yet answered */
 };
 
 /* libmicrohttpd's messages, one "sockaudit: http: ..." line each, escaped
@@ -247,6 +251,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	 */
 	if (!*state) {
 		*state = e;
+		atomic_fetch_add(&e->in_flight, 1);
 		if (get && !has_body(c))
 			return MHD_YES;
 	} else if (*upload_size) {
@@ -266,6 +271,41 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 			      (char *)index_page, sizeof(index_page) - 1, false);
 	log_request(c, method, url, MHD_HTTP_NOT_FOUND, "not found");
 	return answer_text(c, MHD_HTTP_NOT_FOUND, "not found: the metrics are at /metrics\n");
+}
+
+/* A request has been answered (or its connection dropped): what the
+ * stop waits for. */
+static void completed(void *cls, struct MHD_Connection *c, void **state,
+		      enum MHD_RequestTerminationCode toe)
+{
+	struct exporter *e = cls;
+
+	(void)c;
+	(void)toe;
+	if (*state) {
+		*state = NULL;
+		atomic_fetch_sub(&e->in_flight, 1);
+	}
+}
+
+/* The stop: accept no more connections, let the audit running finish
+ * (scrapes waiting for it answer 503 at once, see metrics) and every
+ * request begun be answered, within EXPORTER_DRAIN_MS; then close. */
+static void drain_and_stop(struct exporter *e, struct MHD_Daemon *d)
+{
+	struct timespec tick = { 0, 10 * 1000000L };
+	MHD_socket lfd;
+	int waited = 0;
+
+	atomic_store(&e->stopping, true);
+	lfd = MHD_quiesce_daemon(d);
+	while (atomic_load(&e->in_flight) && waited < EXPORTER_DRAIN_MS) {
+		nanosleep(&tick, NULL);
+		waited += 10;
+	}
+	MHD_stop_daemon(d);
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);
 }
 
 /* A listening socket on the --listen address.  Returns it or -errno. */
@@ -291,8 +331,9 @@ static int listen_socket(const struct options *o)
 int exporter_run(const struct options *o)
 {
 	struct exporter e = { .o = o };
+	/* MHD_USE_ITC: MHD_quiesce_daemon needs it in this mode. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-			 MHD_USE_POLL | MHD_USE_ERROR_LOG;
+			 MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	struct MHD_Daemon *d;
 	struct snapshot s;
 	sigset_t stop;
@@ -326,6 +367,7 @@ int exporter_run(const struct options *o)
 	pthread_mutex_init(&e.lock, NULL);
 	d = MHD_start_daemon(flags, 0, NULL, NULL, handle, &e,
 			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+			     MHD_OPTION_NOTIFY_COMPLETED, completed, &e,
 			     MHD_OPTION_LISTEN_SOCKET, fd,
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 			     (size_t)EXPORTER_MEMORY_LIMIT,
@@ -342,10 +384,7 @@ int exporter_run(const struct options *o)
 	do
 		sig = sigwaitinfo(&stop, NULL);
 	while (sig < 0 && errno == EINTR);
-	/* Requests still waiting for the audit lock answer 503 at once;
-	 * the stop waits for the one audit running, then closes. */
-	atomic_store(&e.stopping, true);
-	MHD_stop_daemon(d);
+	drain_and_stop(&e, d);
 	pthread_mutex_destroy(&e.lock);
 	status = atomic_load(&e.fatal) ? EXIT_CANNOT_RUN : EXIT_OK;
 out:

@@ -533,23 +533,29 @@ END_TEST
 
 /* ---- the exporter ---- */
 
-/* Start `sockaudit --listen 127.0.0.1:PORT extra...` on a free port and
- * wait until it accepts connections. */
-static void exporter_start(struct bg_proc *p, int *port, const char *const extra[])
+/* Start `[env ENV...] sockaudit --listen 127.0.0.1:PORT extra...` on a
+ * free port and wait until it accepts connections. */
+static void exporter_start_env(struct bg_proc *p, int *port, const char *const env[],
+			       const char *const extra[])
 {
 	for (int attempt = 0; attempt < 5; attempt++) {
 		char addr[32];
-		const char *argv[24];
+		const char *argv[32];
 		long long deadline;
 		int n = 0;
 
 		*port = free_port();
 		ck_assert_int_gt(*port, 0);
 		snprintf(addr, sizeof(addr), "127.0.0.1:%d", *port);
+		if (env) {
+			argv[n++] = "env";
+			while (*env && n < 8)
+				argv[n++] = *env++;
+		}
 		argv[n++] = sockaudit_path();
 		argv[n++] = "--listen";
 		argv[n++] = addr;
-		while (extra && *extra && n < 23)
+		while (extra && *extra && n < 31)
 			argv[n++] = *extra++;
 		argv[n] = NULL;
 		ck_assert_int_eq(bg_start(p, argv, false), 0);
@@ -570,6 +576,11 @@ static void exporter_start(struct bg_proc *p, int *port, const char *const extra
 		bg_free(p);
 	}
 	ck_abort_msg("no free port for the exporter");
+}
+
+static void exporter_start(struct bg_proc *p, int *port, const char *const extra[])
+{
+	exporter_start_env(p, port, NULL, extra);
 }
 
 static void exporter_stop_ok(struct bg_proc *p, int sig)
@@ -855,6 +866,110 @@ START_TEST(test_exporter_signals)
 		ck_assert(!port_open("127.0.0.1", eport));
 		bg_free(&e);
 	}
+}
+END_TEST
+
+/* SIGTERM while an audit runs and more scrapes wait for it: the audit
+ * running finishes and is answered (200), the waiting ones get 503 at
+ * once instead of each running an audit before the exit.  (On 401afc7
+ * all four got 200 after four audits; on e29ee76 the running one was
+ * closed unanswered.)  Audits are made slow with a shim. */
+struct one_scrape {
+	int port;
+	int rc, status;
+	char body[64];
+};
+
+static void *scrape_once(void *arg)
+{
+	struct one_scrape *s = arg;
+	struct http_resp r;
+
+	s->rc = http_request("127.0.0.1", s->port, "GET", "/metrics", HTTP_MS, &r);
+	if (!s->rc) {
+		s->status = r.status;
+		snprintf(s->body, sizeof(s->body), "%s", r.body ? r.body : "");
+		http_free(&r);
+	}
+	return NULL;
+}
+
+static long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? 0 : (long)st.st_size;
+}
+
+START_TEST(test_exporter_stop_drains)
+{
+	enum { N = 4, DELAY_MS = 3000 };
+	const char *shims = test_env_dir("TEST_SHIMS", "build/tests/shim");
+	const char *old = getenv("ASAN_OPTIONS");
+	char preload[4200], asan[4200], mark[64], markenv[96], delay[64];
+	struct one_scrape s[N];
+	pthread_t th[N];
+	struct bg_proc e;
+	long long deadline;
+	long audits_before;
+	int eport, ok = 0, stopping = 0, status;
+	char *err;
+
+	snprintf(mark, sizeof(mark), "/tmp/sockaudit-test-audits.%d", (int)getpid());
+	unlink(mark);
+	snprintf(markenv, sizeof(markenv), "SHIM_AUDIT_MARK=%s", mark);
+	snprintf(delay, sizeof(delay), "SHIM_AUDIT_DELAY_MS=%d", DELAY_MS);
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s/slow_audit.so", shims);
+	/* Under ASan its runtime must come first, which a preload breaks. */
+	snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+		 old ? old : "", old && *old ? ":" : "");
+	exporter_start_env(&e, &eport,
+			   (const char *const[]){ preload, asan, markenv, delay, NULL },
+			   (const char *const[]){ "-P", "1", NULL });
+	/* The start-up audit has run: one dump per audit from here on. */
+	audits_before = file_size(mark);
+	ck_assert_int_ge(audits_before, 1);
+
+	for (int i = 0; i < N; i++) {
+		memset(&s[i], 0, sizeof(s[i]));
+		s[i].port = eport;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, scrape_once, &s[i]), 0);
+		if (i == 0) {
+			/* The first scrape's audit has begun (its dump sleeps). */
+			deadline = test_now_ms() + START_MS;
+			while (file_size(mark) == audits_before) {
+				ck_assert_msg(test_now_ms() < deadline, "no audit began");
+				sleep_ms(10);
+			}
+		}
+	}
+	/* Time for the others to reach the audit lock, well inside the
+	 * first audit's sleep. */
+	sleep_ms(DELAY_MS / 3);
+	ck_assert_int_eq(kill(e.pid, SIGTERM), 0);
+	for (int i = 0; i < N; i++)
+		pthread_join(th[i], NULL);
+	status = bg_stop(&e, SIGTERM, STOP_MS);
+	err = bg_stderr(&e);
+	ck_assert_msg(status == 0, "status %d, stderr: %s", status, err);
+	free(err);
+	for (int i = 0; i < N; i++) {
+		if (!s[i].rc && s[i].status == 200)
+			ok++;
+		else if (!s[i].rc && s[i].status == 503 && strstr(s[i].body, "stopping"))
+			stopping++;
+		else
+			/* Not yet accepted when it stopped: reset, or closed
+			 * without an answer. */
+			ck_assert_msg(s[i].rc != 0 || s[i].status == 0, "scrape %d: status %d: %s",
+				      i, s[i].status, s[i].body);
+	}
+	ck_assert_msg(ok == 1 && stopping >= 1,
+		      "%d scrapes answered 200 and %d 503 \"stopping\" (of %d)", ok, stopping, N);
+	/* And only that one audit ran after the start-up one. */
+	ck_assert_int_eq(file_size(mark) - audits_before, audits_before);
+	unlink(mark);
+	bg_free(&e);
 }
 END_TEST
 
@@ -1396,6 +1511,7 @@ static Suite *prom_suite(void)
 	tcase_add_test(tc, test_exporter_audit_fails);
 	tcase_add_test(tc, test_exporter_startup_errors);
 	tcase_add_test(tc, test_exporter_netns_lost);
+	tcase_add_test(tc, test_exporter_stop_drains);
 	tcase_add_test(tc, test_exporter_netns_labels);
 	tcase_add_test(tc, test_exporter_addresses);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,62 @@
+/*
+ * LD_PRELOAD shim: every audit is slow.  Each socket(AF_NETLINK, *,
+ * NETLINK_SOCK_DIAG) (one per dump) first appends one byte to the file
+ * SHIM_AUDIT_MARK (when set), so a test can see that an audit has
+ * begun and count them, then sleeps SHIM_AUDIT_DELAY_MS milliseconds;
+ * then it is the real socket().  Every other socket is untouched.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static void mark(void)
+{
+	const char *path = getenv("SHIM_AUDIT_MARK");
+	int fd;
+
+	if (!path)
+		return;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if (write(fd, "a", 1) != 1) {
+			/* the test sees a missing mark and says so */
+		}
+		close(fd);
+	}
+}
+
+static void delay(void)
+{
+	const char *ms = getenv("SHIM_AUDIT_DELAY_MS");
+	long v = ms ? atol(ms) : 0;
+	struct timespec d = { v / 1000, (v % 1000) * 1000000L };
+
+	while (v > 0 && nanosleep(&d, &d) && errno == EINTR)
+		;
+}
+
+int socket(int domain, int type, int protocol)
+{
+	static int (*real_socket)(int, int, int);
+
+	if (domain == AF_NETLINK && protocol == NETLINK_SOCK_DIAG) {
+		int saved = errno;
+
+		mark();
+		delay();
+		errno = saved;
+	}
+	if (!real_socket) {
+		real_socket = (int (*)(int, int, int))dlsym(RTLD_NEXT, "socket");
+		if (!real_socket) {
+			errno = ENOSYS;
+			return -1;
+		}
+	}
+	return real_socket(domain, type, protocol);
+}
