@@ -62,7 +62,7 @@ $(B)/tests/%: tests/%.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(B)/libsockaudit.
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIB) \
 		$(B)/libsockaudit.a $(TEST_LIBS) $(LIBS)
 
-$(B)/tests/progs/%: tests/progs/%.c | $(B)/tests/progs
+$(B)/tests/progs/%: tests/progs/%.c tests/lib/portcheck.h | $(B)/tests/progs
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
 $(B)/tests/shim/%.so: tests/shim/%.c | $(B)/tests/shim

@@ -1,5 +1,6 @@
 /* Leak reproducers on loopback (see scenario.h). */
 #include "scenario.h"
+#include "portcheck.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -546,9 +547,11 @@ static int ephemeral_low(void)
 	return lo;
 }
 
-/* A listener on addr, port chosen by the kernel (want == 0) or want. */
+/* A listener on addr, port chosen by the kernel (want == 0) or want.
+ * pick: the port was picked for the test (not asked for), so one that
+ * another socket has is refused. */
 static int make_listener_on(int family, const char *addr, bool v6only, int want,
-			    int *port)
+			    bool pick, int *port)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -574,7 +577,7 @@ static int make_listener_on(int family, const char *addr, bool v6only, int want,
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
 		sl = sizeof(*a);
 	}
-	if (bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, 128)) {
+	if (bind(fd, (struct sockaddr *)&ss, sl)) {
 		close(fd);
 		return -1;
 	}
@@ -585,6 +588,17 @@ static int make_listener_on(int family, const char *addr, bool v6only, int want,
 	}
 	*port = family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
 				  : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	/* A port another socket of the host has (see portcheck.h) is not
+	 * the scenario's alone: make_listener tries another. */
+	if (pick && port_taken_elsewhere(*port)) {
+		close(fd);
+		errno = EADDRINUSE;
+		return -1;
+	}
+	if (listen(fd, 128)) {
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -593,8 +607,10 @@ static int make_listener(int family, const char *addr, bool v6only, bool low,
 {
 	int lo = ephemeral_low(), fd = -1;
 
+	for (int tries = 0; !low && tries < 20 && fd < 0; tries++)
+		fd = make_listener_on(family, addr, v6only, 0, true, port);
 	if (!low)
-		return make_listener_on(family, addr, v6only, 0, port);
+		return fd;
 	if (lo < 2048) {
 		errno = ERANGE;
 		return -1;
@@ -602,7 +618,7 @@ static int make_listener(int family, const char *addr, bool v6only, bool low,
 	/* A random port in the 1000 below the ephemeral range. */
 	srandom((unsigned)getpid() ^ (unsigned)mono_ms());
 	for (int tries = 0; tries < 200 && fd < 0; tries++)
-		fd = make_listener_on(family, addr, v6only, lo - 1 - (int)(random() % 1000),
+		fd = make_listener_on(family, addr, v6only, lo - 1 - (int)(random() % 1000), true,
 				      port);
 	return fd;
 }
@@ -639,7 +655,7 @@ void scenario_start_opts(struct scenario *sc, enum scen_kind kind, int family,
 	ck_assert_msg(pipe2(p, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
 	if (o->listen_port > 0)
 		lfd = make_listener_on(sc->family, sc->addr, !o->v4mapped,
-				       o->listen_port, &sc->port);
+				       o->listen_port, false, &sc->port);
 	else
 		lfd = make_listener(sc->family, sc->addr, !o->v4mapped, o->low_port,
 				    &sc->port);

@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/portcheck.h"
+
 #define SETUP_TIMEOUT_MS (300 * 1000)
 /* Descriptors a load process needs besides its connections. */
 #define FD_SPARE 32
@@ -212,24 +214,35 @@ static void __attribute__((noreturn)) client_main(int i, int wfd)
 		pause();
 }
 
-/* A listener on 127.0.0.1, kernel-chosen port, for `conns` connections. */
+/* A listener on 127.0.0.1, kernel-chosen port that no other socket of
+ * the host has (see portcheck.h), for `conns` connections. */
 static int make_listener(int conns, int *port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	for (int tries = 0; tries < 20; tries++) {
+		struct sockaddr_in a = { .sin_family = AF_INET };
+		socklen_t len = sizeof(a);
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0)
-		die("socket: %s", strerror(errno));
-	/* The kernel caps the backlog at net.core.somaxconn; the server
-	 * accepts while the client connects. */
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, conns) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-		die("listener on 127.0.0.1: %s", strerror(errno));
-	linger0(fd);
-	*port = ntohs(a.sin_port);
-	return fd;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (fd < 0)
+			die("socket: %s", strerror(errno));
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+		    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+			die("listener on 127.0.0.1: %s", strerror(errno));
+		*port = ntohs(a.sin_port);
+		if (port_taken_elsewhere(*port)) {
+			close(fd);
+			continue;
+		}
+		/* The kernel caps the backlog at net.core.somaxconn; the
+		 * server accepts while the client connects. */
+		if (listen(fd, conns) < 0)
+			die("listener on 127.0.0.1: %s", strerror(errno));
+		linger0(fd);
+		return fd;
+	}
+	die("listener on 127.0.0.1: no port of its own");
+	return -1;
 }
 
 static int parse_count(const char *s, const char *what)

@@ -34,6 +34,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../lib/portcheck.h"
+
 #define MAX_PEERS 200
 #define MAX_CONNS 4096
 
@@ -55,19 +57,31 @@ static void __attribute__((noreturn)) die(const char *what)
 	exit(1);
 }
 
+/* A listener on addr, on a port the kernel picks and no other socket of
+ * the host has (see portcheck.h). */
 static int listen_on(const char *addr, int *port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	for (int tries = 0; tries < 20; tries++) {
+		struct sockaddr_in a = { .sin_family = AF_INET };
+		socklen_t len = sizeof(a);
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	if (fd < 0 || inet_pton(AF_INET, addr, &a.sin_addr) != 1 ||
-	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 128) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-		die("listen");
-	*port = ntohs(a.sin_port);
-	listeners[nlisteners++] = fd;
-	return fd;
+		if (fd < 0 || inet_pton(AF_INET, addr, &a.sin_addr) != 1 ||
+		    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+		    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+			die("listen");
+		*port = ntohs(a.sin_port);
+		if (port_taken_elsewhere(*port)) {
+			close(fd);
+			continue;
+		}
+		if (listen(fd, 128) < 0)
+			die("listen");
+		listeners[nlisteners++] = fd;
+		return fd;
+	}
+	die("listen: no port of its own");
+	return -1;
 }
 
 /* One connection to a listener, accepted at once (so the two ends pair). */

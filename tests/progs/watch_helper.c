@@ -43,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/portcheck.h"
+
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void say(const char *fmt, ...)
@@ -95,21 +97,34 @@ static void set_nofile(long soft)
 }
 
 /* A listener on 127.0.0.1, port chosen by the kernel. */
+/* A listener on 127.0.0.1, on a port the kernel picks and no other
+ * socket of the host has (see portcheck.h). */
 static int listen_loopback(int *port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	for (int tries = 0; tries < 20; tries++) {
+		struct sockaddr_in a = { .sin_family = AF_INET };
+		socklen_t len = sizeof(a);
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	if (fd < 0)
-		die("socket");
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 1024))
-		die("bind/listen");
-	if (getsockname(fd, (struct sockaddr *)&a, &len))
-		die("getsockname");
-	*port = ntohs(a.sin_port);
-	return fd;
+		if (fd < 0)
+			die("socket");
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)))
+			die("bind");
+		if (getsockname(fd, (struct sockaddr *)&a, &len))
+			die("getsockname");
+		*port = ntohs(a.sin_port);
+		if (port_taken_elsewhere(*port)) {
+			close(fd);
+			continue;
+		}
+		if (listen(fd, 1024))
+			die("listen");
+		return fd;
+	}
+	errno = EADDRINUSE;
+	die("no port of its own");
+	return -1;
 }
 
 static int connect_loopback(int port)
