@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -199,6 +200,10 @@ static enum MHD_Result metrics(struct exporter *e, struct MHD_Connection *c,
 	if (!status) {
 		rc = render_buffer(e->o, &s, &body, &len);
 		snapshot_free(&s);
+	} else if (netns_lost()) {
+		/* Before the lock is let go: no scrape waiting for it may
+		 * audit from this thread's namespace or delay the stop. */
+		atomic_store(&e->stopping, true);
 	}
 	pthread_mutex_unlock(&e->lock);
 	/* A thread left in another network namespace would serve that
@@ -288,9 +293,11 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
 	}
 }
 
-/* The stop: accept no more connections, let the audit running finish
- * (scrapes waiting for it answer 503 at once, see metrics) and every
- * request begun be answered, within EXPORTER_DRAIN_MS; then close. */
+/* The stop: accept no more connections (those in the backlog are
+ * reset), let the audit running finish (scrapes waiting for it answer
+ * 503 at once, see metrics) and every request begun be answered, for
+ * EXPORTER_DRAIN_MS at most; then close.  An audit still running then
+ * is waited for, unanswered. */
 static void drain_and_stop(struct exporter *e, struct MHD_Daemon *d)
 {
 	struct timespec tick = { 0, 10 * 1000000L };
@@ -299,6 +306,10 @@ static void drain_and_stop(struct exporter *e, struct MHD_Daemon *d)
 
 	atomic_store(&e->stopping, true);
 	lfd = MHD_quiesce_daemon(d);
+	/* The descriptor stays open until the daemon is stopped; shutdown
+	 * makes it a listener no more at once. */
+	if (lfd != MHD_INVALID_SOCKET)
+		shutdown(lfd, SHUT_RDWR);
 	while (atomic_load(&e->in_flight) && waited < EXPORTER_DRAIN_MS) {
 		nanosleep(&tick, NULL);
 		waited += 10;

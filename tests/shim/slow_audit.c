@@ -1,14 +1,17 @@
 /*
  * LD_PRELOAD shim: every audit is slow.  Each socket(AF_NETLINK, *,
- * NETLINK_SOCK_DIAG) (one per dump) first appends one byte to the file
- * SHIM_AUDIT_MARK (when set), so a test can see that an audit has
- * begun and count them, then sleeps SHIM_AUDIT_DELAY_MS milliseconds;
- * then it is the real socket().  Every other socket is untouched.
+ * NETLINK_SOCK_DIAG) (one per dump; an audit may dump twice) first
+ * appends a line with the calling thread's id to the file
+ * SHIM_AUDIT_MARK (when set), so a test can see that an audit has begun
+ * and, the exporter auditing on each connection's thread, which threads
+ * audited; then it sleeps SHIM_AUDIT_DELAY_MS milliseconds; then it is
+ * the real socket().  Every other socket is untouched.
  */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -23,7 +26,10 @@ static void mark(void)
 		return;
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd >= 0) {
-		if (write(fd, "a", 1) != 1) {
+		char line[32];
+		int n = snprintf(line, sizeof(line), "%ld\n", (long)gettid());
+
+		if (write(fd, line, (size_t)n) != n) {
 			/* the test sees a missing mark and says so */
 		}
 		close(fd);
