@@ -448,21 +448,6 @@ END_TEST
 
 /* ---- errors --------------------------------------------------------- */
 
-/* Run sockaudit as nobody (NULL-terminated arguments). */
-static void run_as_nobody(struct run_result *r, const char *const *args)
-{
-	const char *argv[32] = { "setpriv", "--reuid=65534", "--regid=65534",
-				 "--clear-groups", sockaudit_path() };
-	int n = 5;
-
-	while (*args && n < 31)
-		argv[n++] = *args++;
-	argv[n] = NULL;
-	ck_assert_int_eq(run_cmd(argv, NULL, RUN_TIMEOUT_MS, r), 0);
-	ck_assert_msg(!r->timed_out && !r->signaled, "%s", run_describe(r));
-	ck_assert_msg(r->status != 126 && r->status != 127,
-		      "nobody cannot run %s: %s", sockaudit_path(), run_describe(r));
-}
 
 /* Status 3, stdout empty, one stderr line with our prefix holding
  * every needle. */
@@ -518,7 +503,7 @@ START_TEST(test_netns_errors)
 		break;
 	}
 	if (error_rows[_i].nobody)
-		run_as_nobody(&r, (const char *const[]){ "--netns", arg, NULL });
+		run_sockaudit_as_nobody(&r, (const char *const[]){ "--netns", arg, NULL });
 	else
 		run_sockaudit(&r, NULL, "--netns", arg, NULL);
 	expect_cannot_run(&r, error_rows[_i].says, name);
@@ -539,7 +524,7 @@ START_TEST(test_all_netns_unprivileged)
 	uint32_t self = self_ino(), a = nstest_inode(ns_a), b = nstest_inode(ns_b);
 	cJSON *doc;
 
-	run_as_nobody(&r, (const char *const[]){ "-j", "--all-netns", NULL });
+	run_sockaudit_as_nobody(&r, (const char *const[]){ "-j", "--all-netns", NULL });
 	ck_assert_msg(r.status == 0, "%s", run_describe(&r));
 	ck_assert_msg(all_lines_start_with(r.err, "sockaudit: "), "%s", r.err);
 	ck_assert_msg(count_lines_containing(r.err, "network namespaces not audited") == 1,
@@ -606,7 +591,7 @@ START_TEST(test_pid_unprivileged)
 		return;
 	}
 	snprintf(pid_s, sizeof(pid_s), "%d", (int)pid);
-	run_as_nobody(&r, (const char *const[]){ "--pid", pid_s, NULL });
+	run_sockaudit_as_nobody(&r, (const char *const[]){ "--pid", pid_s, NULL });
 	snprintf(want, sizeof(want), "PID %d: cannot enter its network namespace %u",
 		 (int)pid, (unsigned)st.st_ino);
 	expect_cannot_run(&r, want, strerror(EPERM));

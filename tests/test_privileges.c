@@ -223,22 +223,6 @@ static void ss_ours(struct keys *ks)
 	qsort(ks->k, (size_t)ks->n, KEY_LEN, cmp_key);
 }
 
-/* Run sockaudit as nobody with these arguments (NULL-terminated). */
-static void run_as_nobody(struct run_result *r, const char *const *args)
-{
-	const char *argv[32] = { "setpriv", "--reuid=65534", "--regid=65534",
-				 "--clear-groups", sockaudit_path() };
-	int n = 5;
-
-	while (*args && n < 31)
-		argv[n++] = *args++;
-	argv[n] = NULL;
-	ck_assert_int_eq(run_cmd(argv, NULL, RUN_TIMEOUT_MS, r), 0);
-	ck_assert_msg(!r->timed_out && !r->signaled, "%s", run_describe(r));
-	ck_assert_msg(r->status != 126 && r->status != 127,
-		      "nobody cannot run %s (every directory above it must be "
-		      "searchable by others): %s", sockaudit_path(), run_describe(r));
-}
 
 /*
  * The one warning about owners: "sockaudit: descriptors of N processes
@@ -303,7 +287,7 @@ START_TEST(test_unprivileged_whole_host)
 	ck_assert_ptr_nonnull(got);
 	ck_assert_ptr_nonnull(want);
 	setup_start();
-	run_as_nobody(&r, args);
+	run_sockaudit_as_nobody(&r, args);
 	ss_ours(want);
 
 	ck_assert_msg(r.status == 0, "--source %s as nobody: %s", source, run_describe(&r));
@@ -388,7 +372,7 @@ START_TEST(test_unprivileged_selection)
 	}
 	setup_start();
 	jargs[2] = largs[2] = itoa_tmp(g.port);
-	run_as_nobody(&r, jargs);
+	run_sockaudit_as_nobody(&r, jargs);
 	ck_assert_msg(r.status == 0, "-P %d as nobody: %s", g.port, run_describe(&r));
 	owner_warning(&r, false, &nproc, &nsock);
 	ck_assert_msg(nsock == 2, "-P %d: the warning counts %u sockets, not 2: %s", g.port,
@@ -405,7 +389,7 @@ START_TEST(test_unprivileged_selection)
 
 	/* The same as a table: a header, two sockets whose PROCESS is "-",
 	 * the totals line. */
-	run_as_nobody(&r, largs);
+	run_sockaudit_as_nobody(&r, largs);
 	ck_assert_msg(r.status == 0, "--list -P %d as nobody: %s", g.port, run_describe(&r));
 	owner_warning(&r, false, &nproc, &nsock);
 	ck_assert_msg(count_lines(r.out) == 4, "%s", run_describe(&r));
@@ -428,7 +412,7 @@ START_TEST(test_unprivileged_selection)
 	/* nobody's own process, named with --pid: readable, no warning. */
 	jargs[1] = "-p";
 	jargs[2] = itoa_tmp(g.nobody);
-	run_as_nobody(&r, jargs);
+	run_sockaudit_as_nobody(&r, jargs);
 	ck_assert_msg(r.status == 0 && r.err_len == 0, "-p %d (nobody's) as nobody: %s",
 		      (int)g.nobody, run_describe(&r));
 	doc = json_report(&r);

@@ -387,6 +387,22 @@ int count_totals_lines(const char *s)
 	return n;
 }
 
+void run_sockaudit_as_nobody(struct run_result *r, const char *const *args)
+{
+	const char *argv[32] = { "setpriv", "--reuid=65534", "--regid=65534",
+				 "--clear-groups", sockaudit_path() };
+	int n = 5;
+
+	while (*args && n < 31)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	REQUIRE(run_cmd(argv, NULL, RUN_TIMEOUT_MS, r) == 0, "setpriv could not be run");
+	REQUIRE(!r->timed_out && !r->signaled, "%s", run_describe(r));
+	REQUIRE(r->status != 126 && r->status != 127,
+		"nobody cannot run %s (every directory above it must be "
+		"searchable by others): %s", sockaudit_path(), run_describe(r));
+}
+
 /* ---- JSON ---- */
 
 cJSON *json_report(const struct run_result *r)

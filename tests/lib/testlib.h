@@ -54,6 +54,10 @@ void run_sockaudit(struct run_result *r, const char *const env_extra[], ...)
 /* The same with a NULL-terminated argument vector (without argv[0]). */
 void run_sockaudit_v(struct run_result *r, const char *const env_extra[],
 		     const char *const args[]);
+/* Run the binary as nobody (setpriv; uid and gid 65534, no groups) with
+ * these arguments (NULL-terminated).  The test fails when it times out,
+ * dies of a signal or cannot be executed by nobody. */
+void run_sockaudit_as_nobody(struct run_result *r, const char *const *args);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 long long test_now_ms(void);
