@@ -4,11 +4,14 @@
 #   make run        install missing dependencies, build, audit this host
 #   make check      the same set-up, lint, then every test (plain, ASan+UBSan,
 #                   and the binary under valgrind), then 10 s of each fuzzer
-#   make install    PREFIX=/usr/local DESTDIR= (binary, sockaudit-textfile, man page)
+#   make install    PREFIX=/usr/local DESTDIR= (binary, sockaudit-textfile, man page,
+#                   bash and zsh completions)
 
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/vendor-completions
 CC       ?= cc
 PKGS      = libmnl libcjson libmicrohttpd
 TEST_PKGS = check libcjson
@@ -34,9 +37,9 @@ TESTS     = $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TEST_PROGS = $(patsubst tests/progs/%.c,$(B)/tests/progs/%,$(wildcard tests/progs/*.c))
 SHIMS     = $(patsubst tests/shim/%.c,$(B)/tests/shim/%.so,$(wildcard tests/shim/*.c))
 
-.PHONY: all deps run check check-plain check-asan test install uninstall clean lint valgrind test-bins bench
+.PHONY: all deps run check check-plain check-asan test install uninstall clean lint valgrind test-bins bench completions
 
-all: $(BIN)
+all: $(BIN) completions
 
 deps:
 	sh scripts/deps.sh
@@ -55,6 +58,19 @@ $(B)/libsockaudit.a: $(LIB_OBJS)
 $(BIN): $(B)/main.o $(B)/libsockaudit.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The shell completions, generated from the option table that the
+# binary prints (sockaudit --dump-options); not checked in.
+COMPLETIONS = completions/sockaudit.bash completions/_sockaudit
+completions: $(COMPLETIONS)
+
+completions/sockaudit.bash: completions/sockaudit.bash.in scripts/gen-completion $(BIN)
+	./$(BIN) --dump-options | sh scripts/gen-completion bash $< >$@.tmp
+	mv $@.tmp $@
+
+completions/_sockaudit: completions/_sockaudit.in scripts/gen-completion $(BIN)
+	./$(BIN) --dump-options | sh scripts/gen-completion zsh $< >$@.tmp
+	mv $@.tmp $@
+
 $(B) $(B)/tests $(B)/tests/progs $(B)/tests/shim:
 	mkdir -p $@
 
@@ -68,7 +84,7 @@ $(B)/tests/progs/%: tests/progs/%.c tests/lib/portcheck.h | $(B)/tests/progs
 $(B)/tests/shim/%.so: tests/shim/%.c | $(B)/tests/shim
 	$(CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -O2 -fPIC -shared -o $@ $< -ldl
 
-test-bins: $(BIN) $(TESTS) $(TEST_PROGS) $(SHIMS)
+test-bins: $(BIN) $(COMPLETIONS) $(TESTS) $(TEST_PROGS) $(SHIMS)
 
 # Run every test binary against the binary built in $(B).
 test: test-bins
@@ -138,18 +154,22 @@ BENCH_ARGS ?=
 bench: $(BIN)
 	python3 scripts/bench $(BENCH_ARGS) $(BENCH_N)
 
-install: $(BIN)
+install: $(BIN) $(COMPLETIONS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/sockaudit
 	install -m 0755 scripts/sockaudit-textfile $(DESTDIR)$(BINDIR)/sockaudit-textfile
 	install -m 0644 man/sockaudit.8 $(DESTDIR)$(MANDIR)/man8/sockaudit.8
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0644 completions/sockaudit.bash $(DESTDIR)$(BASHCOMPDIR)/sockaudit
+	install -m 0644 completions/_sockaudit $(DESTDIR)$(ZSHCOMPDIR)/_sockaudit
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/sockaudit $(DESTDIR)$(BINDIR)/sockaudit-textfile \
-		$(DESTDIR)$(MANDIR)/man8/sockaudit.8
+		$(DESTDIR)$(MANDIR)/man8/sockaudit.8 \
+		$(DESTDIR)$(BASHCOMPDIR)/sockaudit $(DESTDIR)$(ZSHCOMPDIR)/_sockaudit
 
 clean:
-	rm -rf build $(BIN)
+	rm -rf build $(BIN) $(COMPLETIONS)
 
 # libFuzzer targets (tests/fuzz/), built with clang, ASan and UBSan, with
 # the sources but main.c compiled straight in.  Each runs FUZZ_SECONDS on
