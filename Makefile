@@ -1,6 +1,6 @@
 # sockaudit — build, test, install.
 #
-#   make            build ./sockaudit
+#   make            build ./sockaudit and the shell completions (completions/)
 #   make run        install missing dependencies, build, audit this host
 #   make check      the same set-up, lint, then every test (plain, ASan+UBSan,
 #                   and the binary under valgrind), then 10 s of each fuzzer
@@ -64,11 +64,11 @@ COMPLETIONS = completions/sockaudit.bash completions/_sockaudit
 completions: $(COMPLETIONS)
 
 completions/sockaudit.bash: completions/sockaudit.bash.in scripts/gen-completion $(BIN)
-	./$(BIN) --dump-options | sh scripts/gen-completion bash $< >$@.tmp
+	$(abspath $(BIN)) --dump-options | sh scripts/gen-completion bash $< >$@.tmp
 	mv $@.tmp $@
 
 completions/_sockaudit: completions/_sockaudit.in scripts/gen-completion $(BIN)
-	./$(BIN) --dump-options | sh scripts/gen-completion zsh $< >$@.tmp
+	$(abspath $(BIN)) --dump-options | sh scripts/gen-completion zsh $< >$@.tmp
 	mv $@.tmp $@
 
 $(B) $(B)/tests $(B)/tests/progs $(B)/tests/shim:
