@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -564,13 +565,17 @@ START_TEST(test_bash_table)
 }
 END_TEST
 
-/* A child that waits to be killed; its PID as text in buf. */
+/* A child that waits to be killed (or for this process to end: a
+ * failed assertion leaves nothing behind); its PID as text in buf. */
 static pid_t spawn_sleeper(char buf[16])
 {
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 
 	ck_assert(pid >= 0);
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
 		for (;;)
 			pause();
 	}
@@ -680,14 +685,27 @@ static bool zsh_wait_file(struct zsh *z, const char *name, int seconds)
 	return true;
 }
 
+/* zsh's directory, named by main and removed by it after the tests
+ * (Check's forked test ends at a failed assertion without cleaning). */
+static char zsh_dir[64];
+
+static int zsh_remove_dir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", zsh_dir);
+	return system(cmd);
+}
+
 static void zsh_start(struct zsh *z)
 {
 	char *comp = tree_path("completions/_sockaudit"), *text = read_file(comp);
 	char fp[96], *rc;
 
 	memset(z, 0, sizeof(*z));
-	snprintf(z->dir, sizeof(z->dir), "/tmp/sockaudit-zsh-XXXXXX");
-	ck_assert(mkdtemp(z->dir));
+	snprintf(z->dir, sizeof(z->dir), "%s", zsh_dir);
+	ck_assert(zsh_remove_dir() == 0);
+	ck_assert_msg(mkdir(z->dir, 0700) == 0, "%s: %s", z->dir, strerror(errno));
 	snprintf(fp, sizeof(fp), "%s/fp", z->dir);
 	ck_assert(mkdir(fp, 0700) == 0);
 	write_file(fp, "_sockaudit", text);
@@ -698,6 +716,7 @@ static void zsh_start(struct zsh *z)
 			   "fpath=(%s $fpath)\n"
 			   "autoload -Uz compinit && compinit -u -D\n"
 			   "unsetopt beep\n"
+			   "LISTMAX=100000\n" /* list without asking first */
 			   "dumpbuf() { print -r -- \"$BUFFER\" >| %s/out.tmp && "
 			   "mv %s/out.tmp %s/out; BUFFER= }\n"
 			   "zle -N dumpbuf; bindkey '^X' dumpbuf; bindkey '^Y' list-choices\n"
@@ -743,13 +762,10 @@ static char *zsh_type(struct zsh *z, const char *keys)
 
 static void zsh_stop(struct zsh *z)
 {
-	char cmd[128];
-
 	reap(z->pid);
 	close(z->fd);
 	free(z->screen);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", z->dir);
-	ck_assert(system(cmd) == 0);
+	ck_assert_msg(zsh_remove_dir() == 0, "%s not removed", z->dir);
 }
 
 /* Keys typed into zsh (\t completes) and the line it must then hold. */
@@ -836,10 +852,13 @@ int main(void)
 	} else {
 		fprintf(stderr, "test_completion: %s: --netns names not tried\n", why);
 	}
+	snprintf(zsh_dir, sizeof(zsh_dir), "/tmp/sockaudit-zsh-%d", (int)getpid());
 	sr = srunner_create(completion_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	if (zsh_remove_dir() != 0)
+		fprintf(stderr, "test_completion: %s not removed\n", zsh_dir);
 	nstest_delete_all();
 	return failed != 0;
 }
