@@ -403,6 +403,21 @@ START_TEST(test_help)
 		free(spelled);
 	}
 	ck_assert_msg(!strstr(r.out, "dump-options"), "--help shows the hidden --dump-options");
+	/* An enumerated value's metavar lists the values ("table|json|..."). */
+	for (size_t i = 0; i < nrows; i++) {
+		char *vals;
+
+		if (strcmp(rows[i].complete, "enum"))
+			continue;
+		ck_assert(rows[i].values && rows[i].metavar);
+		vals = strdup(rows[i].values);
+		for (char *c = vals; *c; c++)
+			if (*c == ',')
+				*c = '|';
+		ck_assert_msg(!strcmp(vals, rows[i].metavar), "%s: metavar %s, values %s",
+			      row_key(&rows[i]), rows[i].metavar, rows[i].values);
+		free(vals);
+	}
 	run_result_free(&r);
 }
 END_TEST
