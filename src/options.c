@@ -250,7 +250,11 @@ static void expected_text(const struct opt_def *d, char *buf, size_t len)
 	snprintf(buf, len, "no value");
 }
 
-/* Store a whole number in option d's field, whatever its width. */
+/*
+ * Store a whole number in option d's field by its width: a bool (1
+ * byte), an enum, unsigned or uint32_t (4), a uint64_t (8).  The bounds
+ * in the table keep v within the field.
+ */
 static void store_uint(struct options *o, const struct opt_def *d, uint64_t v)
 {
 	char *field = (char *)o + d->off;
@@ -261,7 +265,7 @@ static void store_uint(struct options *o, const struct opt_def *d, uint64_t v)
 		memcpy(field, &b, sizeof(b));
 	else if (d->size == sizeof(v32))
 		memcpy(field, &v32, sizeof(v32));
-	else
+	else if (d->size == sizeof(v))
 		memcpy(field, &v, sizeof(v));
 }
 

@@ -25,6 +25,7 @@
 
 #include "lib/nstest.h"
 #include "lib/testlib.h"
+#include "option_table.h"
 
 #define MAX_ROWS 64
 #define MAX_WORDS 16
@@ -329,6 +330,39 @@ static void check_doc(const char *doc, const struct heading *h, int n)
 				      "%s documents %s, which the option table does not have",
 				      doc, h[i].words[k]);
 }
+
+/*
+ * The rows themselves: names and letters unique, and a field wide
+ * enough for what the kind stores there (store_uint writes 1, 4 or 8
+ * bytes; a bound past the field would be cut).
+ */
+START_TEST(test_table_rows)
+{
+	for (size_t i = 0; i < opt_table_len; i++) {
+		const struct opt_def *d = &opt_table[i];
+		const char *key = d->name ? d->name : "(letter)";
+
+		ck_assert_msg(d->name || d->letter, "row %zu: no name", i);
+		ck_assert_msg(d->help || (i > 0 && !d->name && d->letter),
+			      "row %zu: only a letter-only row may share a line", i);
+		for (size_t k = 0; k < i; k++) {
+			ck_assert_msg(!d->name || !opt_table[k].name ||
+				      strcmp(d->name, opt_table[k].name), "--%s twice", d->name);
+			ck_assert_msg(!d->letter || d->letter != opt_table[k].letter,
+				      "-%c twice", d->letter);
+		}
+		ck_assert_msg((d->kind == KIND_SET) == !d->metavar,
+			      "%s: a metavar exactly when it takes a value", key);
+		if (d->kind == KIND_SET || d->kind == KIND_UINT || d->kind == KIND_ENUM ||
+		    d->kind == KIND_DURATION)
+			ck_assert_msg(d->size == 1 || d->size == 4 || d->size == 8,
+				      "%s: field of %zu bytes", key, d->size);
+		if (d->kind == KIND_UINT)
+			ck_assert_msg(d->size == 8 || d->max <= UINT32_MAX, "%s: max %llu in %zu bytes",
+				      key, (unsigned long long)d->max, d->size);
+	}
+}
+END_TEST
 
 START_TEST(test_man_page)
 {
@@ -840,6 +874,7 @@ static Suite *completion_suite(void)
 	TCase *tc = tcase_create("table");
 
 	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_table_rows);
 	tcase_add_test(tc, test_man_page);
 	tcase_add_test(tc, test_readme);
 	tcase_add_test(tc, test_help);
