@@ -6,6 +6,9 @@
 #                   and the binary under valgrind), then 10 s of each fuzzer
 #   make install    PREFIX=/usr/local DESTDIR= (binary, sockaudit-textfile, man page)
 
+# The version, in one place: --version, the package and the man page.
+VERSION  := $(shell cat VERSION)
+
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
@@ -16,7 +19,8 @@ TEST_PKGS = check libcjson
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
             -Wmissing-prototypes -Wvla
-ALL_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread $(CFLAGS) \
+ALL_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread \
+             -DSOCKAUDIT_VERSION='"$(VERSION)"' $(CPPFLAGS) $(CFLAGS) \
              $(shell pkg-config --cflags $(PKGS))
 LIBS      = $(shell pkg-config --libs $(PKGS)) -pthread
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS)) -Isrc
@@ -34,7 +38,8 @@ TESTS     = $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TEST_PROGS = $(patsubst tests/progs/%.c,$(B)/tests/progs/%,$(wildcard tests/progs/*.c))
 SHIMS     = $(patsubst tests/shim/%.c,$(B)/tests/shim/%.so,$(wildcard tests/shim/*.c))
 
-.PHONY: all deps run check check-plain check-asan test install uninstall clean lint valgrind test-bins bench
+.PHONY: all deps run check check-plain check-asan test install uninstall clean lint valgrind test-bins bench \
+	check-version
 
 all: $(BIN)
 
@@ -45,7 +50,7 @@ run: deps
 	$(MAKE) all
 	./$(BIN)
 
-$(B)/%.o: src/%.c $(wildcard src/*.h) | $(B)
+$(B)/%.o: src/%.c $(wildcard src/*.h) VERSION | $(B)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/libsockaudit.a: $(LIB_OBJS)
@@ -147,6 +152,11 @@ install: $(BIN)
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/sockaudit $(DESTDIR)$(BINDIR)/sockaudit-textfile \
 		$(DESTDIR)$(MANDIR)/man8/sockaudit.8
+
+# VERSION, debian/changelog's latest entry and the man page's .TH line
+# agree (version and date).
+check-version:
+	sh scripts/check-version
 
 clean:
 	rm -rf build $(BIN)
