@@ -3,15 +3,25 @@
 #   make            build ./sockaudit and the shell completions (completions/)
 #   make run        install missing dependencies, build, audit this host
 #   make check      the same set-up, lint, then every test (plain, ASan+UBSan,
-#                   and the binary under valgrind), then 10 s of each fuzzer
-#   make install    PREFIX=/usr/local DESTDIR= (binary, sockaudit-textfile, man page,
-#                   bash and zsh completions)
+#                   and the binary under valgrind), then 10 s of each fuzzer,
+#                   then check-deb
+#   make install    PREFIX=/usr/local DESTDIR= (binary in sbin, man page,
+#                   share/sockaudit, systemd units, completions; see README)
+#   make deb        the Debian package, in build/deb/
+#   make check-deb  build, lint, install, run and purge the package (root)
+
+# The version, in one place: --version, the package and the man page.
+VERSION  := $(shell cat VERSION)
 
 PREFIX   ?= /usr/local
-BINDIR   ?= $(PREFIX)/bin
+SBINDIR  ?= $(PREFIX)/sbin
 MANDIR   ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/vendor-completions
+DATADIR  ?= $(PREFIX)/share/sockaudit
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+UNITS     = sockaudit-exporter.service sockaudit-textfile.service \
+            sockaudit-textfile.timer
 CC       ?= cc
 PKGS      = libmnl libcjson libmicrohttpd
 TEST_PKGS = check libcjson
@@ -19,7 +29,8 @@ TEST_PKGS = check libcjson
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
             -Wmissing-prototypes -Wvla
-ALL_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread $(CFLAGS) \
+ALL_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread \
+             -DSOCKAUDIT_VERSION='"$(VERSION)"' $(CPPFLAGS) $(CFLAGS) \
              $(shell pkg-config --cflags $(PKGS))
 LIBS      = $(shell pkg-config --libs $(PKGS)) -pthread
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS)) -Isrc
@@ -37,7 +48,8 @@ TESTS     = $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TEST_PROGS = $(patsubst tests/progs/%.c,$(B)/tests/progs/%,$(wildcard tests/progs/*.c))
 SHIMS     = $(patsubst tests/shim/%.c,$(B)/tests/shim/%.so,$(wildcard tests/shim/*.c))
 
-.PHONY: all deps run check check-plain check-asan test install uninstall clean lint valgrind test-bins bench completions
+.PHONY: all deps run check check-plain check-asan test install uninstall clean lint valgrind test-bins bench \
+	deb check-deb check-version completions
 
 all: $(BIN) completions
 
@@ -48,7 +60,7 @@ run: deps
 	$(MAKE) all
 	./$(BIN)
 
-$(B)/%.o: src/%.c $(wildcard src/*.h) | $(B)
+$(B)/%.o: src/%.c $(wildcard src/*.h) VERSION | $(B)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/libsockaudit.a: $(LIB_OBJS)
@@ -137,6 +149,7 @@ check: deps
 	$(MAKE) check-asan
 	$(MAKE) valgrind
 	$(MAKE) fuzz-check
+	$(MAKE) check-deb
 
 # Static analysis: both must be silent (.clang-tidy holds the checks).
 lint:
@@ -154,19 +167,51 @@ BENCH_ARGS ?=
 bench: $(BIN)
 	python3 scripts/bench $(BENCH_ARGS) $(BENCH_N)
 
+# The units in scripts/ name the default install's paths
+# (/usr/local/sbin, /usr/local/share/sockaudit): installed ones name
+# these.  Nothing is enabled or started.
 install: $(BIN) $(COMPLETIONS)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
-	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/sockaudit
-	install -m 0755 scripts/sockaudit-textfile $(DESTDIR)$(BINDIR)/sockaudit-textfile
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(DATADIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/sockaudit
 	install -m 0644 man/sockaudit.8 $(DESTDIR)$(MANDIR)/man8/sockaudit.8
+	install -m 0755 scripts/sockaudit-textfile $(DESTDIR)$(DATADIR)/sockaudit-textfile
+	install -m 0644 scripts/sockaudit-alerts.yml $(DESTDIR)$(DATADIR)/sockaudit-alerts.yml
+	set -e; for u in $(UNITS); do \
+		sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
+		    -e 's|/usr/local/share/sockaudit/|$(DATADIR)/|g' \
+			scripts/$$u >$(DESTDIR)$(UNITDIR)/$$u; \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; \
+	done
 	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 0644 completions/sockaudit.bash $(DESTDIR)$(BASHCOMPDIR)/sockaudit
 	install -m 0644 completions/_sockaudit $(DESTDIR)$(ZSHCOMPDIR)/_sockaudit
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/sockaudit $(DESTDIR)$(BINDIR)/sockaudit-textfile \
-		$(DESTDIR)$(MANDIR)/man8/sockaudit.8 \
+	rm -f $(DESTDIR)$(SBINDIR)/sockaudit $(DESTDIR)$(MANDIR)/man8/sockaudit.8 \
+		$(DESTDIR)$(DATADIR)/sockaudit-textfile \
+		$(DESTDIR)$(DATADIR)/sockaudit-alerts.yml \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
 		$(DESTDIR)$(BASHCOMPDIR)/sockaudit $(DESTDIR)$(ZSHCOMPDIR)/_sockaudit
+	-rmdir $(DESTDIR)$(DATADIR)
+
+# VERSION, debian/changelog's latest entry and the man page's .TH line
+# agree (version and date).
+check-version:
+	sh scripts/check-version
+
+# The Debian package, built by dpkg-buildpackage from a copy of the
+# source tree (the files git tracks or would track, without build
+# products) in build/deb/src: the .deb, .changes and .buildinfo land in
+# build/deb/.
+deb: check-version
+	bash scripts/build-deb build/deb
+
+# Build the package, lint it, install it, run it, purge it, and check
+# that nothing is left behind (root; purges an installed sockaudit
+# first).
+check-deb: deb
+	bash scripts/check-deb build/deb
 
 clean:
 	rm -rf build $(BIN) $(COMPLETIONS)

@@ -10,9 +10,11 @@ set -eu
 # promtool and the prometheus server (Debian's prometheus package), curl
 # as their HTTP client.  lint and memory checks: cppcheck, clang-tidy,
 # valgrind; fuzzing: clang and libFuzzer (libclang-rt-14-dev, only
-# recommended by clang-14); the completion tests: bash-completion and
-# zsh.
-packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev check iproute2 jq curl prometheus cppcheck clang-tidy valgrind clang libclang-rt-14-dev bash-completion zsh"
+# recommended by clang-14).  The Debian package (make deb, check-deb):
+# build-essential, dpkg-dev, debhelper and fakeroot build it, lintian
+# checks it, man-db reads its man page.  The completion tests:
+# bash-completion and zsh.
+packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev check iproute2 jq curl prometheus cppcheck clang-tidy valgrind clang libclang-rt-14-dev build-essential dpkg-dev debhelper fakeroot lintian man-db bash-completion zsh"
 
 missing=""
 for p in $packages; do

@@ -13,7 +13,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define SOCKAUDIT_VERSION "1.0.0"
+/*
+ * The version is the top-level VERSION file's, passed by the Makefile
+ * (-DSOCKAUDIT_VERSION); a build that does not pass it (lint, the
+ * fuzzers) says "unknown" rather than a stale number.
+ */
+#ifndef SOCKAUDIT_VERSION
+#define SOCKAUDIT_VERSION "unknown"
+#endif
 
 /* Kernel TCP state numbers (include/net/tcp_states.h). */
 enum tcp_state_num {
