@@ -1,12 +1,12 @@
 # sockaudit — build, test, install.
 #
-#   make            build ./sockaudit
+#   make            build ./sockaudit and the shell completions (completions/)
 #   make run        install missing dependencies, build, audit this host
 #   make check      the same set-up, lint, then every test (plain, ASan+UBSan,
 #                   and the binary under valgrind), then 10 s of each fuzzer,
 #                   then check-deb
 #   make install    PREFIX=/usr/local DESTDIR= (binary in sbin, man page,
-#                   share/sockaudit, systemd units; see README)
+#                   share/sockaudit, systemd units, completions; see README)
 #   make deb        the Debian package, in build/deb/
 #   make check-deb  build, lint, install, run and purge the package (root)
 
@@ -16,6 +16,8 @@ VERSION  := $(shell cat VERSION)
 PREFIX   ?= /usr/local
 SBINDIR  ?= $(PREFIX)/sbin
 MANDIR   ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/vendor-completions
 DATADIR  ?= $(PREFIX)/share/sockaudit
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 UNITS     = sockaudit-exporter.service sockaudit-textfile.service \
@@ -47,9 +49,9 @@ TEST_PROGS = $(patsubst tests/progs/%.c,$(B)/tests/progs/%,$(wildcard tests/prog
 SHIMS     = $(patsubst tests/shim/%.c,$(B)/tests/shim/%.so,$(wildcard tests/shim/*.c))
 
 .PHONY: all deps run check check-plain check-asan test install uninstall clean lint valgrind test-bins bench \
-	deb check-deb check-version
+	deb check-deb check-version completions
 
-all: $(BIN)
+all: $(BIN) completions
 
 deps:
 	sh scripts/deps.sh
@@ -68,6 +70,19 @@ $(B)/libsockaudit.a: $(LIB_OBJS)
 $(BIN): $(B)/main.o $(B)/libsockaudit.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The shell completions, generated from the option table that the
+# binary prints (sockaudit --dump-options); not checked in.
+COMPLETIONS = completions/sockaudit.bash completions/_sockaudit
+completions: $(COMPLETIONS)
+
+completions/sockaudit.bash: completions/sockaudit.bash.in scripts/gen-completion $(BIN)
+	$(abspath $(BIN)) --dump-options | sh scripts/gen-completion bash $< >$@.tmp
+	mv $@.tmp $@
+
+completions/_sockaudit: completions/_sockaudit.in scripts/gen-completion $(BIN)
+	$(abspath $(BIN)) --dump-options | sh scripts/gen-completion zsh $< >$@.tmp
+	mv $@.tmp $@
+
 $(B) $(B)/tests $(B)/tests/progs $(B)/tests/shim:
 	mkdir -p $@
 
@@ -81,7 +96,7 @@ $(B)/tests/progs/%: tests/progs/%.c tests/lib/portcheck.h | $(B)/tests/progs
 $(B)/tests/shim/%.so: tests/shim/%.c | $(B)/tests/shim
 	$(CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -O2 -fPIC -shared -o $@ $< -ldl
 
-test-bins: $(BIN) $(TESTS) $(TEST_PROGS) $(SHIMS)
+test-bins: $(BIN) $(COMPLETIONS) $(TESTS) $(TEST_PROGS) $(SHIMS)
 
 # Run every test binary against the binary built in $(B).
 test: test-bins
@@ -155,7 +170,7 @@ bench: $(BIN)
 # The units in scripts/ name the default install's paths
 # (/usr/local/sbin, /usr/local/share/sockaudit): installed ones name
 # these.  Nothing is enabled or started.
-install: $(BIN)
+install: $(BIN) $(COMPLETIONS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(DATADIR) $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/sockaudit
@@ -168,12 +183,16 @@ install: $(BIN)
 			scripts/$$u >$(DESTDIR)$(UNITDIR)/$$u; \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; \
 	done
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0644 completions/sockaudit.bash $(DESTDIR)$(BASHCOMPDIR)/sockaudit
+	install -m 0644 completions/_sockaudit $(DESTDIR)$(ZSHCOMPDIR)/_sockaudit
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/sockaudit $(DESTDIR)$(MANDIR)/man8/sockaudit.8 \
 		$(DESTDIR)$(DATADIR)/sockaudit-textfile \
 		$(DESTDIR)$(DATADIR)/sockaudit-alerts.yml \
-		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
+		$(DESTDIR)$(BASHCOMPDIR)/sockaudit $(DESTDIR)$(ZSHCOMPDIR)/_sockaudit
 	-rmdir $(DESTDIR)$(DATADIR)
 
 # VERSION, debian/changelog's latest entry and the man page's .TH line
@@ -195,7 +214,7 @@ check-deb: deb
 	bash scripts/check-deb build/deb
 
 clean:
-	rm -rf build $(BIN)
+	rm -rf build $(BIN) $(COMPLETIONS)
 
 # libFuzzer targets (tests/fuzz/), built with clang, ASan and UBSan, with
 # the sources but main.c compiled straight in.  Each runs FUZZ_SECONDS on

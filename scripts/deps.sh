@@ -12,8 +12,9 @@ set -eu
 # valgrind; fuzzing: clang and libFuzzer (libclang-rt-14-dev, only
 # recommended by clang-14).  The Debian package (make deb, check-deb):
 # build-essential, dpkg-dev, debhelper and fakeroot build it, lintian
-# checks it, man-db reads its man page.
-packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev check iproute2 jq curl prometheus cppcheck clang-tidy valgrind clang libclang-rt-14-dev build-essential dpkg-dev debhelper fakeroot lintian man-db"
+# checks it, man-db reads its man page.  The completion tests:
+# bash-completion and zsh.
+packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev check iproute2 jq curl prometheus cppcheck clang-tidy valgrind clang libclang-rt-14-dev build-essential dpkg-dev debhelper fakeroot lintian man-db bash-completion zsh"
 
 missing=""
 for p in $packages; do
