@@ -160,9 +160,19 @@ static int read_file(const char *path, int family, struct sock_table *t,
 
 	if (!f)
 		return -errno;
-	while (getline(&line, &cap, f) > 0) {
+	for (;;) {
 		struct sock_rec r, *slot;
-		int n = procnet_parse_line(line, family, &r);
+		int n;
+
+		errno = 0;
+		if (getline(&line, &cap, f) <= 0) {
+			/* Not the end of the file: a read or an allocation
+			 * failed, and the rest of the sockets with it. */
+			if (!feof(f))
+				rc = errno ? -errno : -EIO;
+			break;
+		}
+		n = procnet_parse_line(line, family, &r);
 
 		if (n < 0) {
 			st->malformed++;
