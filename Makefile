@@ -159,7 +159,7 @@ clean:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DEFS    ?=
-FUZZ_TARGETS  = procnet netlink options escape
+FUZZ_TARGETS  = procnet netlink options escape render growth http
 FUZZ_FLAGS    = -std=gnu11 -D_GNU_SOURCE -pthread -O1 -g \
                 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all -Isrc $(FUZZ_DEFS) \
@@ -171,9 +171,15 @@ FUZZ_BINS     = $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
 fuzz-bins: $(FUZZ_BINS)
 
+# fuzz_render checks the exposition with the tests' strict reader.
+FUZZ_EXTRA_render      = tests/lib/prom.c
+FUZZ_EXTRA_LIBS_render = $(shell pkg-config --libs check)
+build/fuzz/fuzz_render: tests/lib/prom.c tests/lib/prom.h
+
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard src/*.h)
 	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRCS) $(LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_EXTRA_$*) $(FUZZ_SRCS) $(LIBS) \
+		$(FUZZ_EXTRA_LIBS_$*)
 
 fuzz: $(FUZZ_BINS)
 	@failed=""; for t in $(FUZZ_TARGETS); do \
