@@ -44,6 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_SOCKS 48
 #define MAX_PROCS 24 /* < 32: PIDs are unique by construction */
 #define MAX_REFS 64
+#define MAX_SHARED 600 /* descriptors of one socket: past the 16 KiB
+			* JSON buffer of render_json's emit */
 #define MAX_NS 4
 
 struct in {
@@ -141,7 +143,8 @@ static bool build_ns(struct in *in, struct netns_set *ns)
 		if (!nt->audited)
 			nt->err = f & 2 ? -ENOENT : -EPERM;
 		if (f & 4) {
-			size_t len = (f >> 3) & 15;
+			/* Up to NAME_MAX and past it. */
+			size_t len = f & 8 ? u16(in) % 300 : (f >> 4) & 15;
 
 			nt->name = malloc(len + 1);
 			if (nt->name) {
@@ -217,7 +220,7 @@ static void build_procs(struct in *in, struct sock_table *t, size_t n)
 
 	for (i = 0; i < n; i++) {
 		char comm[64];
-		size_t len = u8(in) % 20;
+		size_t len = u8(in) % 65;
 		pid_t pid = (pid_t)(base * 32 + i + 1);
 		uint32_t pi;
 		struct proc_rec *p;
@@ -249,6 +252,15 @@ static void build_refs(struct in *in, struct sock_table *t)
 		uint32_t s = u8(in) % t->nsocks, p = u8(in) % t->nprocs;
 
 		table_add_owner(t, s, p, fd++);
+	}
+	/* Sometimes one socket shared by every process, many times over
+	 * (a listener inherited across forks). */
+	if (t->nprocs && t->nsocks && (u8(in) & 0xf0) == 0xf0) {
+		uint32_t s = u8(in) % t->nsocks;
+		size_t many = u16(in) % MAX_SHARED;
+
+		for (i = 0; i < many; i++)
+			table_add_owner(t, s, (uint32_t)(i % t->nprocs), fd++);
 	}
 	for (i = 0; i < t->nsocks; i++) {
 		struct sock_rec *s = &t->socks[i];
@@ -488,15 +500,55 @@ static void check_prom(const char *text, size_t len, const struct audit *a)
 
 /* ---- the target -------------------------------------------------------- */
 
-/* Optionally make it a --watch sample: the same audit added to growth.c
- * one to four times at fuzzed, increasing times. */
-static void watch_sample(struct in *in, const struct sock_table *t,
+/* An earlier sample: the audit's groups with other counts, its
+ * processes with other descriptor counts. */
+static int earlier_sample(struct in *in, struct sock_table *t,
+			  const struct audit *a, struct growth *gr, double when)
+{
+	struct audit b = *a;
+	struct group *groups = malloc((a->ngroups + 1) * sizeof(*groups));
+	uint32_t *fds = malloc((a->nprocs + 1) * sizeof(*fds));
+	size_t i;
+	int rc = -ENOMEM;
+
+	if (!groups || !fds)
+		goto out;
+	for (i = 0; i < a->ngroups; i++) {
+		groups[i] = a->groups[i];
+		if (u8(in) & 1) {
+			groups[i].n.sockets = u16(in);
+			groups[i].n.close_wait = u8(in);
+			groups[i].n.idle = u8(in);
+		}
+	}
+	b.groups = groups;
+	/* Only some of the groups: the others are absent then. */
+	b.ngroups = a->ngroups ? u8(in) % (a->ngroups + 1) : 0;
+	for (i = 0; i < a->nprocs; i++) {
+		struct proc_rec *p = &t->procs[a->procs[i]];
+
+		fds[i] = p->fds;
+		p->fds = u8(in) & 1 ? u16(in) : p->fds;
+	}
+	rc = growth_add(gr, t, &b, when, NULL, NULL);
+	for (i = 0; i < a->nprocs; i++)
+		t->procs[a->procs[i]].fds = fds[i];
+out:
+	free(groups);
+	free(fds);
+	return rc;
+}
+
+/* Optionally make it a --watch sample: up to three earlier samples of
+ * fuzzed counts, then this audit, added to growth.c at fuzzed,
+ * increasing times. */
+static void watch_sample(struct in *in, struct sock_table *t,
 			 const struct audit *a, struct growth *gr,
 			 struct watch_info *w, struct group_growth **gg,
 			 struct proc_growth **pg)
 {
 	size_t k, n = 1 + u8(in) % 4;
-	double when = 1.7e9;
+	double when = u8(in) & 1 ? 1.7e7 : 12.5;
 
 	memset(w, 0, sizeof(*w));
 	w->sample = n - 1;
@@ -507,11 +559,15 @@ static void watch_sample(struct in *in, const struct sock_table *t,
 	*pg = calloc(a->nprocs + 1, sizeof(**pg));
 	if (!*gg || !*pg)
 		return;
-	for (k = 0; k < n; k++) {
-		when += 0.001 + u16(in) / 100.0;
-		if (growth_add(gr, t, a, when, *gg, *pg))
+	for (k = 0; k + 1 < n; k++) {
+		if (earlier_sample(in, t, a, gr, when))
 			return;
+		double gap = u16(in);
+
+		when += 0.001 + (u8(in) & 1 ? gap : gap / 100);
 	}
+	if (growth_add(gr, t, a, when, *gg, *pg))
+		return;
 	if (n > 1) {
 		w->groups = *gg;
 		w->procs = *pg;
