@@ -33,8 +33,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_SAMPLES 64
-#define NKEYS 8
-#define NPIDS 4
+/* Past 32 of either, growth.c's tables are rehashed. */
+#define NKEYS 40
+#define NPIDS 40
 
 struct in {
 	const uint8_t *p;
@@ -95,7 +96,9 @@ static size_t build_keys(struct in *in, struct model_group *m)
 {
 	size_t n = 0, i, j;
 
-	for (i = 0; i < NKEYS; i++) {
+	size_t want = 1 + u8(in) % NKEYS;
+
+	for (i = 0; i < want; i++) {
 		struct group k;
 		uint8_t b = u8(in);
 		bool dup = false;
@@ -104,12 +107,12 @@ static size_t build_keys(struct in *in, struct model_group *m)
 		k.side = (enum group_side)(b % 3);
 		k.netns = b & 4 ? 4026532000u : 0;
 		if (k.side == SIDE_SERVER) {
-			k.port = (uint16_t)(u8(in) % 4 + 80);
+			k.port = (uint16_t)(u8(in) % 64 + 80);
 		} else if (k.side == SIDE_PROCESS) {
-			k.pid = 100 + u8(in) % 4;
+			k.pid = 100 + u8(in) % 64;
 		} else {
 			k.family = b & 8 ? AF_INET6 : AF_INET;
-			k.port = (uint16_t)(u8(in) % 2 + 443);
+			k.port = (uint16_t)(u8(in) % 8 + 443);
 			k.raddr[k.family == AF_INET ? 3 : 15] = (unsigned char)(b >> 6);
 		}
 		for (j = 0; j < n && !dup; j++)
@@ -239,15 +242,19 @@ static int one_sample(struct in *in, struct growth *g, struct model_group *mg,
 	struct sock_table tab;
 	struct audit a;
 	uint32_t procs[NPIDS], which[NKEYS];
-	uint8_t gmask = u8(in), pmask = u8(in);
+	uint8_t gmask[(NKEYS + 7) / 8], pmask[(NPIDS + 7) / 8];
 	size_t i;
 	int rc;
 
+	for (i = 0; i < sizeof(gmask); i++)
+		gmask[i] = u8(in);
+	for (i = 0; i < sizeof(pmask); i++)
+		pmask[i] = u8(in);
 	memset(&a, 0, sizeof(a));
 	table_init(&tab);
 	for (i = 0; i < nkeys; i++) {
 		mg[i].v[k] = mg[i].cw[k] = 0;
-		if (!(gmask & (1u << i)))
+		if (!(gmask[i / 8] & (1u << (i % 8))))
 			continue;
 		groups[a.ngroups] = mg[i].key;
 		memset(&groups[a.ngroups].n, 0, sizeof(groups[a.ngroups].n));
@@ -266,7 +273,7 @@ static int one_sample(struct in *in, struct growth *g, struct model_group *mg,
 		uint32_t pi;
 		uint8_t f;
 
-		if (!(pmask & (1u << i)))
+		if (!(pmask[i / 8] & (1u << (i % 8))))
 			continue;
 		pi = table_add_proc(&tab, mp[i].pid, comms[comm], strlen(comms[comm]));
 		if (pi == NO_INDEX)
