@@ -217,14 +217,21 @@ clean:
 	rm -rf build $(BIN) $(COMPLETIONS)
 
 # libFuzzer targets (tests/fuzz/), built with clang, ASan and UBSan, with
-# the sources but main.c compiled straight in.  Each runs FUZZ_SECONDS on
-# a copy of its checked-in corpus (build/fuzz/corpus-<target>, which it
-# grows); a crash stops make with the reproducer in build/fuzz/.
-# make fuzz-check runs each for 10 s (for CI).
+# the sources but main.c compiled straight in.  scripts/fuzz runs each
+# for FUZZ_SECONDS on a copy of its checked-in corpus (build/fuzz/
+# corpus-<target>, which it grows), FUZZ_JOBS at a time, keeps going
+# after a finding (reproducers: build/fuzz/crash-<target>-*) and ends
+# with one line per target: seconds, executions, coverage (cov, ft),
+# findings; its status is 1 when there was one.
+# make fuzz-check runs each for 10 s (for CI), make fuzz-long for 10
+# minutes, two at a time (about 40 minutes on two cores).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 1
+FUZZ_LONG_SECONDS ?= 600
+FUZZ_LONG_JOBS    ?= 2
 FUZZ_DEFS    ?=
-FUZZ_TARGETS  = procnet netlink options escape
+FUZZ_TARGETS  = procnet netlink options escape render growth http
 FUZZ_FLAGS    = -std=gnu11 -D_GNU_SOURCE -pthread -O1 -g \
                 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all -Isrc $(FUZZ_DEFS) \
@@ -232,25 +239,25 @@ FUZZ_FLAGS    = -std=gnu11 -D_GNU_SOURCE -pthread -O1 -g \
 FUZZ_SRCS     = $(filter-out src/main.c,$(SRCS))
 FUZZ_BINS     = $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
-.PHONY: fuzz fuzz-check fuzz-bins
+.PHONY: fuzz fuzz-check fuzz-long fuzz-bins
 
 fuzz-bins: $(FUZZ_BINS)
 
+# fuzz_render checks the exposition with the tests' strict reader.
+FUZZ_EXTRA_render      = tests/lib/prom.c
+FUZZ_EXTRA_LIBS_render = $(shell pkg-config --libs check)
+build/fuzz/fuzz_render: tests/lib/prom.c tests/lib/prom.h
+
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard src/*.h)
 	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRCS) $(LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_EXTRA_$*) $(FUZZ_SRCS) $(LIBS) \
+		$(FUZZ_EXTRA_LIBS_$*)
 
 fuzz: $(FUZZ_BINS)
-	@failed=""; for t in $(FUZZ_TARGETS); do \
-		echo "== fuzz_$$t ($(FUZZ_SECONDS) s)"; \
-		rm -rf build/fuzz/corpus-$$t; mkdir -p build/fuzz/corpus-$$t; \
-		cp tests/fuzz/corpus/$$t/* build/fuzz/corpus-$$t/ || exit 1; \
-		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			-artifact_prefix=build/fuzz/crash-$$t- \
-			build/fuzz/corpus-$$t || failed="$$failed $$t"; \
-	done; \
-	if [ -n "$$failed" ]; then echo "fuzz: crash in:$$failed (reproducers: build/fuzz/crash-*)" >&2; exit 1; fi
+	bash scripts/fuzz $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 fuzz-check:
-	$(MAKE) fuzz FUZZ_SECONDS=10
+	$(MAKE) fuzz FUZZ_SECONDS=10 FUZZ_JOBS=1
+
+fuzz-long:
+	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_LONG_SECONDS) FUZZ_JOBS=$(FUZZ_LONG_JOBS)
