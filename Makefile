@@ -34,7 +34,7 @@ TESTS     = $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TEST_PROGS = $(patsubst tests/progs/%.c,$(B)/tests/progs/%,$(wildcard tests/progs/*.c))
 SHIMS     = $(patsubst tests/shim/%.c,$(B)/tests/shim/%.so,$(wildcard tests/shim/*.c))
 
-.PHONY: all deps run check check-plain check-asan test install uninstall clean lint valgrind test-bins bench
+.PHONY: all deps run check check-plain check-asan check-busy test install uninstall clean lint valgrind test-bins bench
 
 all: $(BIN)
 
@@ -114,6 +114,16 @@ check-asan:
 	$(MAKE) test B=build/asan BIN=build/asan/sockaudit \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined"
+
+# The plain suite again on a busy host: beside it, tests/progs/churn
+# forks and reaps thousands of short-lived processes a second, opens and
+# resets loopback connections and spins a CPU (scripts/busy starts and
+# stops it by PID; BUSY_ARGS passes it options).  test_bigdump holds
+# BIGDUMP_BUSY_CONNECTIONS connections there.
+BIGDUMP_BUSY_CONNECTIONS ?= 20000
+check-busy: test-bins
+	BIGDUMP_CONNECTIONS=$(BIGDUMP_BUSY_CONNECTIONS) CK_TIMEOUT_MULTIPLIER=2 \
+	sh scripts/busy $(B)/tests/progs/churn $(MAKE) test
 
 check: deps
 	$(MAKE) lint
