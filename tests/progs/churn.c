@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,9 +64,9 @@ static double now_s(void)
 static void __attribute__((noreturn)) forker(volatile unsigned long *forked, int live,
 					     int life_ms)
 {
+	uint32_t seed = (uint32_t)getpid() | 1u; /* xorshift32: any spread will do */
 	int running = 0;
 
-	srand((unsigned)getpid());
 	for (;;) {
 		pid_t pid;
 
@@ -76,12 +77,15 @@ static void __attribute__((noreturn)) forker(volatile unsigned long *forked, int
 			}
 			continue;
 		}
+		seed ^= seed << 13;
+		seed ^= seed >> 17;
+		seed ^= seed << 5;
 		pid = fork();
 		if (pid == 0) {
 			/* Gone with the forker, which is killed by PID. */
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			if (life_ms > 0)
-				usleep((useconds_t)(rand() % life_ms) * 1000);
+				usleep((useconds_t)(seed % (uint32_t)life_ms) * 1000);
 			_exit(0);
 		}
 		if (pid > 0)
