@@ -2,9 +2,9 @@
 #
 #   make            build ./sockaudit and the shell completions (completions/)
 #   make run        install missing dependencies, build, audit this host
-#   make check      the same set-up, lint, then every test (plain, ASan+UBSan,
-#                   and the binary under valgrind), then 10 s of each fuzzer,
-#                   then check-deb
+#   make check      the same set-up, lint, then every test (plain, plain on a
+#                   busy host, ASan+UBSan, and the binary under valgrind),
+#                   then 10 s of each fuzzer, then check-deb
 #   make install    PREFIX=/usr/local DESTDIR= (binary in sbin, man page,
 #                   share/sockaudit, systemd units, completions; see README)
 #   make deb        the Debian package, in build/deb/
@@ -48,7 +48,7 @@ TESTS     = $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TEST_PROGS = $(patsubst tests/progs/%.c,$(B)/tests/progs/%,$(wildcard tests/progs/*.c))
 SHIMS     = $(patsubst tests/shim/%.c,$(B)/tests/shim/%.so,$(wildcard tests/shim/*.c))
 
-.PHONY: all deps run check check-plain check-asan test install uninstall clean lint valgrind test-bins bench \
+.PHONY: all deps run check check-plain check-asan check-busy check-busy-asan test install uninstall clean lint valgrind test-bins bench \
 	deb check-deb check-version completions
 
 all: $(BIN) completions
@@ -143,9 +143,30 @@ check-asan:
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined"
 
+# The plain suite again on a busy host: beside it, tests/progs/churn
+# forks and reaps thousands of short-lived processes a second, opens and
+# resets loopback connections and spins a CPU (scripts/busy starts and
+# stops it by PID; BUSY_ARGS passes it options).  test_bigdump holds
+# BIGDUMP_BUSY_CONNECTIONS connections there.  check-busy-asan: the
+# ASan+UBSan suite so (not part of make check).
+BIGDUMP_BUSY_CONNECTIONS ?= 20000
+BUSY_TIMEOUT_MULTIPLIER  ?= 2
+check-busy: test-bins
+	BIGDUMP_CONNECTIONS=$(BIGDUMP_BUSY_CONNECTIONS) \
+	CK_TIMEOUT_MULTIPLIER=$(BUSY_TIMEOUT_MULTIPLIER) \
+	sh scripts/busy $(B)/tests/progs/churn $(MAKE) test
+
+check-busy-asan:
+	BIGDUMP_RSS_PER_SOCKET=0 \
+	$(MAKE) check-busy B=build/asan BIN=build/asan/sockaudit \
+		BIGDUMP_BUSY_CONNECTIONS=$(BIGDUMP_ASAN_CONNECTIONS) BUSY_TIMEOUT_MULTIPLIER=4 \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined"
+
 check: deps
 	$(MAKE) lint
 	$(MAKE) check-plain
+	$(MAKE) check-busy
 	$(MAKE) check-asan
 	$(MAKE) valgrind
 	$(MAKE) fuzz-check

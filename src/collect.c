@@ -167,6 +167,11 @@ static int read_sockets(const struct options *o, uint32_t states,
 	if (pst.malformed && !rs->quiet)
 		diag_warn_once(DIAG_MALFORMED, "%u malformed lines in %s/net/tcp skipped",
 			       pst.malformed, proc_dir);
+	if (pst.inconsistent && !rs->quiet)
+		diag_warn_once(DIAG_INCONSISTENT,
+			       "the kernel's socket dump kept changing while it was read; "
+			       "the report may be inconsistent");
+	rs->inconsistent |= pst.inconsistent != 0;
 	rs->used_proc = true;
 	return 0;
 }
