@@ -159,7 +159,7 @@ clean:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DEFS    ?=
-FUZZ_TARGETS  = procnet netlink options escape
+FUZZ_TARGETS  = procnet netlink options escape cgroup
 FUZZ_FLAGS    = -std=gnu11 -D_GNU_SOURCE -pthread -O1 -g \
                 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all -Isrc $(FUZZ_DEFS) \
