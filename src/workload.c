@@ -646,7 +646,7 @@ const char *workload_label(const struct workload *w, char *buf, size_t size)
 {
 	const struct wl_container *c = w ? w->c : NULL;
 
-	if (c && c->has_pod && (c->pod_name || c->pod_uid))
+	if (c && c->has_pod && c->pod_name)
 		return workload_key(w, WL_POD, buf, size);
 	if (c && c->is_container && c->name)
 		return c->name;
@@ -654,6 +654,8 @@ const char *workload_label(const struct workload *w, char *buf, size_t size)
 		snprintf(buf, size, "%.12s", c->id);
 		return buf;
 	}
+	if (c && c->has_pod && c->pod_uid)
+		return c->pod_uid;
 	if (w && w->unit)
 		return w->unit;
 	if (w && w->user_unit)

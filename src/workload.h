@@ -100,7 +100,8 @@ const char *workload_key(const struct workload *w, enum workload_kind k,
 
 /*
  * A short label for tables: pod "NAMESPACE/NAME", else the container's
- * name or 12-digit id, else the unit, else the user unit; "-" for none.
+ * name or 12-digit id, else the pod's uid, else the unit, else the user
+ * unit; "-" for none.
  */
 const char *workload_label(const struct workload *w, char *buf, size_t size);
 

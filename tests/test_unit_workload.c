@@ -549,6 +549,9 @@ START_TEST(test_hostile_state)
 		ck_assert_ptr_null(w->c->name);
 		ck_assert_str_eq(w->c->pod_uid, UID1);
 		ck_assert_ptr_null(w->c->pod_name);
+		/* No pod name: the container's short id, before the uid. */
+		snprintf(path, sizeof(path), "%.12s", ids[i]);
+		ck_assert_str_eq(workload_label(w, cg, sizeof(cg)), path);
 	}
 	ck_assert_uint_eq(r.ws.state_errors, 5);
 	done(&r);
