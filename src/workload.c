@@ -71,54 +71,105 @@ enum cgroup_layout workload_layout(const char *root)
 	return fs.f_type == CGROUP_SUPER_MAGIC ? CG_LAYOUT_LEGACY : CG_LAYOUT_UNKNOWN;
 }
 
-/*
- * Read a whole regular file of at most max bytes, NUL-terminated, into
- * a malloc'd *buf.  A final symlink, a FIFO or device, or a larger file
- * is refused.  Returns the length, or -errno (-EFBIG: too large).
- */
-static long read_bounded(const char *path, size_t max, char **buf)
+/* Open a regular file for reading, not through a final symlink and
+ * without blocking on a FIFO.  Returns the descriptor or -errno. */
+static int open_regular(const char *path, struct stat *st)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	size_t len = 0;
-	struct stat st;
-	char *b;
-	int err = 0;
 
-	*buf = NULL;
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
 		close(fd);
 		return -EINVAL;
 	}
-	b = malloc(max + 1);
-	if (!b) {
-		close(fd);
-		return -ENOMEM;
-	}
-	for (;;) {
-		ssize_t r = read(fd, b + len, max + 1 - len);
+	return fd;
+}
+
+/* Read fd into b[0..cap) until the end of the file or cap bytes.
+ * Returns the length or -errno. */
+static long read_all(int fd, char *b, size_t cap)
+{
+	size_t len = 0;
+
+	while (len < cap) {
+		ssize_t r = read(fd, b + len, cap - len);
 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			err = -errno;
-		if (r <= 0)
+			return -errno;
+		if (r == 0)
 			break;
 		len += (size_t)r;
-		if (len > max) {
-			err = -EFBIG;
-			break;
-		}
 	}
-	close(fd);
-	if (err) {
-		free(b);
-		return err;
-	}
-	b[len] = '\0';
-	*buf = b;
 	return (long)len;
+}
+
+/*
+ * Read a whole regular file of at most max bytes into buf (max + 1
+ * bytes), NUL-terminated: for /proc files, whose size stat does not
+ * give.  Returns the length, or -errno (-EFBIG: larger).
+ */
+static long read_into(const char *path, char *buf, size_t max)
+{
+	struct stat st = { 0 };
+	int fd = open_regular(path, &st);
+	long len;
+
+	if (fd < 0)
+		return fd;
+	len = read_all(fd, buf, max + 1);
+	close(fd);
+	if (len > (long)max)
+		return -EFBIG;
+	if (len >= 0)
+		buf[len] = '\0';
+	return len;
+}
+
+/* A state file may grow this much between fstat and read. */
+#define STATE_SLACK 4096
+
+/*
+ * Read a whole regular file of at most max bytes, NUL-terminated, into
+ * a malloc'd *buf sized by the file.  A final symlink, a FIFO or device,
+ * or a larger file is refused.  Returns the length, or -errno (-EFBIG:
+ * too large).
+ */
+static long read_bounded(const char *path, size_t max, char **buf)
+{
+	struct stat st = { 0 };
+	int fd = open_regular(path, &st);
+	size_t cap;
+	long len;
+
+	*buf = NULL;
+	if (fd < 0)
+		return fd;
+	if (st.st_size < 0 || (uint64_t)st.st_size > max) {
+		close(fd);
+		return -EFBIG;
+	}
+	cap = (size_t)st.st_size + STATE_SLACK;
+	if (cap > max)
+		cap = max;
+	*buf = malloc(cap + 1);
+	if (!*buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	len = read_all(fd, *buf, cap + 1);
+	close(fd);
+	if (len > (long)cap)
+		len = -EFBIG;
+	if (len < 0) {
+		free(*buf);
+		*buf = NULL;
+		return len;
+	}
+	(*buf)[len] = '\0';
+	return len;
 }
 
 /* Parse a JSON state file; NULL when absent (-ENOENT in *err) or bad. */
@@ -481,7 +532,7 @@ static char *span_dup(struct span s)
 static int resolve_one(struct workload_set *ws, struct workload *w, pid_t pid,
 		       const struct workload_opts *o)
 {
-	char path[PATH_MAX], unit[256], *buf;
+	char path[PATH_MAX], unit[256], *buf = ws->cgbuf;
 	struct span root = { ws->root, strlen(ws->root) }, cg;
 	struct cgroup_file cf;
 	long len;
@@ -489,16 +540,14 @@ static int resolve_one(struct workload_set *ws, struct workload *w, pid_t pid,
 
 	w->resolved = true;
 	snprintf(path, sizeof(path), "%s/%d/cgroup", o->proc_root, (int)pid);
-	len = read_bounded(path, CGROUP_FILE_MAX, &buf);
+	len = read_into(path, buf, CGROUP_FILE_MAX);
 	if (len < 0)
-		return len == -ENOMEM ? -ENOMEM : 0;
+		return 0;
 	rc = cgroup_parse(buf, (size_t)len, &cf);
 	if (!rc)
 		rc = cgroup_path(&cf, ws->layout, &cg);
-	if (rc) {
-		free(buf);
+	if (rc)
 		return 0;
-	}
 	w->cgroup = span_dup(cg);
 	if (!cgroup_unit(cg, root, unit, sizeof(unit)))
 		w->unit = strdup(unit);
@@ -509,30 +558,25 @@ static int resolve_one(struct workload_set *ws, struct workload *w, pid_t pid,
 	 * cgroupfs driver on a hybrid host): look at the other line. */
 	if (!rc && !w->c && cf.has_systemd && cg.p != cf.systemd.p)
 		rc = container_of(ws, cf.systemd, o->dirs, &w->c);
-	free(buf);
 	if (!rc && !w->cgroup)
 		rc = -ENOMEM;
 	return rc;
 }
 
 /* PID 1's cgroup root (see cgroup_root_of): "" when unreadable. */
-static char *read_root(const struct workload_opts *o, enum cgroup_layout l)
+static char *read_root(const struct workload_opts *o, enum cgroup_layout l,
+		       char *buf)
 {
-	char path[PATH_MAX], *buf, *root;
+	char path[PATH_MAX];
 	struct cgroup_file cf;
 	struct span cg;
 	long len;
 
 	snprintf(path, sizeof(path), "%s/1/cgroup", o->proc_root);
-	len = read_bounded(path, CGROUP_FILE_MAX, &buf);
-	if (len < 0)
+	len = read_into(path, buf, CGROUP_FILE_MAX);
+	if (len < 0 || cgroup_parse(buf, (size_t)len, &cf) || cgroup_path(&cf, l, &cg))
 		return strdup("");
-	if (cgroup_parse(buf, (size_t)len, &cf) || cgroup_path(&cf, l, &cg))
-		root = strdup("");
-	else
-		root = span_dup(cgroup_root_of(cg));
-	free(buf);
-	return root;
+	return span_dup(cgroup_root_of(cg));
 }
 
 int workload_resolve(struct workload_set *ws, struct sock_table *t,
@@ -545,7 +589,10 @@ int workload_resolve(struct workload_set *ws, struct sock_table *t,
 	if (!ws->v) {
 		ws->layout = o->layout ? o->layout :
 			     workload_layout(o->dirs->cgroup_root);
-		ws->root = read_root(o, ws->layout);
+		ws->cgbuf = malloc(CGROUP_FILE_MAX + 1);
+		if (!ws->cgbuf)
+			return -ENOMEM;
+		ws->root = read_root(o, ws->layout, ws->cgbuf);
 		ws->v = calloc(t->nprocs ? t->nprocs : 1, sizeof(*ws->v));
 		if (!ws->v || !ws->root)
 			return -ENOMEM;
@@ -577,6 +624,7 @@ void workload_free(struct workload_set *ws)
 	free(ws->v);
 	free(ws->cache);
 	free(ws->root);
+	free(ws->cgbuf);
 	memset(ws, 0, sizeof(*ws));
 }
 

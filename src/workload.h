@@ -55,6 +55,7 @@ struct workload_set {
 	size_t ncache, cache_cap;
 	enum cgroup_layout layout;
 	char *root;		/* PID 1's cgroup root, for units */
+	char *cgbuf;		/* one /proc/PID/cgroup at a time */
 	unsigned state_errors;	/* runtime files unreadable or malformed */
 	int state_errno;
 	unsigned files_read;	/* runtime files read (for tests: caching) */
