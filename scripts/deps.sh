@@ -10,8 +10,9 @@ set -eu
 # promtool and the prometheus server (Debian's prometheus package), curl
 # as their HTTP client.  lint and memory checks: cppcheck, clang-tidy,
 # valgrind; fuzzing: clang and libFuzzer (libclang-rt-14-dev, only
-# recommended by clang-14).
-packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev check iproute2 jq curl prometheus cppcheck clang-tidy valgrind clang libclang-rt-14-dev"
+# recommended by clang-14).  Workloads: runc, and busybox-static as a
+# container's root filesystem (test_runtimes; no image registry).
+packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev check iproute2 jq curl prometheus cppcheck clang-tidy valgrind clang libclang-rt-14-dev runc busybox-static"
 
 missing=""
 for p in $packages; do
