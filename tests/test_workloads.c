@@ -135,9 +135,21 @@ static void remove_tree(const char *dir)
 		fprintf(stderr, "test_workloads: could not remove %s\n", dir);
 }
 
+/* The docker data root test_bad_state_warns_once makes. */
+static void docker_root(char *out, size_t size)
+{
+	snprintf(out, size, "/tmp/sockaudit-docker-%d", (int)test_pid);
+}
+
 static void teardown(void)
 {
+	char cmd[96];
 	size_t h;
+
+	snprintf(cmd, sizeof(cmd), "rm -rf ");
+	docker_root(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd));
+	if (system(cmd) != 0)
+		fprintf(stderr, "test_workloads: '%s' failed\n", cmd);
 
 	for (h = 0; h < NHIER; h++) {
 		char *dir;
@@ -353,6 +365,72 @@ START_TEST(test_own_cgroup)
 }
 END_TEST
 
+/*
+ * A docker container whose config.v2.json is malformed: the container
+ * is still named by its cgroup (id, runtime), its name is null, the
+ * audit succeeds, and one warning line says a state file was not
+ * readable.  The state directory is the test's (SOCKAUDIT_DOCKER_ROOT).
+ */
+START_TEST(test_bad_state_warns_once)
+{
+	static const char id[] = ID("e7");
+	char tmpl[64], pidarg[24], rel[PATH_MAX];
+	char *dir, *env, *file;
+	const char *envs[2];
+	struct run_result r;
+	const cJSON *p, *c;
+	cJSON *doc;
+	FILE *f;
+	int port, rc;
+	pid_t pid;
+
+	if (geteuid() != 0 || !hier[0][0]) {
+		fprintf(stderr, "test_workloads: skipped (needs root and a cgroup2 mount)\n");
+		return;
+	}
+	docker_root(tmpl, sizeof(tmpl));
+	ck_assert_int_gt(asprintf(&file, "%s/containers/%s", tmpl, id), 0);
+	ck_assert_int_eq(mkdir_p(file), 0);
+	free(file);
+	ck_assert_int_gt(asprintf(&file, "%s/containers/%s/config.v2.json", tmpl, id), 0);
+	f = fopen(file, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"Name\": \"/web", f); /* cut short */
+	ck_assert_int_eq(fclose(f), 0);
+	free(file);
+	pid = start_helper(&port);
+	snprintf(rel, sizeof(rel), "/satest%d.slice/docker-%s.scope", (int)test_pid, id);
+	ck_assert_int_gt(asprintf(&dir, "%s%s", hier[0], rel), 0);
+	ck_assert_int_eq(mkdir_p(dir), 0);
+	rc = write_pid(dir, pid);
+	ck_assert_msg(rc == 0, "moving into %s: %s", dir, strerror(-rc));
+	free(dir);
+	ck_assert_int_gt(asprintf(&env, "SOCKAUDIT_DOCKER_ROOT=%s", tmpl), 0);
+	envs[0] = env;
+	envs[1] = NULL;
+	snprintf(pidarg, sizeof(pidarg), "%d", (int)pid);
+	run_sockaudit(&r, envs, "-f", "json", "--pid", pidarg, NULL);
+	free(env);
+	ck_assert_msg(r.status == 0, "%s", run_describe(&r));
+	ck_assert_msg(count_lines(r.err) == 1 &&
+		      strstr(r.err, "sockaudit: 1 container runtime state file not readable"),
+		      "stderr: %s", r.err);
+	doc = json_report(&r);
+	p = json_process(doc, pid);
+	ck_assert_ptr_nonnull(p);
+	str_or_null(p, "cgroup", rel, "bad state");
+	c = cJSON_GetObjectItemCaseSensitive(p, "container");
+	ck_assert_msg(cJSON_IsObject(c), "no container");
+	str_or_null(c, "id", id, "bad state");
+	str_or_null(c, "runtime", "docker", "bad state");
+	str_or_null(c, "name", NULL, "bad state");
+	cJSON_Delete(doc);
+	run_result_free(&r);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+END_TEST
+
 static Suite *workloads_suite(void)
 {
 	Suite *s = suite_create("workloads");
@@ -362,6 +440,7 @@ static Suite *workloads_suite(void)
 	tcase_add_unchecked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_real_cgroups);
 	tcase_add_test(tc, test_own_cgroup);
+	tcase_add_test(tc, test_bad_state_warns_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
