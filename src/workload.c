@@ -5,6 +5,7 @@
  */
 #include "workload.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <linux/magic.h>
@@ -210,35 +211,131 @@ static char *read_root(const struct workload_opts *o, enum cgroup_layout l,
 	return span_dup(cgroup_root_of(cg));
 }
 
+/* The layout, PID 1's root and the cgroup buffer, once per set.
+ * Returns 0 or -ENOMEM. */
+static int set_init(struct workload_set *ws, const struct workload_opts *o)
+{
+	if (ws->cgbuf)
+		return 0;
+	ws->layout = o->layout ? o->layout : workload_layout(o->dirs->cgroup_root);
+	ws->cgbuf = malloc(CGROUP_FILE_MAX + 1);
+	if (!ws->cgbuf)
+		return -ENOMEM;
+	ws->root = read_root(o, ws->layout, ws->cgbuf);
+	return ws->root ? 0 : -ENOMEM;
+}
+
 int workload_resolve(struct workload_set *ws, struct sock_table *t,
 		     const uint32_t *procs, size_t n,
 		     const struct workload_opts *o)
 {
 	size_t i;
-	int rc = 0;
+	int rc = set_init(ws, o);
 
-	if (!ws->v) {
-		ws->layout = o->layout ? o->layout :
-			     workload_layout(o->dirs->cgroup_root);
-		ws->cgbuf = malloc(CGROUP_FILE_MAX + 1);
-		if (!ws->cgbuf)
-			return -ENOMEM;
-		ws->root = read_root(o, ws->layout, ws->cgbuf);
+	if (!rc && !ws->v) {
 		ws->v = calloc(t->nprocs ? t->nprocs : 1, sizeof(*ws->v));
-		if (!ws->v || !ws->root)
+		if (!ws->v)
 			return -ENOMEM;
 		ws->n = t->nprocs;
 	}
 	for (i = 0; i < n && !rc; i++) {
-		struct workload *w = &ws->v[procs[i]];
+		struct workload *w;
 
 		if (procs[i] >= ws->n)
 			continue;
+		w = &ws->v[procs[i]];
 		if (!w->resolved)
 			rc = resolve_one(ws, w, t->procs[procs[i]].pid, o);
 		t->procs[procs[i]].wl = w;
 	}
 	return rc;
+}
+
+static void workload_clear(struct workload *w)
+{
+	free(w->cgroup);
+	free(w->unit);
+	free(w->user_unit);
+	memset(w, 0, sizeof(*w));
+}
+
+static int pid_cmp(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Append pid to a growing list.  Returns 0 or -ENOMEM. */
+static int pid_push(pid_t **v, size_t *n, size_t *cap, pid_t pid)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 64;
+		pid_t *p = realloc(*v, ncap * sizeof(pid_t));
+
+		if (!p)
+			return -ENOMEM;
+		*v = p;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = pid;
+	return 0;
+}
+
+/* A numeric /proc entry: its PID, else 0. */
+static pid_t proc_entry_pid(const char *name)
+{
+	char *end;
+	long v;
+
+	if (name[0] < '1' || name[0] > '9')
+		return 0;
+	errno = 0;
+	v = strtol(name, &end, 10);
+	return *end || errno || v > INT_MAX ? 0 : (pid_t)v;
+}
+
+int workload_pids(const struct workload_opts *o, enum workload_kind k,
+		  const char *const *args, size_t nargs, pid_t **pids,
+		  size_t *npids)
+{
+	struct workload_set ws = { 0 };
+	struct dirent *e;
+	size_t cap = 0, i;
+	DIR *d;
+	int rc;
+
+	*pids = NULL;
+	*npids = 0;
+	d = opendir(o->proc_root);
+	if (!d)
+		return -errno;
+	rc = set_init(&ws, o);
+	while (!rc && (e = readdir(d))) {
+		pid_t pid = proc_entry_pid(e->d_name);
+		struct workload w = { 0 };
+
+		if (!pid)
+			continue;
+		rc = resolve_one(&ws, &w, pid, o);
+		for (i = 0; !rc && i < nargs; i++)
+			if (workload_matches(&w, k, args[i])) {
+				rc = pid_push(pids, npids, &cap, pid);
+				break;
+			}
+		workload_clear(&w);
+	}
+	closedir(d);
+	workload_free(&ws);
+	if (rc) {
+		free(*pids);
+		*pids = NULL;
+		*npids = 0;
+		return rc;
+	}
+	if (*npids)
+		qsort(*pids, *npids, sizeof(pid_t), pid_cmp);
+	return 0;
 }
 
 void workload_free(struct workload_set *ws)

@@ -92,6 +92,19 @@ bool workload_matches(const struct workload *w, enum workload_kind k,
 		      const char *arg);
 
 /*
+ * The processes of the named workloads, for --unit, --container and
+ * --pod: every process of PROC_ROOT whose workload matches one of
+ * args[0..nargs) (workload_matches), in a malloc'd *pids in ascending
+ * order (NULL and 0 when none: not an error).  They can then be audited
+ * as --pid audits processes, each in its own network namespace.
+ * Processes that exit during the scan are skipped.  Returns 0, or
+ * -errno when PROC_ROOT cannot be read or memory runs out.
+ */
+int workload_pids(const struct workload_opts *o, enum workload_kind k,
+		  const char *const *args, size_t nargs, pid_t **pids,
+		  size_t *npids);
+
+/*
  * The group key of a process for --group-by unit|container|pod: its unit
  * (else user unit), container id, or pod "NAMESPACE/NAME" (else its uid).
  * NULL when it has none (the null group).

@@ -461,6 +461,52 @@ START_TEST(test_match_and_keys)
 }
 END_TEST
 
+/* workload_pids over the fixture proc tree: the PIDs --unit,
+ * --container and --pod would audit. */
+static const struct pids_row {
+	enum workload_kind kind;
+	const char *args[3];
+	pid_t want[5]; /* ascending, 0 ends */
+} pids_rows[] = {
+	{ WL_POD, { "payments/api-5d8b" }, { 100, 101, 102 } },
+	{ WL_POD, { "api-5d8b", "job-x1" }, { 100, 101, 102, 106 } },
+	{ WL_POD, { "shop/cart-7f9c" }, { 103 } },
+	{ WL_POD, { "nope" }, { 0 } },
+	{ WL_UNIT, { "nginx.service", "app-term.scope" }, { 111, 112 } },
+	{ WL_UNIT, { "user@1000.service" }, { 112 } },
+	{ WL_CONTAINER, { "web", "db" }, { 104, 105 } },
+	{ WL_CONTAINER, { "a1a1a1a1a1a1" }, { 100, 101 } },
+	{ WL_CONTAINER, { "cart" }, { 103 } },
+	{ WL_CONTAINER, { "a1a1a1a1a1" }, { 0 } }, /* too short a prefix */
+};
+
+START_TEST(test_pids)
+{
+	const struct pids_row *r = &pids_rows[_i];
+	struct workload_dirs d;
+	struct workload_opts o = { .layout = CG_LAYOUT_UNIFIED, .dirs = &d };
+	char root[PATH_MAX + 16], proc[PATH_MAX + 32];
+	size_t nargs = 0, n, i;
+	pid_t *pids;
+
+	snprintf(root, sizeof(root), "%s/workload", data_dir);
+	snprintf(proc, sizeof(proc), "%s/proc", root);
+	dirs_under(&d, root, dir_bufs);
+	o.proc_root = proc;
+	while (nargs < 3 && r->args[nargs])
+		nargs++;
+	ck_assert_int_eq(workload_pids(&o, r->kind, r->args, nargs, &pids, &n), 0);
+	for (i = 0; i < n && r->want[i]; i++)
+		ck_assert_msg(pids[i] == r->want[i], "row %d: [%zu] %d, want %d", _i, i,
+			      (int)pids[i], (int)r->want[i]);
+	ck_assert_msg(i == n && (i == 5 || !r->want[i]), "row %d: %zu PIDs", _i, n);
+	free(pids);
+	o.proc_root = "/nonexistent";
+	ck_assert_int_eq(workload_pids(&o, r->kind, r->args, nargs, &pids, &n), -ENOENT);
+	ck_assert_ptr_null(pids);
+}
+END_TEST
+
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -578,6 +624,8 @@ static Suite *workload_suite(void)
 	tcase_add_test(tc, test_resolve);
 	tcase_add_test(tc, test_match_and_keys);
 	tcase_add_test(tc, test_hostile_state);
+	tcase_add_loop_test(tc, test_pids, 0,
+			    (int)(sizeof(pids_rows) / sizeof(pids_rows[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }
