@@ -13,8 +13,9 @@ set -eu
 # recommended by clang-14).  The Debian package (make deb, check-deb):
 # build-essential, dpkg-dev, debhelper and fakeroot build it, lintian
 # checks it, man-db reads its man page.  The completion tests:
-# bash-completion and zsh.
-packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev check iproute2 jq curl prometheus cppcheck clang-tidy valgrind clang libclang-rt-14-dev build-essential dpkg-dev debhelper fakeroot lintian man-db bash-completion zsh"
+# bash-completion and zsh.  Workloads: runc, and busybox-static as a
+# container's root filesystem (test_runtimes; no image registry).
+packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev check iproute2 jq curl prometheus cppcheck clang-tidy valgrind clang libclang-rt-14-dev build-essential dpkg-dev debhelper fakeroot lintian man-db bash-completion zsh runc busybox-static"
 
 missing=""
 for p in $packages; do

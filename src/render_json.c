@@ -15,6 +15,7 @@
 
 #include "parse.h"
 #include "text.h"
+#include "workload.h"
 
 /*
  * Whole numbers as raw JSON tokens: cJSON prints every number as a double
@@ -122,6 +123,59 @@ static void add_group_growth(cJSON *o, const struct group_growth *gg)
 	cJSON_AddBoolToObject(o, "leaking", gg->leaking);
 }
 
+/* A string from the runtimes' files or a cgroup path: bytes anyone who
+ * can name a container chose, encoded like a process name. */
+static void add_str(cJSON *o, const char *key, const char *v)
+{
+	size_t len;
+
+	if (!v) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	len = strnlen(v, 4096);
+	if (len <= 256) {
+		char quoted[6 * 256 + 3];
+
+		text_json_string(v, len, quoted, sizeof(quoted));
+		cJSON_AddItemToObject(o, key, cJSON_CreateRaw(quoted));
+	} else {
+		char *big = malloc(6 * len + 3);
+
+		if (big)
+			text_json_string(v, len, big, 6 * len + 3);
+		cJSON_AddItemToObject(o, key, big ? cJSON_CreateRaw(big) : NULL);
+		free(big);
+	}
+}
+
+/* "cgroup", "unit", "user_unit", "container" and "pod" (contract:
+ * "Workloads"); null each when unknown. */
+static void add_workload(cJSON *o, const struct workload *w)
+{
+	const struct wl_container *c = w ? w->c : NULL;
+	cJSON *x;
+
+	add_str(o, "cgroup", w ? w->cgroup : NULL);
+	add_str(o, "unit", w ? w->unit : NULL);
+	add_str(o, "user_unit", w ? w->user_unit : NULL);
+	if (c && c->is_container && (x = cJSON_AddObjectToObject(o, "container"))) {
+		add_str(x, "id", c->id);
+		add_str(x, "runtime", c->runtime);
+		add_str(x, "name", c->name);
+	} else {
+		cJSON_AddNullToObject(o, "container");
+	}
+	if (c && c->has_pod && (x = cJSON_AddObjectToObject(o, "pod"))) {
+		add_str(x, "namespace", c->pod_namespace);
+		add_str(x, "name", c->pod_name);
+		add_str(x, "uid", c->pod_uid);
+		add_str(x, "container", c->pod_container);
+	} else {
+		cJSON_AddNullToObject(o, "pod");
+	}
+}
+
 /* The top-level "processes" entry of a process holding selected sockets. */
 static cJSON *holder_object(const struct proc_rec *p, const struct proc_growth *pg)
 {
@@ -139,6 +193,7 @@ static cJSON *holder_object(const struct proc_rec *p, const struct proc_growth *
 	flags = cJSON_AddArrayToObject(o, "flags");
 	if (flags && (p->flags & PFLAG_FD_PRESSURE))
 		cJSON_AddItemToArray(flags, cJSON_CreateString("fd_pressure"));
+	add_workload(o, p->wl);
 	if (!pg)
 		return o;
 	g = cJSON_AddObjectToObject(o, "growth");

@@ -25,6 +25,7 @@
 
 #include "parse.h"
 #include "text.h"
+#include "workload.h"
 
 /* A group as exported; `other` rows sum the folded client peers. */
 enum row_kind { ROW_SERVER, ROW_CLIENT, ROW_OTHER, ROW_PROCESS };
@@ -219,17 +220,50 @@ static void flagged_series(FILE *out, const struct row *rows, size_t n)
 	}
 }
 
-/* {pid="...",comm="..."}: the name as the table prints it (control
- * characters and stray bytes as \xhh), then escaped for the format. */
+/* Label values from cgroup paths and runtime files are cut here. */
+#define WORKLOAD_LABEL_MAX 128
+
+/* ,key="value" for a workload field: escaped as a process name, cut at
+ * WORKLOAD_LABEL_MAX bytes; nothing when the field is unknown. */
+static void workload_label_pair(FILE *out, const char *key, const char *v)
+{
+	char esc[4 * WORKLOAD_LABEL_MAX + 1];
+	char label[3 * sizeof(esc) + 1];
+	size_t len;
+
+	if (!v || !*v)
+		return;
+	len = text_escape_name(v, strnlen(v, WORKLOAD_LABEL_MAX), esc, sizeof(esc));
+	text_prom_label(esc, len < sizeof(esc) ? len : sizeof(esc) - 1, label,
+			sizeof(label));
+	fprintf(out, ",%s=\"%s\"", key, label);
+}
+
+/* {pid="...",comm="...",unit=...}: the name as the table prints it
+ * (control characters and stray bytes as \xhh), then escaped for the
+ * format; the workload labels that are known (contract: "Workloads"). */
 static void proc_labels(FILE *out, const struct proc_rec *p)
 {
 	char esc[4 * sizeof(p->comm) + 1];
 	char label[3 * sizeof(esc) + 1];
 	size_t len = text_escape_name(p->comm, p->comm_len, esc, sizeof(esc));
+	const struct wl_container *c = p->wl ? p->wl->c : NULL;
 
 	text_prom_label(esc, len < sizeof(esc) ? len : sizeof(esc) - 1, label,
 			sizeof(label));
-	fprintf(out, "{pid=\"%d\",comm=\"%s\"}", (int)p->pid, label);
+	fprintf(out, "{pid=\"%d\",comm=\"%s\"", (int)p->pid, label);
+	if (p->wl)
+		workload_label_pair(out, "unit", p->wl->unit ? p->wl->unit :
+						 p->wl->user_unit);
+	if (c && c->is_container) {
+		workload_label_pair(out, "container_id", c->id);
+		workload_label_pair(out, "container", c->name);
+	}
+	if (c && c->has_pod) {
+		workload_label_pair(out, "namespace", c->pod_namespace);
+		workload_label_pair(out, "pod", c->pod_name ? c->pod_name : c->pod_uid);
+	}
+	fputc('}', out);
 }
 
 enum proc_value { PV_SOCKETS, PV_FDS, PV_SOCKET_FDS, PV_LIMIT };

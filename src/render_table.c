@@ -13,6 +13,7 @@
 
 #include "parse.h"
 #include "text.h"
+#include "workload.h"
 
 /* Processes named in a group row before "+N". */
 #define GROUP_PROCS_SHOWN 3
@@ -204,16 +205,39 @@ static void watch_header(FILE *out, const struct watch_info *w)
 
 /* ---- the processes section ---- */
 
-#define PROC_COLS 7
+#define PROC_COLS 8
 #define PROC_WATCH_COLS 2
 
 static const char *const proc_head[PROC_COLS + PROC_WATCH_COLS] = {
-	"PROCESS", "SOCKETS", "FDS", "SOCKET_FDS", "FD_LIMIT", "USE", "FLAGS",
-	"FDS_PER_MIN", "LIMIT_IN"
+	"PROCESS", "WORKLOAD", "SOCKETS", "FDS", "SOCKET_FDS", "FD_LIMIT", "USE",
+	"FLAGS", "FDS_PER_MIN", "LIMIT_IN"
 };
 static const enum align proc_align[PROC_COLS + PROC_WATCH_COLS] = {
-	LEFT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, LEFT, RIGHT, RIGHT
+	LEFT, LEFT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, LEFT, RIGHT, RIGHT
 };
+
+/* Workload cells longer than this end in "..." (a cri-containerd scope
+ * unit is 79 characters). */
+#define WORKLOAD_CELL_MAX 32
+#define WORKLOAD_CELL_BUF (4 * WORKLOAD_CELL_MAX + 1)
+
+/* The WORKLOAD cell (workload_label), escaped as a process name is. */
+static void workload_cell(const struct workload *w, char *cell, size_t size)
+{
+	char label[512];
+	const char *l = workload_label(w, label, sizeof(label));
+	size_t n = strnlen(l, WORKLOAD_CELL_MAX + 1);
+
+	if (n > WORKLOAD_CELL_MAX) {
+		char cut[WORKLOAD_CELL_MAX + 1];
+
+		memcpy(cut, l, WORKLOAD_CELL_MAX - 3);
+		memcpy(cut + WORKLOAD_CELL_MAX - 3, "...", 4);
+		text_escape_name(cut, WORKLOAD_CELL_MAX, cell, size);
+	} else {
+		text_escape_name(l, n, cell, size);
+	}
+}
 
 /* Is process i of the audit worth a row?  Every one under --pid; else
  * those near their limit, and under --watch those whose descriptors
@@ -229,7 +253,7 @@ static bool proc_shown(const struct proc_rec *p, const struct render_opts *ro,
 }
 
 static int proc_cells(const struct proc_rec *p, const struct proc_growth *pg,
-		      struct buf *name, char f[8][32], char **cells)
+		      struct buf *name, char f[8][32], char *wl, char **cells)
 {
 	name->len = 0;
 	if (buf_str(name, "") || buf_proc(name, p))
@@ -257,15 +281,17 @@ static int proc_cells(const struct proc_rec *p, const struct proc_growth *pg,
 				      f[7], 32);
 		}
 	}
+	workload_cell(p->wl, wl, WORKLOAD_CELL_BUF);
 	cells[0] = name->s;
-	cells[1] = f[0];
-	cells[2] = f[1];
-	cells[3] = f[2];
-	cells[4] = f[3];
-	cells[5] = f[4];
-	cells[6] = f[5];
-	cells[7] = f[6];
-	cells[8] = f[7];
+	cells[1] = wl;
+	cells[2] = f[0];
+	cells[3] = f[1];
+	cells[4] = f[2];
+	cells[5] = f[3];
+	cells[6] = f[4];
+	cells[7] = f[5];
+	cells[8] = f[6];
+	cells[9] = f[7];
 	return 0;
 }
 
@@ -279,7 +305,7 @@ static int procs_section(FILE *out, const struct sock_table *t,
 	size_t widths[PROC_COLS + PROC_WATCH_COLS] = { 0 };
 	char *cells[PROC_COLS + PROC_WATCH_COLS];
 	struct buf name = { 0 };
-	char f[8][32];
+	char f[8][32], wl[WORKLOAD_CELL_BUF];
 	size_t i, shown = 0;
 	int pass, rc = 0;
 
@@ -299,7 +325,7 @@ static int procs_section(FILE *out, const struct sock_table *t,
 			if (!proc_shown(p, ro, i))
 				continue;
 			rc = proc_cells(p, ro->watch && ro->watch->procs ?
-					&ro->watch->procs[i] : NULL, &name, f, cells);
+					&ro->watch->procs[i] : NULL, &name, f, wl, cells);
 			if (rc)
 				break;
 			if (pass == 0)

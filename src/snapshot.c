@@ -223,6 +223,27 @@ static int whole_namespaces(const struct netns_set *ns, uint32_t **out,
 	return 0;
 }
 
+/*
+ * The cgroup, unit, container and pod of every process holding a
+ * selected socket (proc_rec.wl).  Returns 0 or -ENOMEM.
+ */
+static int resolve_workloads(struct snapshot *s)
+{
+	struct workload_dirs d;
+	struct workload_opts wo = { .proc_root = PROC_ROOT, .dirs = &d };
+	int rc;
+
+	workload_dirs_from_env(&d);
+	rc = workload_resolve(&s->wl, &s->t, s->a.procs, s->a.nprocs, &wo);
+	if (!rc && s->wl.state_errors)
+		diag_warn_once(DIAG_WORKLOAD_STATE,
+			       "%u container runtime state file%s not readable (%s): "
+			       "their container and pod fields are null",
+			       s->wl.state_errors, s->wl.state_errors == 1 ? "" : "s",
+			       strerror(s->wl.state_errno));
+	return rc;
+}
+
 static double elapsed(const struct timespec *from)
 {
 	struct timespec now;
@@ -351,6 +372,13 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 	if (status)
 		goto fail;
 	rc = audit_run(&s->t, &ao, &s->a);
+	if (!rc) {
+		rc = resolve_workloads(s);
+		if (rc) {
+			workload_free(&s->wl);
+			audit_free(&s->a);
+		}
+	}
 	if (rc) {
 		diag_warn("audit: %s", strerror(-rc));
 		status = EXIT_CANNOT_RUN;
@@ -382,6 +410,7 @@ fail:
 
 void snapshot_free(struct snapshot *s)
 {
+	workload_free(&s->wl);
 	audit_free(&s->a);
 	table_free(&s->t);
 	netns_free(&s->ns);

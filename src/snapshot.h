@@ -16,10 +16,12 @@
 #include "netns.h"
 #include "options.h"
 #include "table.h"
+#include "workload.h"
 
 struct snapshot {
 	struct sock_table t;
 	struct audit a;
+	struct workload_set wl;	/* of the processes holding selected sockets */
 	const char *source;	/* "netlink" or "proc" */
 	bool inconsistent;	/* the kernel's dump kept changing */
 	unsigned denied;	/* processes whose fd tables were not readable */

@@ -120,6 +120,8 @@ enum proc_flag {
 
 #define FD_LIMIT_NONE UINT64_MAX /* RLIMIT_NOFILE unlimited */
 
+struct workload;
+
 /* A process that holds at least one socket of interest. */
 struct proc_rec {
 	pid_t pid;
@@ -131,6 +133,9 @@ struct proc_rec {
 	uint8_t has_fd_limit; /* fd_limit was read from /proc/PID/limits */
 	uint8_t flags;	      /* enum proc_flag bits */
 	uint32_t sockets;     /* selected sockets it holds, set by the audit */
+	/* Its cgroup, unit, container and pod (workload.h), set after the
+	 * audit for processes holding selected sockets; NULL otherwise. */
+	const struct workload *wl;
 };
 
 /* One descriptor: process `proc` holds the socket on `fd`. */

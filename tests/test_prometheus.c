@@ -156,6 +156,14 @@ static void run_prom(struct run_result *r, const char *const args[])
 }
 
 /* Entries of /proc/PID/fd, and how many of them are sockets. */
+/* The value of a process series: it carries pid and comm, and the
+ * workload labels (unit, container, pod) of wherever the test runs. */
+static double proc_value(const struct prom_doc *d, const char *name,
+			 const char *const labels[])
+{
+	return prom_count(d, name, labels) == 1 ? prom_sum(d, name, labels) : -1;
+}
+
 static void count_fds(pid_t pid, int *fds, int *sockets)
 {
 	char path[64], link[PATH_MAX], target[128];
@@ -348,17 +356,17 @@ START_TEST(test_exposition_matches_json)
 	snprintf(spid, sizeof(spid), "%d", (int)l.srv);
 	snprintf(cpid, sizeof(cpid), "%d", (int)l.cli);
 #define PROC(pid, comm) ((const char *const[]){ "pid", pid, "comm", comm, NULL })
-	ck_assert(prom_value(&d, "sockaudit_process_sockets", PROC(spid, "leak-srv"), -1) == 6);
-	ck_assert(prom_value(&d, "sockaudit_process_sockets", PROC(cpid, "leak-cli"), -1) == 3);
+	ck_assert(proc_value(&d, "sockaudit_process_sockets", PROC(spid, "leak-srv")) == 6);
+	ck_assert(proc_value(&d, "sockaudit_process_sockets", PROC(cpid, "leak-cli")) == 3);
 	count_fds(l.srv, &fds, &sfds);
-	ck_assert(prom_value(&d, "sockaudit_process_open_fds", PROC(spid, "leak-srv"), -1) == fds);
-	ck_assert(prom_value(&d, "sockaudit_process_socket_fds", PROC(spid, "leak-srv"), -1) == sfds);
+	ck_assert(proc_value(&d, "sockaudit_process_open_fds", PROC(spid, "leak-srv")) == fds);
+	ck_assert(proc_value(&d, "sockaudit_process_socket_fds", PROC(spid, "leak-srv")) == sfds);
 	ck_assert_int_eq(sfds, 6);
 	count_fds(l.cli, &fds, &sfds);
-	ck_assert(prom_value(&d, "sockaudit_process_open_fds", PROC(cpid, "leak-cli"), -1) == fds);
-	ck_assert(prom_value(&d, "sockaudit_process_socket_fds", PROC(cpid, "leak-cli"), -1) == sfds);
-	ck_assert(prom_value(&d, "sockaudit_process_fd_limit", PROC(spid, "leak-srv"), -1) == 1000);
-	ck_assert(prom_value(&d, "sockaudit_process_fd_limit", PROC(cpid, "leak-cli"), -1) == 1000);
+	ck_assert(proc_value(&d, "sockaudit_process_open_fds", PROC(cpid, "leak-cli")) == fds);
+	ck_assert(proc_value(&d, "sockaudit_process_socket_fds", PROC(cpid, "leak-cli")) == sfds);
+	ck_assert(proc_value(&d, "sockaudit_process_fd_limit", PROC(spid, "leak-srv")) == 1000);
+	ck_assert(proc_value(&d, "sockaudit_process_fd_limit", PROC(cpid, "leak-cli")) == 1000);
 	ck_assert_int_eq(prom_count(&d, "sockaudit_process_sockets", NULL), 2);
 
 	ck_assert(prom_value(&d, "sockaudit_source_info",
@@ -393,9 +401,9 @@ START_TEST(test_fd_limit_is_the_soft_limit)
 	run_prom(&pr, (const char *const[]){ "--pid", l.pids, NULL });
 	prom_parse_or_fail(pr.out, &d);
 	snprintf(spid, sizeof(spid), "%d", (int)l.srv);
-	ck_assert(prom_value(&d, "sockaudit_process_fd_limit",
-			     (const char *const[]){ "pid", spid, "comm", "leak-srv", NULL },
-			     -1) == 777);
+	ck_assert(proc_value(&d, "sockaudit_process_fd_limit",
+			     (const char *const[]){ "pid", spid, "comm", "leak-srv", NULL })
+		  == 777);
 	prom_free(&d);
 	run_result_free(&pr);
 	leak_stop(&l);

@@ -33,6 +33,7 @@
 #include "render.h"
 #include "table.h"
 #include "text.h"
+#include "workload.h"
 
 #define HOSTILE "\x1b[31mev\nil\t\"q\"\\\xff\xc2\x9b"
 #define HOSTILE_TABLE "\\x1b[31mev\\x0ail\\x09\"q\"\\\\\\xff\\xc2\\x9b"
@@ -123,6 +124,28 @@ static void set_fds(struct proc_rec *p, uint32_t fds, uint32_t socket_fds,
 	p->has_fd_limit = 1;
 }
 
+/* Workloads: the server a systemd service, the hostile process a pod's
+ * container whose runtime state holds hostile names, the worker none
+ * (every field null). */
+#define CTR_ID "4f3e8a1b2c3d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccdd"
+#define POD_UID "1b2c3d4e-0000-1111-2222-333344445555"
+
+static struct wl_container pod_ctr = {
+	.key = CTR_ID, .is_container = true, .id = CTR_ID,
+	.runtime = "containerd", .name = "srv\x1b[2J\n\"x\"", .has_pod = true,
+	.pod_namespace = "payments", .pod_name = "api-5d8b\t\xff", .pod_uid = POD_UID,
+	.pod_container = "server",
+};
+static struct workload server_wl = {
+	.resolved = true, .cgroup = "/system.slice/api.service",
+	.unit = "api.service",
+};
+static struct workload hostile_wl = {
+	.resolved = true,
+	.cgroup = "/kubepods/burstable/pod" POD_UID "/" CTR_ID,
+	.c = &pod_ctr,
+};
+
 /* The fixture, its sockets in network namespace `netns` (0: ours). */
 static void build_in(struct fixture *f, uint32_t netns)
 {
@@ -143,6 +166,8 @@ static void build_in(struct fixture *f, uint32_t netns)
 	set_fds(&f->t.procs[server], 10, 4, 1024);
 	set_fds(&f->t.procs[worker], 3, 1, FD_LIMIT_NONE);
 	set_fds(&f->t.procs[hostile], 60, 3, 64);
+	f->t.procs[server].wl = &server_wl;
+	f->t.procs[hostile].wl = &hostile_wl;
 	/* Owners in scan order: ascending PID, then fd. */
 	owner(&f->t, 2, worker, 4);
 	owner(&f->t, 0, server, 3);

@@ -1182,7 +1182,7 @@ START_TEST(test_fd_pressure)
 		end = strchr(line, '\n');
 		snprintf(limits_line, sizeof(limits_line), "%.*s", (int)(end - line), line);
 		n = split(limits_line, f, 16);
-		ck_assert_msg(n >= 7 && atol(f[2]) == fds && atol(f[4]) == HOG_LIMIT &&
+		ck_assert_msg(n >= 8 && atol(f[3]) == fds && atol(f[5]) == HOG_LIMIT &&
 			      !strcmp(f[n - 1], "fd_pressure"),
 			      "process row \"%.*s\"", (int)(end - line), line);
 		run_result_free(&r);
