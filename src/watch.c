@@ -42,11 +42,11 @@ static volatile sig_atomic_t writing;
  * call it too. */
 static void stop_ticks(long ms)
 {
-	struct itimerval it;
+	struct itimerval it = {
+		.it_interval = { .tv_sec = 0, .tv_usec = ms * 1000 },
+		.it_value = { .tv_sec = 0, .tv_usec = ms * 1000 },
+	};
 
-	memset(&it, 0, sizeof(it));
-	it.it_value.tv_usec = ms * 1000;
-	it.it_interval = it.it_value;
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
@@ -157,7 +157,8 @@ static ssize_t sample_write(void *cookie, const char *buf, size_t len)
 		}
 	}
 	writing = 0;
-	if (so->stop_seen)
+	/* The stop handler may have started the ticks after the last check. */
+	if (stop_requested)
 		stop_ticks(0);
 	if (so->err) {
 		errno = so->err;
