@@ -374,7 +374,9 @@ int collect_namespaces(struct netns_set *ns, const struct options *o,
 		}
 	}
 	for (i = 0; i < o->nnetns; i++) {
-		rc = netns_add_arg(ns, o->netns[i]);
+		const char *what;
+
+		rc = netns_add_arg(ns, o->netns[i], &what);
 		netns_arg_path(ns, o->netns[i], path, sizeof(path));
 		if (rc == -ENOMEM)
 			goto nomem;
@@ -382,8 +384,8 @@ int collect_namespaces(struct netns_set *ns, const struct options *o,
 			diag_warn("--netns '%s': no such network namespace (%s)",
 				  o->netns[i], path);
 		else if (rc == -EINVAL)
-			diag_warn("--netns '%s': %s is not a network namespace",
-				  o->netns[i], path);
+			diag_warn("--netns '%s': %s is %s, not a network namespace",
+				  o->netns[i], path, what ? what : "a file");
 		else if (rc)
 			diag_warn("--netns '%s': cannot open %s: %s%s", o->netns[i],
 				  path, strerror(-rc), enter_error(rc));

@@ -11,9 +11,11 @@
  * the exporter (exporter.c) takes a snapshot per scrape.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "diag.h"
 #include "exporter.h"
@@ -42,7 +44,7 @@ static int audit_once(const struct options *o)
 	status = snapshot_take(&s, o);
 	if (status)
 		return status;
-	rc = report_write(o, &s, NULL);
+	rc = report_write(o, &s, NULL, stdout);
 	if (rc) {
 		diag_warn("writing the report: %s", strerror(-rc));
 		status = EXIT_CANNOT_RUN;
@@ -53,12 +55,61 @@ static int audit_once(const struct options *o)
 	return status;
 }
 
+/*
+ * Descriptors 0, 1 and 2 that are closed are held on /dev/null, so that
+ * no socket or file the audit opens becomes standard output.  A closed
+ * standard output is held read-only: every write to it then fails
+ * (EBADF) and is reported, as a write to a closed one would be.
+ */
+static void hold_std_fds(void)
+{
+	int fd;
+
+	for (fd = 0; fd <= 2; fd++) {
+		int held;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		held = open("/dev/null", (fd == 2 ? O_WRONLY : O_RDONLY) | O_NOCTTY);
+		if (held >= 0 && held != fd) {
+			dup2(held, fd);
+			close(held);
+		}
+	}
+}
+
+/*
+ * Standard output written, flushed and closed without an error?  After
+ * `status`, the run's status so far: a failure is said in one line
+ * (writing `what`) and turns into status 3, unless the run had already
+ * failed with status 3 (which was said then).
+ */
+static int close_stdout(int status, const char *what)
+{
+	int failed = ferror(stdout);
+	int err = errno;
+
+	if (fflush(stdout) == EOF) {
+		failed = 1;
+		err = errno;
+	}
+	if (fclose(stdout) == EOF && !failed) {
+		failed = 1;
+		err = errno;
+	}
+	if (!failed || status == EXIT_CANNOT_RUN)
+		return status;
+	diag_warn("writing %s: %s", what, strerror(err ? err : EIO));
+	return EXIT_CANNOT_RUN;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
 	char err[512];
 	int rc;
 
+	hold_std_fds();
 	rc = options_parse(argc, argv, &o, err, sizeof(err));
 	if (rc == -ENOMEM) {
 		diag_warn("out of memory");
@@ -71,7 +122,7 @@ int main(int argc, char **argv)
 	if (o.action == ACTION_HELP) {
 		options_usage(stdout);
 		options_free(&o);
-		return EXIT_OK;
+		return close_stdout(EXIT_OK, "the help");
 	}
 	if (o.action == ACTION_DUMP_OPTIONS) {
 		options_dump(stdout);
@@ -81,12 +132,12 @@ int main(int argc, char **argv)
 	if (o.action == ACTION_VERSION) {
 		printf("sockaudit %s\n", SOCKAUDIT_VERSION);
 		options_free(&o);
-		return EXIT_OK;
+		return close_stdout(EXIT_OK, "the version");
 	}
 	if (o.has_listen)
 		rc = exporter_run(&o);
 	else
 		rc = o.has_watch ? watch_run(&o) : audit_once(&o);
 	options_free(&o);
-	return rc;
+	return close_stdout(rc, "the report");
 }

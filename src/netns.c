@@ -194,15 +194,105 @@ const char *netns_arg_path(const struct netns_set *set, const char *arg,
 	return buf;
 }
 
-int netns_add_arg(struct netns_set *set, const char *arg)
+/* What a file that is not a namespace is, by its type. */
+static const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFREG:
+		return "a regular file";
+	default:
+		return "a file of an unknown type";
+	}
+}
+
+/* The namespace type NS_GET_NSTYPE gives, as words. */
+static const char *ns_kind(int type)
+{
+	switch (type) {
+	case CLONE_NEWNS:
+		return "a mount namespace";
+	case CLONE_NEWUTS:
+		return "a UTS namespace";
+	case CLONE_NEWIPC:
+		return "an IPC namespace";
+	case CLONE_NEWUSER:
+		return "a user namespace";
+	case CLONE_NEWPID:
+		return "a PID namespace";
+	case CLONE_NEWCGROUP:
+		return "a cgroup namespace";
+	default:
+		return "a namespace of another type";
+	}
+}
+
+/*
+ * Open --netns PATH for setns without opening anything else: the path
+ * is resolved with O_PATH (which opens no FIFO, device or file for I/O,
+ * so nothing can block or wake a driver), its type and file system are
+ * checked on that, and only an nsfs file is then opened, through the
+ * very descriptor checked (/proc/self/fd), so that the path cannot be
+ * swapped in between.  Returns the descriptor with its inode in *ino,
+ * or -errno: -EINVAL when it is not a network namespace, with *what
+ * saying what it is ("a FIFO", "a mount namespace").
+ */
+static int open_arg(const char *path, uint32_t *ino, const char **what)
+{
+	char fdpath[64];
+	struct statfs sfs;
+	struct stat st;
+	int pfd, fd, type, err;
+
+	pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	if (fstat(pfd, &st) < 0 || fstatfs(pfd, &sfs) < 0) {
+		err = errno;
+		close(pfd);
+		return -err;
+	}
+	if (!S_ISREG(st.st_mode) || (int)sfs.f_type != (int)NSFS_MAGIC) {
+		*what = file_kind(st.st_mode);
+		close(pfd);
+		return -EINVAL;
+	}
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", pfd);
+	fd = open(fdpath, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	err = errno;
+	close(pfd);
+	if (fd < 0)
+		return -err;
+	/* NS_GET_NSTYPE needs Linux 4.11; before it, nsfs is enough. */
+	type = ioctl(fd, NS_GET_NSTYPE);
+	if ((type < 0 && errno != ENOTTY) || (type >= 0 && type != CLONE_NEWNET)) {
+		*what = type >= 0 ? ns_kind(type) : "a namespace of another type";
+		close(fd);
+		return -EINVAL;
+	}
+	*ino = (uint32_t)st.st_ino;
+	return fd;
+}
+
+int netns_add_arg(struct netns_set *set, const char *arg, const char **what)
 {
 	char path[4096];
 	struct netns_target *nt;
 	uint32_t ino = 0;
 	int fd;
 
+	*what = NULL;
 	netns_arg_path(set, arg, path, sizeof(path));
-	fd = open_nsfs(path, &ino);
+	fd = open_arg(path, &ino, what);
 	if (fd < 0)
 		return fd;
 	nt = add_target(set, ino, NETNS_VIA_ARG, path);

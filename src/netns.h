@@ -76,10 +76,13 @@ int netns_add_pid(struct netns_set *set, pid_t pid);
 /*
  * --netns ARG: a name under the run directory, or a path when ARG holds
  * a '/' (any nsfs file: /proc/PID/ns/net, a bind mount).  Opened and
- * held.  Returns 0, or -errno: -ENOENT no such name or path, -EINVAL
- * not a network namespace, -EACCES and others from open(2).
+ * held; nothing but an nsfs file is ever opened (a FIFO or a device is
+ * told by its type first).  Returns 0, or -errno: -ENOENT no such name
+ * or path, -EINVAL not a network namespace (*what then says what it is:
+ * "a FIFO", "a directory", "a mount namespace"), -ELOOP, -EACCES and
+ * others from open(2).
  */
-int netns_add_arg(struct netns_set *set, const char *arg);
+int netns_add_arg(struct netns_set *set, const char *arg, const char **what);
 
 /* The path --netns ARG stands for, into buf. */
 const char *netns_arg_path(const struct netns_set *set, const char *arg,

@@ -1,7 +1,8 @@
 /*
  * One report: the render options from the command line and the
  * snapshot (shared with the exporter, so both print the same series),
- * then the renderer of the chosen format on stdout.
+ * then the renderer of the chosen format on standard output (or the
+ * stream --watch writes it through).
  */
 #include "report.h"
 
@@ -26,17 +27,17 @@ void report_render_opts(const struct options *o, const struct snapshot *s,
 }
 
 int report_write(const struct options *o, const struct snapshot *s,
-		 const struct watch_info *w)
+		 const struct watch_info *w, FILE *out)
 {
 	struct render_opts ro;
 
 	report_render_opts(o, s, w, &ro);
 
 	if (o->format == FORMAT_PROMETHEUS)
-		return render_prom(stdout, &s->t, &s->a, &ro);
+		return render_prom(out, &s->t, &s->a, &ro);
 	if (o->format == FORMAT_JSON)
-		return render_json(stdout, &s->t, &s->a, &ro);
+		return render_json(out, &s->t, &s->a, &ro);
 	if (o->list)
-		return render_table_list(stdout, &s->t, &s->a, &ro);
-	return render_table_groups(stdout, &s->t, &s->a, &ro);
+		return render_table_list(out, &s->t, &s->a, &ro);
+	return render_table_groups(out, &s->t, &s->a, &ro);
 }

@@ -4,7 +4,11 @@
  * one a whole snapshot, freed before the next: only the growth sums
  * (growth.c) live across samples, so memory stays flat.
  *
- * SIGINT and SIGTERM end the loop after the sample in progress.
+ * SIGINT and SIGTERM end the loop after the sample in progress.  That
+ * sample is written through a stream of our own (sample_write) that
+ * gives up when standard output does not take it within STOP_GRACE_MS
+ * of the signal (a reader that stopped reading): the watch then ends at
+ * once with status 3 and one line saying how much of it was written.
  */
 #include "watch.h"
 
@@ -13,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,15 +27,51 @@
 #include "snapshot.h"
 #include "text.h"
 
+/* After a stop signal, how long the sample in progress may take to be
+ * written, and how often a blocked write is interrupted meanwhile. */
+#define STOP_GRACE_MS 1000
+#define STOP_TICK_MS 100
+
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_signal;
+/* A sample is being written: a stop must interrupt a blocked write. */
+static volatile sig_atomic_t writing;
+
+/* SIGALRM every STOP_TICK_MS (0: none).  setitimer is one system call
+ * (alarm(3), async-signal-safe, is built on it), so the handler may
+ * call it too. */
+static void stop_ticks(long ms)
+{
+	struct itimerval it = {
+		.it_interval = { .tv_sec = 0, .tv_usec = ms * 1000 },
+		.it_value = { .tv_sec = 0, .tv_usec = ms * 1000 },
+	};
+
+	setitimer(ITIMER_REAL, &it, NULL);
+}
 
 static void on_stop(int sig)
 {
-	(void)sig;
+	int saved = errno;
+
+	stop_signal = sig;
 	stop_requested = 1;
+	/* The write may not have begun yet: then nothing interrupts it but
+	 * the ticks. */
+	if (writing)
+		stop_ticks(STOP_TICK_MS);
+	errno = saved;
 }
 
-/* SIGINT and SIGTERM set the flag and interrupt the sleep. */
+/* A tick only interrupts a blocked write (EINTR or a short count). */
+static void on_tick(int sig)
+{
+	(void)sig;
+}
+
+/* SIGINT and SIGTERM set the flag and interrupt the sleep or the write;
+ * SIGALRM interrupts a write after them.  No SA_RESTART: a blocked
+ * system call returns EINTR. */
 static void catch_stop_signals(void)
 {
 	struct sigaction sa;
@@ -38,9 +79,118 @@ static void catch_stop_signals(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0; /* no SA_RESTART: the sleep returns EINTR */
+	sa.sa_flags = 0;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_tick;
+	sigaction(SIGALRM, &sa, NULL);
+}
+
+/* Where the samples go: standard output, and what happened to the
+ * current sample. */
+struct sample_out {
+	int fd;
+	unsigned long long written; /* bytes of the current sample written */
+	int err;		    /* the first write error (errno), sticky */
+	bool gave_up;		    /* stopped by a signal before it was all out */
+	bool stop_seen;		    /* a stop signal came while writing */
+	struct timespec give_up_at; /* when a stop was seen, plus the grace */
+};
+
+static long long ms_until(const struct timespec *when)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)(when->tv_sec - now.tv_sec) * 1000 +
+	       (when->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* Whether writing must stop now: a stop signal came, and STOP_GRACE_MS
+ * have gone by since it was first seen here (the ticks are started
+ * then, so a blocked write returns at least every STOP_TICK_MS). */
+static bool grace_over(struct sample_out *so)
+{
+	if (!stop_requested)
+		return false;
+	if (!so->stop_seen) {
+		so->stop_seen = true;
+		clock_gettime(CLOCK_MONOTONIC, &so->give_up_at);
+		so->give_up_at.tv_sec += STOP_GRACE_MS / 1000;
+		so->give_up_at.tv_nsec += (long)(STOP_GRACE_MS % 1000) * 1000000L;
+		if (so->give_up_at.tv_nsec >= 1000000000L) {
+			so->give_up_at.tv_sec++;
+			so->give_up_at.tv_nsec -= 1000000000L;
+		}
+		stop_ticks(STOP_TICK_MS);
+	}
+	return ms_until(&so->give_up_at) <= 0;
+}
+
+/*
+ * The stream's write function: all of buf to so->fd, retried after
+ * interruptions and short counts until done, a write error, or
+ * grace_over.  Returns len, or -1 with errno set (EINTR when it gave
+ * up); after a failure every call fails at once, so that the rest of
+ * the sample is formatted without blocking again.
+ */
+static ssize_t sample_write(void *cookie, const char *buf, size_t len)
+{
+	struct sample_out *so = cookie;
+	size_t done = 0;
+
+	writing = 1;
+	while (!so->err && done < len) {
+		ssize_t n;
+
+		if (grace_over(so)) {
+			so->gave_up = true;
+			so->err = EINTR;
+			break;
+		}
+		n = write(so->fd, buf + done, len - done);
+		if (n > 0) {
+			done += (size_t)n;
+			so->written += (unsigned long long)n;
+		} else if (n == 0 || errno != EINTR) {
+			so->err = n == 0 ? EIO : errno;
+		}
+	}
+	writing = 0;
+	/* The stop handler may have started the ticks after the last check. */
+	if (stop_requested)
+		stop_ticks(0);
+	if (so->err) {
+		errno = so->err;
+		return -1;
+	}
+	return (ssize_t)len;
+}
+
+/* A stream on standard output through sample_write, or NULL. */
+static FILE *open_samples(struct sample_out *so)
+{
+	cookie_io_functions_t io = { .write = sample_write };
+
+	memset(so, 0, sizeof(*so));
+	so->fd = STDOUT_FILENO;
+	return fopencookie(so, "w", io);
+}
+
+/* The one line for a sample the stop left unwritten or incomplete. */
+static void say_gave_up(const struct sample_out *so, uint64_t k)
+{
+	const char *sig = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
+
+	if (!so->written)
+		diag_warn("%s: standard output took nothing of sample %llu in %ds; "
+			  "watch stopped without it", sig, (unsigned long long)k,
+			  STOP_GRACE_MS / 1000);
+	else
+		diag_warn("%s: standard output took %llu bytes of sample %llu in %ds "
+			  "and no more; watch stopped with it incomplete (no final "
+			  "newline)", sig, so->written, (unsigned long long)k,
+			  STOP_GRACE_MS / 1000);
 }
 
 static double seconds(const struct timespec *ts)
@@ -109,10 +259,11 @@ static int judge_growth(const struct options *o, const struct growth *g,
 	return EXIT_ASSERTION;
 }
 
-/* One sample: take it, add it to the growth sums, render it.  Returns 0,
- * or an exit status after saying why. */
+/* One sample: take it, add it to the growth sums, render it to out.
+ * Returns 0, or an exit status after saying why. */
 static int one_sample(const struct options *o, struct growth *g, uint64_t k,
-		      size_t *worst_selected, uint64_t *worst_sample)
+		      FILE *out, struct sample_out *so, size_t *worst_selected,
+		      uint64_t *worst_sample)
 {
 	struct group_growth *gg = NULL;
 	struct proc_growth *pg = NULL;
@@ -132,14 +283,18 @@ static int one_sample(const struct options *o, struct growth *g, uint64_t k,
 		w.interval_ms = o->watch_ms;
 		w.groups = k ? gg : NULL;
 		w.procs = k ? pg : NULL;
+		so->written = 0;
 		/* A terminal shows the latest sample only. */
 		if (o->format == FORMAT_TABLE && isatty(STDOUT_FILENO))
-			fputs("\033[H\033[2J", stdout);
+			fputs("\033[H\033[2J", out);
 		else if (o->format == FORMAT_TABLE && k)
-			fputc('\n', stdout);
-		rc = report_write(o, &s, &w);
+			fputc('\n', out);
+		rc = report_write(o, &s, &w, out);
 	}
-	if (rc) {
+	if (rc && so->gave_up) {
+		say_gave_up(so, k);
+		status = EXIT_CANNOT_RUN;
+	} else if (rc) {
 		diag_warn("%s: %s", rc == -ENOMEM ? "watch" : "writing the report",
 			  strerror(-rc));
 		status = EXIT_CANNOT_RUN;
@@ -156,19 +311,26 @@ static int one_sample(const struct options *o, struct growth *g, uint64_t k,
 int watch_run(const struct options *o)
 {
 	struct timespec start, next, now, end;
+	struct sample_out so;
 	struct growth g;
 	size_t worst = 0;
 	uint64_t k, worst_sample = 0;
 	int status = EXIT_OK;
+	FILE *out;
 
+	out = open_samples(&so);
+	if (!out) {
+		diag_warn("watch: %s", strerror(errno));
+		return EXIT_CANNOT_RUN;
+	}
 	catch_stop_signals();
 	growth_init(&g);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	next = start;
 	for (k = 0; !o->has_count || k < o->count; k++) {
-		status = one_sample(o, &g, k, &worst, &worst_sample);
+		status = one_sample(o, &g, k, out, &so, &worst, &worst_sample);
 		if (status) {
-			if (k)
+			if (k && !so.gave_up)
 				diag_warn("watch stopped after %llu sample%s",
 					  (unsigned long long)k, k == 1 ? "" : "s");
 			break;
@@ -197,5 +359,7 @@ int watch_run(const struct options *o)
 			status = judged;
 	}
 	growth_free(&g);
+	/* Every sample was flushed: nothing is left to write (or to fail). */
+	fclose(out);
 	return status;
 }

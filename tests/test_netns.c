@@ -470,8 +470,8 @@ static const struct {
 	const char *says;
 } error_rows[] = {
 	{ ARG_MISSING, false, "no such network namespace" },
-	{ ARG_NOT_NETNS, false, "is not a network namespace" },
-	{ ARG_MNT_NS, false, "is not a network namespace" },
+	{ ARG_NOT_NETNS, false, "is a directory, not a network namespace" },
+	{ ARG_MNT_NS, false, "is a mount namespace, not a network namespace" },
 	{ ARG_NAME, true, "cannot enter network namespace" },
 	{ ARG_PATH, true, "cannot enter network namespace" },
 };
