@@ -8,6 +8,7 @@
  * counts the dumps taken.
  */
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,16 +70,25 @@ static void shim_env_init(struct shim_env *e, unsigned long inode)
 	e->v[4] = NULL;
 }
 
-/* How many dumps the run took (the bytes in the count file), which is
+/* How many dumps the run took: runs of IPv4 reads in the count file
+ * (a dump reads IPv4 then IPv6, each again when it raced), which is
  * removed. */
 static long shim_env_dumps(struct shim_env *e)
 {
 	const char *path = e->count + strlen("SKIP_SOCKET_COUNT=");
-	struct stat st;
+	char buf[4096];
+	long dumps = 0;
+	char prev = 0;
+	ssize_t n, i;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_ge(fd, 0);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (i = 0; i < n; prev = buf[i++])
+			dumps += buf[i] == '4' && prev != '4';
+	close(fd);
 	unlink(path);
-	return (long)st.st_size;
+	return dumps;
 }
 
 /* Every socket of the scenario is in the report once, with its owner
@@ -153,9 +163,9 @@ START_TEST(test_skipped_socket_listed)
 	ck_assert_int_eq(json_flag_count(s), 0);
 	cJSON_Delete(doc);
 	run_result_free(&r);
-	ck_assert_msg(quiet > 0 && skipped == 2 * quiet,
-		      "%ld dumps without a skip, %ld with one: not one more of the same",
-		      quiet, skipped);
+	ck_assert_msg(quiet == 1 && skipped == 2,
+		      "%ld dumps without a skip, %ld with one: not one more", quiet,
+		      skipped);
 
 	/* The assertion counts it: 3 sockets are more than 2. */
 	shim_env_init(&env, skip->inode);

@@ -8,8 +8,9 @@
  * the file without its line).  Later dumps and reads are the kernel's.
  *
  * With $SKIP_SOCKET_COUNT set to a file, one byte is appended to it for
- * every sock_diag request sent and every net/tcp* file opened: how many
- * dumps the audit took.
+ * every sock_diag request sent and every net/tcp* file opened, '4' for
+ * IPv4 and '6' for IPv6: a dump of a namespace is a run of 4s then 6s
+ * (more than one of each when a read that raced is read again).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -79,8 +80,8 @@ static size_t cut(char *buf, size_t n, unsigned long ino)
 	return n;
 }
 
-/* One more dump in $SKIP_SOCKET_COUNT, when set. */
-static void count_dump(void)
+/* One more dump of family '4' or '6' in $SKIP_SOCKET_COUNT, when set. */
+static void count_dump(char family)
 {
 	const char *path = getenv("SKIP_SOCKET_COUNT");
 	int fd, err = errno;
@@ -89,7 +90,7 @@ static void count_dump(void)
 		return;
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd >= 0) {
-		if (write(fd, "d", 1) != 1)
+		if (write(fd, &family, 1) != 1)
 			errno = err;
 		close(fd);
 	}
@@ -109,10 +110,13 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 		errno = ENOSYS;
 		return -1;
 	}
-	if (len >= sizeof(struct nlmsghdr) &&
+	if (len >= NLMSG_LENGTH(sizeof(struct inet_diag_req_v2)) &&
 	    ((const struct nlmsghdr *)buf)->nlmsg_type == SOCK_DIAG_BY_FAMILY &&
-	    is_sock_diag(fd))
-		count_dump();
+	    is_sock_diag(fd)) {
+		const struct inet_diag_req_v2 *req = NLMSG_DATA((const struct nlmsghdr *)buf);
+
+		count_dump(req->sdiag_family == AF_INET6 ? '6' : '4');
+	}
 	return real(fd, buf, len, flags, to, tolen);
 }
 
@@ -194,7 +198,7 @@ static FILE *open_file(const char *sym, const char *path, const char *mode)
 	}
 	f = real(path, mode);
 	if (f && is_proc_tcp(path))
-		count_dump();
+		count_dump(path[strlen(path) - 1] == '6' ? '6' : '4');
 	if (!f || !ino || skipped || !is_proc_tcp(path))
 		return f;
 	out = filtered(f, ino);
