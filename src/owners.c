@@ -33,6 +33,7 @@ struct proc_scan {
 	int netns_state;   /* 0 unknown, 1 a dumped namespace, -1 other */
 	uint32_t netns;	   /* with netns_state 1: sock_rec.netns of its sockets */
 	unsigned unchecked; /* dead candidates whose state was not read */
+	unsigned missing;   /* live sockets missing from the dump */
 	const char *fail_what; /* what a failed /proc read was reading */
 };
 
@@ -147,8 +148,9 @@ static bool denied(int err)
 	return err == -EACCES || err == -EPERM;
 }
 
-/* probe_socket: the socket cannot be looked at this way. */
+/* probe_socket: the socket cannot be looked at this way; it is alive. */
 #define PROBE_UNKNOWN 2
+#define PROBE_ALIVE 3
 
 /* Why a socket cannot be looked at through pidfd_getfd: no privilege, a
  * kernel without it. */
@@ -162,10 +164,10 @@ static int probe_refused(int err)
  * descriptor (pidfd_getfd): is it really closed?  A descriptor opened
  * after the dump is missing from it too, but is not dead.  Fills r's
  * local end when it is dead.  Returns 1 dead (same inode, TCP state
- * CLOSE), 0 alive, closed since, or no longer that socket (the process
- * or the descriptor is gone: not a leak any more), PROBE_UNKNOWN when
- * it may not be looked at (no privilege, no pidfd_getfd), or -errno
- * (out of descriptors, ...).
+ * CLOSE), PROBE_ALIVE (same inode, another state), 0 closed since or no
+ * longer that socket (the process or the descriptor is gone: not a leak
+ * any more), PROBE_UNKNOWN when it may not be looked at (no privilege,
+ * no pidfd_getfd), or -errno (out of descriptors, ...).
  */
 static int probe_socket(pid_t pid, int fd, struct sock_rec *r)
 {
@@ -192,7 +194,7 @@ static int probe_socket(pid_t pid, int fd, struct sock_rec *r)
 	else if (getsockopt(copy, IPPROTO_TCP, TCP_INFO, &ti, &tlen) < 0)
 		rc = errno == ENOMEM || errno == ENOBUFS ? -errno : PROBE_UNKNOWN;
 	else
-		rc = ti.tcpi_state == ST_CLOSE;
+		rc = ti.tcpi_state == ST_CLOSE ? 1 : PROBE_ALIVE;
 	if (rc == 1)
 		local_end(copy, r);
 	close(copy);
@@ -204,8 +206,10 @@ static int probe_socket(pid_t pid, int fd, struct sock_rec *r)
  * A socket descriptor whose inode no source dumped.  When it is a TCP
  * socket of a selected family, held by a process of a network namespace
  * that was dumped whole, and closed (or it cannot be told), record it as a dead
- * socket.  Returns its table index, NO_INDEX when it is not one (not
- * TCP, another namespace, alive, gone), or NO_INDEX with *err set to
+ * socket.  Alive, it is recorded too, as ORIGIN_MISSING: the dump
+ * skipped it or it was opened since, and a second dump will tell.
+ * Returns its table index, NO_INDEX when it is not one (not TCP,
+ * another namespace, gone), or NO_INDEX with *err set to
  * -errno (no memory, a /proc read that failed otherwise than for a
  * process or descriptor gone).
  */
@@ -290,15 +294,17 @@ static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
 	r->has_local = 0;
 	probe = probe_socket(ps->p->pid, fs->fd, r);
 	if (probe <= 0) {
-		t->nsocks--; /* alive: opened after the dump */
+		t->nsocks--; /* closed since, or gone */
 		if (probe < 0) {
 			*err = probe;
 			ps->fail_what = "fd";
 		}
 		return NO_INDEX;
 	}
-	r->origin = probe == 1 ? ORIGIN_FD : ORIGIN_FD_UNCHECKED;
+	r->origin = probe == 1 ? ORIGIN_FD :
+		    probe == PROBE_ALIVE ? ORIGIN_MISSING : ORIGIN_FD_UNCHECKED;
 	ps->unchecked += probe == PROBE_UNKNOWN;
+	ps->missing += probe == PROBE_ALIVE;
 	if (table_index(t) < 0) {
 		*err = -ENOMEM;
 		return NO_INDEX;
@@ -368,8 +374,14 @@ static int second_look(struct sock_table *t, struct owners_stats *st)
 			st->fail_what = "fd";
 			return rc;
 		}
-		if (rc != 1)
+		/* Connecting or connected by now: a live socket that the
+		 * dump did not list, for the second dump to settle. */
+		if (rc == PROBE_ALIVE) {
+			s->origin = ORIGIN_MISSING;
+			st->missing++;
+		} else if (rc != 1) {
 			s->origin = ORIGIN_LATE;
+		}
 	}
 	return 0;
 }
@@ -392,6 +404,27 @@ static int still_held(const char *proc_root, pid_t pid, int fd, uint32_t inode)
 	return strcmp(link, want) == 0;
 }
 
+/*
+ * Socket i of t, missing from the first dump, is in the second: take
+ * its record there (keeping its owners), and its listener mark.
+ * Returns 0 or -ENOMEM.
+ */
+static int adopt(struct sock_table *t, size_t i, const struct sock_rec *found)
+{
+	uint32_t owners = t->socks[i].owners, cur = t->cur_netns;
+	int rc = 0;
+
+	t->socks[i] = *found;
+	t->socks[i].owners = owners;
+	t->socks[i].origin = ORIGIN_KERNEL;
+	if (found->state == ST_LISTEN) {
+		t->cur_netns = found->netns;
+		rc = table_mark_listener(t, found->lport);
+		t->cur_netns = cur;
+	}
+	return rc;
+}
+
 int owners_recheck(struct sock_table *t, const struct sock_table *again,
 		   const char *proc_root, pid_t *fail_pid)
 {
@@ -400,12 +433,21 @@ int owners_recheck(struct sock_table *t, const struct sock_table *again,
 	for (i = 0; i < t->nsocks; i++) {
 		struct sock_rec *s = &t->socks[i];
 		const struct owner_ref *r;
+		uint32_t found;
 		int held = 0;
 
-		if (s->origin != ORIGIN_FD_UNCHECKED)
+		if (s->origin != ORIGIN_FD_UNCHECKED && s->origin != ORIGIN_MISSING)
 			continue;
+		found = table_find(again, s->inode);
+		/* Alive at the second dump: skipped by the first, or
+		 * opened since; either way it exists now. */
+		if (found != NO_INDEX) {
+			if (adopt(t, i, &again->socks[found]) < 0)
+				return -ENOMEM;
+			continue;
+		}
 		r = s->owners != NO_INDEX ? &t->refs[s->owners] : NULL;
-		if (table_find(again, s->inode) == NO_INDEX && r) {
+		if (s->origin == ORIGIN_FD_UNCHECKED && r) {
 			held = still_held(proc_root, t->procs[r->proc].pid, r->fd, s->inode);
 			if (held < 0) {
 				*fail_pid = t->procs[r->proc].pid;
@@ -415,6 +457,15 @@ int owners_recheck(struct sock_table *t, const struct sock_table *again,
 		s->origin = held ? ORIGIN_FD : ORIGIN_LATE;
 	}
 	return 0;
+}
+
+void owners_forget_missing(struct sock_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nsocks; i++)
+		if (t->socks[i].origin == ORIGIN_MISSING)
+			t->socks[i].origin = ORIGIN_LATE;
 }
 
 int owners_join(struct sock_table *t, const struct owners_opts *o,
@@ -450,6 +501,7 @@ int owners_join(struct sock_table *t, const struct owners_opts *o,
 		}
 		rc = join_one(t, &ps);
 		st->unchecked += ps.unchecked;
+		st->missing += ps.missing;
 		if (rc && ps.fail_what) {
 			st->fail_pid = ps.p->pid;
 			st->fail_what = ps.fail_what;

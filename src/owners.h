@@ -39,6 +39,9 @@ struct owners_stats {
 	unsigned gone;	   /* processes that exited during the scan */
 	pid_t gone_pid;	   /* the first of them */
 	unsigned unchecked; /* dead candidates left ORIGIN_FD_UNCHECKED */
+	/* Live TCP sockets held by a process but missing from the dump
+	 * (left ORIGIN_MISSING): skipped by it, or opened after it. */
+	unsigned missing;
 	/* When owners_join fails reading /proc: the process, and what of
 	 * it ("fd", "comm", "limits", "ns/net"); fail_what NULL otherwise. */
 	pid_t fail_pid;
@@ -59,14 +62,19 @@ int owners_join(struct sock_table *t, const struct owners_opts *o,
 		const struct fdscan *scan, struct owners_stats *st);
 
 /*
- * Settle the dead candidates left ORIGIN_FD_UNCHECKED by owners_scan,
- * given a second dump of the same source (indexed): a socket found in it,
- * or whose descriptor no longer holds it, was opened or closed during
- * the scan (ORIGIN_LATE); any other is dead (ORIGIN_FD).  Returns 0, or
- * -errno when a descriptor could not be read (*fail_pid: whose).
+ * Settle the sockets owners_join left ORIGIN_FD_UNCHECKED (dead
+ * candidates) or ORIGIN_MISSING (alive, not dumped), given a second dump
+ * of the same source (indexed).  One found in it is alive now: it takes
+ * its record there, with its owners (ORIGIN_KERNEL).  One not found was
+ * closed since (ORIGIN_LATE: not listed), but for a candidate still held
+ * by its descriptor, which is dead (ORIGIN_FD).  Returns 0, or -errno
+ * when a descriptor could not be read (*fail_pid: whose) or no memory.
  */
 int owners_recheck(struct sock_table *t, const struct sock_table *again,
 		   const char *proc_root, pid_t *fail_pid);
+
+/* Without a second dump: the ORIGIN_MISSING sockets become ORIGIN_LATE. */
+void owners_forget_missing(struct sock_table *t);
 
 /*
  * Is PID a process?  Returns 0 and its thread-group id in *tgid (equal

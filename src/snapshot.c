@@ -21,15 +21,19 @@
 #define PROC_ROOT "/proc"
 
 /*
- * Dead candidates whose state could not be read (pidfd_getfd refused,
- * e.g. without root) may be sockets opened after the dump: dump the same
- * namespaces again from the same source and let owners_recheck keep as
- * dead only those still missing and still held.  Returns 0, non-zero
- * when a namespace went away before the second dump (the candidates
- * then stay dead), or COLLECT_FATAL after saying why (an error of the
- * audit: out of descriptors, memory, ...).
+ * Sockets the dump did not list but a process holds: dead candidates
+ * whose state could not be read (pidfd_getfd refused, e.g. without
+ * root), which may be sockets opened after the dump, and live sockets
+ * (the dump skipped them, or they were opened after it).  Dump the same
+ * namespaces again from the same source, once for both, and let
+ * owners_recheck settle them: listed there, a socket takes its record
+ * there; a dead candidate still missing and still held is dead.
+ * Returns 0, non-zero when a namespace went away before the second
+ * dump (the candidates then stay dead, the live ones are not listed),
+ * or COLLECT_FATAL after saying why (an error of the audit: out of
+ * descriptors, memory, ...).
  */
-static int recheck_dead(struct snapshot *s, const struct options *o)
+static int recheck(struct snapshot *s, const struct options *o)
 {
 	struct sock_table again;
 	pid_t pid = 0;
@@ -39,16 +43,22 @@ static int recheck_dead(struct snapshot *s, const struct options *o)
 	rc = collect_again(s, o, &again);
 	if (!rc) {
 		rc = owners_recheck(&s->t, &again, PROC_ROOT, &pid);
-		if (rc) {
+		if (rc == -ENOMEM) {
+			diag_warn("out of memory");
+			rc = COLLECT_FATAL;
+		} else if (rc) {
 			diag_warn("reading %s/%d/fd: %s", PROC_ROOT, (int)pid, strerror(-rc));
 			rc = COLLECT_FATAL;
 		}
 	} else if (rc < 0 && rc != -ENOENT) {
 		/* Only a namespace gone since the first dump is not an
 		 * error of the audit. */
-		diag_warn("second socket dump to confirm dead sockets: %s", strerror(-rc));
+		diag_warn("second socket dump, for sockets missing from the first: %s",
+			  strerror(-rc));
 		rc = COLLECT_FATAL;
 	}
+	if (rc)
+		owners_forget_missing(&s->t);
 	table_free(&again);
 	return rc;
 }
@@ -356,16 +366,18 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 			       "PID %d: network namespace not readable (%s); only "
 			       "sockaudit's own namespace is audited for it",
 			       (int)pn.pid, strerror(pn.err));
-	if (ost.unchecked) {
-		rc = recheck_dead(s, o);
+	/* Only then a second dump: on a quiet host there is none. */
+	if (ost.unchecked || ost.missing) {
+		rc = recheck(s, o);
 		if (rc == COLLECT_FATAL) {
 			status = EXIT_CANNOT_RUN;
 			goto fail;
 		}
 		if (rc)
 			diag_warn_once(DIAG_RECHECK,
-				       "second dump to confirm dead sockets failed; some "
-				       "may be live sockets opened during the scan");
+				       "second socket dump failed; some dead sockets may be "
+				       "live ones opened during the scan, and live ones "
+				       "missing from the first dump are not listed");
 	}
 	/* Last, once everything of the processes has been read. */
 	status = o->npids ? still_there(o, holds, &ost) : 0;

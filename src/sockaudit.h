@@ -77,6 +77,11 @@ enum sock_origin {
 	ORIGIN_FD_UNCHECKED,
 	/* A socket opened after the dump: neither listed nor dead. */
 	ORIGIN_LATE,
+	/* Only seen as a descriptor, and alive: skipped by the dump (a
+	 * socket removed from its hash bucket between two pieces) or
+	 * opened after it.  A second dump replaces it by its record there,
+	 * or makes it ORIGIN_LATE (closed since). */
+	ORIGIN_MISSING,
 };
 
 /*
