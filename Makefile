@@ -126,7 +126,7 @@ $(B)/tests/%: tests/%.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(B)/libsockaudit.
 $(B)/tests/progs/%: tests/progs/%.c tests/lib/portcheck.h | $(B)/tests/progs
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
-$(B)/tests/shim/%.so: tests/shim/%.c | $(B)/tests/shim
+$(B)/tests/shim/%.so: tests/shim/%.c $(wildcard tests/shim/*.h) | $(B)/tests/shim
 	$(CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -O2 -fPIC -shared -o $@ $< -ldl
 
 test-bins: $(BIN) $(TESTS) $(TEST_PROGS) $(SHIMS)

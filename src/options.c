@@ -86,8 +86,9 @@ void options_usage(FILE *out)
 	      "  -l, --list                    table: one line per socket\n"
 	      "      --max-peers N             prometheus: client peers exported one by one,\n"
 	      "                                the rest summed as peer=\"other\" (default 50)\n"
-	      "      --source auto|netlink|proc  where sockets are read (default auto:\n"
-	      "                                netlink, else /proc/net/tcp with a warning)\n"
+	      "      --source auto|bpf|netlink|proc  where sockets are read (default auto:\n"
+	      "                                BPF iterators, else netlink, else /proc/net/tcp\n"
+	      "                                with a warning)\n"
 	      "      --max N                   exit 1 when more than N sockets are selected\n"
 	      "      --fd-pressure PERCENT     flag processes using at least PERCENT of\n"
 	      "                                their descriptor limit (default 80)\n"
@@ -292,8 +293,10 @@ static int apply(struct options *o, int c, const char *arg, char *err,
 			o->source = SOURCE_NETLINK;
 		else if (!strcmp(arg, "proc"))
 			o->source = SOURCE_PROC;
+		else if (!strcmp(arg, "bpf"))
+			o->source = SOURCE_BPF;
 		else
-			return bad_value(err, errlen, c, "auto, netlink or proc", arg);
+			return bad_value(err, errlen, c, "auto, bpf, netlink or proc", arg);
 		return 0;
 	}
 	snprintf(err, errlen, "internal error: option %d", c);

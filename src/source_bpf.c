@@ -149,6 +149,19 @@ int bpf_built(void)
 	return 1;
 }
 
+/* At exit: libbpf's allocations freed, for the memory checkers. */
+static void unload(void)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		bpf_link__destroy(links[i]);
+		links[i] = NULL;
+	}
+	sa_bpf__destroy(loaded);
+	loaded = NULL;
+}
+
 /* Load and attach the three iterators.  Returns 0 or -errno. */
 static int load_once(void)
 {
@@ -183,6 +196,7 @@ static int load_once(void)
 		}
 	}
 	loaded = skel;
+	atexit(unload);
 	return 0;
 }
 

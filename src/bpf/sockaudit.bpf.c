@@ -125,8 +125,15 @@ int sa_tcp(struct bpf_iter__tcp *ctx)
 	if (r.family != AF_INET && r.family != AF_INET6)
 		return 0;
 	/* Time-wait and request sockets: sock_diag gives them no inode, no
-	 * uid, no queues and no tcp_info. */
-	if (r.state != TCP_ST_TIME_WAIT && r.state != TCP_ST_NEW_SYN_RECV) {
+	 * uid, no queues and no tcp_info.  A time-wait socket's state is its
+	 * substate, as sock_diag and ss say: an orphan in FIN-WAIT-2 is kept
+	 * as a time-wait socket whose substate is FIN-WAIT-2. */
+	if (r.state == TCP_ST_TIME_WAIT) {
+		struct tcp_timewait_sock *tw = bpf_skc_to_tcp_timewait_sock(skc);
+
+		if (tw)
+			r.state = (__u8)BPF_CORE_READ(tw, tw_sk.tw_substate);
+	} else if (r.state != TCP_ST_NEW_SYN_RECV) {
 		tp = bpf_skc_to_tcp_sock(skc);
 		if (!tp)
 			return 0;
