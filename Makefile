@@ -1,12 +1,12 @@
 # sockaudit — build, test, install.
 #
-#   make            build ./sockaudit
+#   make            build ./sockaudit and the shell completions (completions/)
 #   make run        install missing dependencies, build, audit this host
-#   make check      the same set-up, lint, then every test (plain, ASan+UBSan,
-#                   and the binary under valgrind), then 10 s of each fuzzer,
-#                   then check-deb
+#   make check      the same set-up, lint, then every test (plain, plain on a
+#                   busy host, ASan+UBSan, and the binary under valgrind),
+#                   then 10 s of each fuzzer, then check-deb
 #   make install    PREFIX=/usr/local DESTDIR= (binary in sbin, man page,
-#                   share/sockaudit, systemd units; see README)
+#                   share/sockaudit, systemd units, completions; see README)
 #   make deb        the Debian package, in build/deb/
 #   make check-deb  build, lint, install, run and purge the package (root)
 
@@ -16,6 +16,8 @@ VERSION  := $(shell cat VERSION)
 PREFIX   ?= /usr/local
 SBINDIR  ?= $(PREFIX)/sbin
 MANDIR   ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/vendor-completions
 DATADIR  ?= $(PREFIX)/share/sockaudit
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 UNITS     = sockaudit-exporter.service sockaudit-textfile.service \
@@ -94,10 +96,10 @@ $(B)/source_bpf.o: $(BPF_SKEL)
 bpf-skel: $(BPF_SKEL)
 # ---- end of the BPF source ----
 
-.PHONY: all deps run check check-plain check-asan test install uninstall clean lint valgrind test-bins bench \
-	deb check-deb check-version
+.PHONY: all deps run check check-plain check-asan check-busy check-busy-asan test install uninstall clean lint valgrind test-bins bench \
+	deb check-deb check-version completions
 
-all: $(BIN)
+all: $(BIN) completions
 
 deps:
 	sh scripts/deps.sh
@@ -116,6 +118,19 @@ $(B)/libsockaudit.a: $(LIB_OBJS)
 $(BIN): $(B)/main.o $(B)/libsockaudit.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The shell completions, generated from the option table that the
+# binary prints (sockaudit --dump-options); not checked in.
+COMPLETIONS = completions/sockaudit.bash completions/_sockaudit
+completions: $(COMPLETIONS)
+
+completions/sockaudit.bash: completions/sockaudit.bash.in scripts/gen-completion $(BIN)
+	$(abspath $(BIN)) --dump-options | sh scripts/gen-completion bash $< >$@.tmp
+	mv $@.tmp $@
+
+completions/_sockaudit: completions/_sockaudit.in scripts/gen-completion $(BIN)
+	$(abspath $(BIN)) --dump-options | sh scripts/gen-completion zsh $< >$@.tmp
+	mv $@.tmp $@
+
 $(B) $(B)/tests $(B)/tests/progs $(B)/tests/shim:
 	mkdir -p $@
 
@@ -129,7 +144,7 @@ $(B)/tests/progs/%: tests/progs/%.c tests/lib/portcheck.h | $(B)/tests/progs
 $(B)/tests/shim/%.so: tests/shim/%.c $(wildcard tests/shim/*.h) | $(B)/tests/shim
 	$(CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -O2 -fPIC -shared -o $@ $< -ldl
 
-test-bins: $(BIN) $(TESTS) $(TEST_PROGS) $(SHIMS)
+test-bins: $(BIN) $(COMPLETIONS) $(TESTS) $(TEST_PROGS) $(SHIMS)
 
 # Run every test binary against the binary built in $(B).
 test: test-bins
@@ -176,9 +191,30 @@ check-asan:
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined"
 
+# The plain suite again on a busy host: beside it, tests/progs/churn
+# forks and reaps thousands of short-lived processes a second, opens and
+# resets loopback connections and spins a CPU (scripts/busy starts and
+# stops it by PID; BUSY_ARGS passes it options).  test_bigdump holds
+# BIGDUMP_BUSY_CONNECTIONS connections there.  check-busy-asan: the
+# ASan+UBSan suite so (not part of make check).
+BIGDUMP_BUSY_CONNECTIONS ?= 20000
+BUSY_TIMEOUT_MULTIPLIER  ?= 2
+check-busy: test-bins
+	BIGDUMP_CONNECTIONS=$(BIGDUMP_BUSY_CONNECTIONS) \
+	CK_TIMEOUT_MULTIPLIER=$(BUSY_TIMEOUT_MULTIPLIER) \
+	sh scripts/busy $(B)/tests/progs/churn $(MAKE) test
+
+check-busy-asan:
+	BIGDUMP_RSS_PER_SOCKET=0 \
+	$(MAKE) check-busy B=build/asan BIN=build/asan/sockaudit \
+		BIGDUMP_BUSY_CONNECTIONS=$(BIGDUMP_ASAN_CONNECTIONS) BUSY_TIMEOUT_MULTIPLIER=4 \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined"
+
 check: deps
 	$(MAKE) lint
 	$(MAKE) check-plain
+	$(MAKE) check-busy
 	$(MAKE) check-asan
 	$(MAKE) valgrind
 	$(MAKE) fuzz-check
@@ -205,7 +241,7 @@ bench: $(BIN)
 # The units in scripts/ name the default install's paths
 # (/usr/local/sbin, /usr/local/share/sockaudit): installed ones name
 # these.  Nothing is enabled or started.
-install: $(BIN)
+install: $(BIN) $(COMPLETIONS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(DATADIR) $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/sockaudit
@@ -218,12 +254,16 @@ install: $(BIN)
 			scripts/$$u >$(DESTDIR)$(UNITDIR)/$$u; \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; \
 	done
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0644 completions/sockaudit.bash $(DESTDIR)$(BASHCOMPDIR)/sockaudit
+	install -m 0644 completions/_sockaudit $(DESTDIR)$(ZSHCOMPDIR)/_sockaudit
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/sockaudit $(DESTDIR)$(MANDIR)/man8/sockaudit.8 \
 		$(DESTDIR)$(DATADIR)/sockaudit-textfile \
 		$(DESTDIR)$(DATADIR)/sockaudit-alerts.yml \
-		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
+		$(DESTDIR)$(BASHCOMPDIR)/sockaudit $(DESTDIR)$(ZSHCOMPDIR)/_sockaudit
 	-rmdir $(DESTDIR)$(DATADIR)
 
 # VERSION, debian/changelog's latest entry and the man page's .TH line
@@ -245,17 +285,24 @@ check-deb: deb
 	bash scripts/check-deb build/deb
 
 clean:
-	rm -rf build $(BIN)
+	rm -rf build $(BIN) $(COMPLETIONS)
 
 # libFuzzer targets (tests/fuzz/), built with clang, ASan and UBSan, with
-# the sources but main.c compiled straight in.  Each runs FUZZ_SECONDS on
-# a copy of its checked-in corpus (build/fuzz/corpus-<target>, which it
-# grows); a crash stops make with the reproducer in build/fuzz/.
-# make fuzz-check runs each for 10 s (for CI).
+# the sources but main.c compiled straight in.  scripts/fuzz runs each
+# for FUZZ_SECONDS on a copy of its checked-in corpus (build/fuzz/
+# corpus-<target>, which it grows), FUZZ_JOBS at a time, keeps going
+# after a finding (reproducers: build/fuzz/crash-<target>-*) and ends
+# with one line per target: seconds, executions, coverage (cov, ft),
+# findings; its status is 1 when there was one.
+# make fuzz-check runs each for 10 s (for CI), make fuzz-long for 10
+# minutes, two at a time (about 40 minutes on two cores).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 1
+FUZZ_LONG_SECONDS ?= 600
+FUZZ_LONG_JOBS    ?= 2
 FUZZ_DEFS    ?=
-FUZZ_TARGETS  = procnet netlink options escape
+FUZZ_TARGETS  = procnet netlink options escape render growth http
 FUZZ_FLAGS    = -std=gnu11 -D_GNU_SOURCE -pthread -O1 -g \
                 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all -Isrc $(FUZZ_DEFS) \
@@ -263,25 +310,25 @@ FUZZ_FLAGS    = -std=gnu11 -D_GNU_SOURCE -pthread -O1 -g \
 FUZZ_SRCS     = $(filter-out src/main.c,$(SRCS))
 FUZZ_BINS     = $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
-.PHONY: fuzz fuzz-check fuzz-bins
+.PHONY: fuzz fuzz-check fuzz-long fuzz-bins
 
 fuzz-bins: $(FUZZ_BINS)
 
+# fuzz_render checks the exposition with the tests' strict reader.
+FUZZ_EXTRA_render      = tests/lib/prom.c
+FUZZ_EXTRA_LIBS_render = $(shell pkg-config --libs check)
+build/fuzz/fuzz_render: tests/lib/prom.c tests/lib/prom.h
+
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard src/*.h)
 	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRCS) $(LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_EXTRA_$*) $(FUZZ_SRCS) $(LIBS) \
+		$(FUZZ_EXTRA_LIBS_$*)
 
 fuzz: $(FUZZ_BINS)
-	@failed=""; for t in $(FUZZ_TARGETS); do \
-		echo "== fuzz_$$t ($(FUZZ_SECONDS) s)"; \
-		rm -rf build/fuzz/corpus-$$t; mkdir -p build/fuzz/corpus-$$t; \
-		cp tests/fuzz/corpus/$$t/* build/fuzz/corpus-$$t/ || exit 1; \
-		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			-artifact_prefix=build/fuzz/crash-$$t- \
-			build/fuzz/corpus-$$t || failed="$$failed $$t"; \
-	done; \
-	if [ -n "$$failed" ]; then echo "fuzz: crash in:$$failed (reproducers: build/fuzz/crash-*)" >&2; exit 1; fi
+	bash scripts/fuzz $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 fuzz-check:
-	$(MAKE) fuzz FUZZ_SECONDS=10
+	$(MAKE) fuzz FUZZ_SECONDS=10 FUZZ_JOBS=1
+
+fuzz-long:
+	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_LONG_SECONDS) FUZZ_JOBS=$(FUZZ_LONG_JOBS)

@@ -15,8 +15,9 @@ set -eu
 # the skeleton, libbpf-dev loads them (a build without these has no BPF
 # source).  The Debian package (make deb, check-deb):
 # build-essential, dpkg-dev, debhelper and fakeroot build it, lintian
-# checks it, man-db reads its man page.
-packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev check iproute2 jq curl prometheus cppcheck clang-tidy valgrind clang libclang-rt-14-dev llvm libbpf-dev bpftool build-essential dpkg-dev debhelper fakeroot lintian man-db"
+# checks it, man-db reads its man page.  The completion tests:
+# bash-completion and zsh.
+packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev check iproute2 jq curl prometheus cppcheck clang-tidy valgrind clang libclang-rt-14-dev llvm libbpf-dev bpftool build-essential dpkg-dev debhelper fakeroot lintian man-db bash-completion zsh"
 
 missing=""
 for p in $packages; do

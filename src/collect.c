@@ -20,20 +20,32 @@
 
 #define PROC_ROOT "/proc"
 
-/* The first port of the ephemeral range; 32768 when it cannot be read. */
-uint16_t collect_ephemeral_low(void)
+int collect_ephemeral_low(uint16_t *low)
 {
 	FILE *f = fopen(PROC_ROOT "/sys/net/ipv4/ip_local_port_range", "re");
 	unsigned long lo = 0;
+	char line[64];
 
-	if (f) {
-		char line[64];
+	*low = 32768;
+	/* No such file (no /proc/sys here): the kernel's default. */
+	if (!f)
+		return errno == ENOENT || errno == EACCES ? 0 : -errno;
+	if (fgets(line, sizeof(line), f))
+		lo = strtoul(line, NULL, 10);
+	else if (ferror(f))
+		lo = 0;
+	fclose(f);
+	if (lo > 0 && lo <= 65535)
+		*low = (uint16_t)lo;
+	return 0;
+}
 
-		if (fgets(line, sizeof(line), f))
-			lo = strtoul(line, NULL, 10);
-		fclose(f);
-	}
-	return lo > 0 && lo <= 65535 ? (uint16_t)lo : 32768;
+/* An error that says the audit itself ran short (descriptors, memory),
+ * not that a source or a namespace is unavailable: never a reason to
+ * fall back or to skip. */
+static bool short_of_resources(int err)
+{
+	return err == -EMFILE || err == -ENFILE || err == -ENOMEM || err == -ENOBUFS;
 }
 
 /* read_all: we could not come back to our own namespace. */
@@ -77,6 +89,7 @@ struct read_state {
 	bool quiet;	   /* a second dump: its failures are not reported */
 	bool bpf;	   /* BPF iterators loaded: tried first */
 	bool used_netlink; /* some namespace was read with netlink */
+	int err;	   /* -errno of the first failure */
 };
 
 
@@ -122,19 +135,25 @@ static int collect_bpf_start(const struct options *o, bool *bpf)
 /*
  * Read the namespace the thread is in with the TCP iterator.  Returns 0,
  * EXIT_CANNOT_RUN (as a negative number) after saying why when --source
- * bpf fails, or 1 when auto should go on with netlink.
+ * bpf fails or the audit ran short of descriptors or memory, or 1 when
+ * auto should go on with netlink.
  */
 static int collect_bpf(const struct options *o, uint32_t states,
-		       struct sock_table *t, bool quiet)
+		       struct sock_table *t, const struct netns_target *nt,
+		       struct read_state *rs)
 {
 	int rc = bpf_dump_tcp(t, o->families, states);
+	char where[512];
 
 	if (!rc)
 		return 0;
-	if (o->source != SOURCE_BPF)
+	if (!rs->err)
+		rs->err = rc;
+	if (o->source != SOURCE_BPF && !short_of_resources(rc))
 		return 1;
-	if (!quiet)
-		diag_warn("BPF TCP iterator: %s", strerror(-rc));
+	if (!rs->quiet)
+		diag_warn("BPF TCP iterator%s: %s", in_netns(nt, where, sizeof(where)),
+			  strerror(-rc));
 	return -EXIT_CANNOT_RUN;
 }
 
@@ -154,7 +173,7 @@ static int read_sockets(const struct options *o, uint32_t states,
 	int inconsistent = 0, rc;
 
 	if (rs->bpf) {
-		rc = collect_bpf(o, states, t, rs->quiet);
+		rc = collect_bpf(o, states, t, nt, rs);
 		if (rc <= 0)
 			return -rc;
 		/* auto: the iterators failed here; netlink from now on. */
@@ -172,7 +191,11 @@ static int read_sockets(const struct options *o, uint32_t states,
 			rs->used_netlink = true;
 			return 0;
 		}
-		if (o->source == SOURCE_NETLINK || rs->quiet) {
+		if (!rs->err)
+			rs->err = rc;
+		/* Out of descriptors or memory, /proc would not do better:
+		 * and falling back would lose tcp_info. */
+		if (o->source == SOURCE_NETLINK || rs->quiet || short_of_resources(rc)) {
 			if (!rs->quiet)
 				diag_warn("sock_diag netlink dump%s: %s",
 					  in_netns(nt, where, sizeof(where)), strerror(-rc));
@@ -193,6 +216,8 @@ static int read_sockets(const struct options *o, uint32_t states,
 	/* Both families: listeners of either family decide grouping; the
 	 * audit selects the family. */
 	rc = procnet_read(proc_dir, t, FAMILY_BOTH, states, &pst);
+	if (rc && !rs->err)
+		rs->err = rc;
 	if (rc && rs->quiet)
 		return EXIT_CANNOT_RUN;
 	if (rc) {
@@ -203,6 +228,11 @@ static int read_sockets(const struct options *o, uint32_t states,
 	if (pst.malformed && !rs->quiet)
 		diag_warn_once(DIAG_MALFORMED, "%u malformed lines in %s/net/tcp skipped",
 			       pst.malformed, proc_dir);
+	if (pst.inconsistent && !rs->quiet)
+		diag_warn_once(DIAG_INCONSISTENT,
+			       "the kernel's socket dump kept changing while it was read; "
+			       "the report may be inconsistent");
+	rs->inconsistent |= pst.inconsistent != 0;
 	rs->used_proc = true;
 	return 0;
 }
@@ -286,8 +316,10 @@ static int read_all(struct snapshot *s, const struct options *o, uint32_t states
 			continue;
 		rc = netns_enter(ns, i);
 		if (rc) {
-			if (again)
+			if (again) {
+				rs->err = rc;
 				return EXIT_CANNOT_RUN;
+			}
 			if (nt->via == NETNS_VIA_PID) {
 				diag_warn("PID %d: cannot enter its network namespace %s: %s%s",
 					  (int)nt->pid, netns_label(nt, label, sizeof(label)),
@@ -300,17 +332,35 @@ static int read_all(struct snapshot *s, const struct options *o, uint32_t states
 					  strerror(-rc), enter_error(rc));
 				return EXIT_CANNOT_RUN;
 			}
-			continue; /* --all-netns: said once at the end */
+			/* --all-netns: a namespace gone or not ours to enter
+			 * is said once at the end; anything else is an
+			 * error of the audit. */
+			if (rc != -ENOENT && rc != -EPERM && rc != -EACCES) {
+				diag_warn("cannot enter network namespace %s: %s",
+					  netns_label(nt, label, sizeof(label)), strerror(-rc));
+				return EXIT_CANNOT_RUN;
+			}
+			continue;
 		}
 		t->cur_netns = nt->tag;
 		status = read_sockets(o, states, t,
 				      nt->tag ? PROC_ROOT "/thread-self" : PROC_ROOT,
 				      nt, rs);
 		/* The port range is the namespace's own too. */
-		if (!status && nt->tag &&
-		    table_set_ephemeral_low(t, nt->tag, collect_ephemeral_low()) < 0) {
-			diag_warn("out of memory");
-			status = EXIT_CANNOT_RUN;
+		if (!status && nt->tag) {
+			uint16_t low;
+
+			rc = collect_ephemeral_low(&low);
+			if (!rc)
+				rc = table_set_ephemeral_low(t, nt->tag, low) < 0 ? -ENOMEM : 0;
+			if (rc) {
+				if (!rs->err)
+					rs->err = rc;
+				if (!rs->quiet)
+					diag_warn("reading the ephemeral port range%s: %s",
+						  in_netns(nt, label, sizeof(label)), strerror(-rc));
+				status = EXIT_CANNOT_RUN;
+			}
 		}
 		t->cur_netns = 0;
 		if (nt->tag) {
@@ -348,7 +398,9 @@ int collect_namespaces(struct netns_set *ns, const struct options *o,
 
 	memset(pn, 0, sizeof(*pn));
 	rc = netns_init(ns, PROC_ROOT, NETNS_RUN_DIR);
-	if (rc && named) {
+	/* Without our namespace's identity only ours can be read, which
+	 * is fine unless the error is the audit's own. */
+	if (rc && (named || (rc != -ENOENT && rc != -EACCES && rc != -EPERM))) {
 		diag_warn("reading our network namespace in %s: %s", PROC_ROOT,
 			  strerror(-rc));
 		return EXIT_CANNOT_RUN;
@@ -374,10 +426,11 @@ int collect_namespaces(struct netns_set *ns, const struct options *o,
 		if (rc == -ENOMEM) {
 			goto nomem;
 		} else if (rc) {
-			diag_warn("PID %d: %s", (int)o->pids[i],
+			diag_warn("PID %d: %s%s", (int)o->pids[i],
 				  rc == -ENOENT ? "no such process" :
 				  rc == -ESRCH ? "exited (a zombie its parent has not reaped)" :
-				  strerror(-rc));
+				  "reading its network namespace: ",
+				  rc == -ENOENT || rc == -ESRCH ? "" : strerror(-rc));
 			return EXIT_CANNOT_RUN;
 		}
 	}
@@ -418,8 +471,15 @@ int collect_namespaces(struct netns_set *ns, const struct options *o,
 	for (i = 0; i < ns->n; i++)
 		ns->shown |= ns->v[i].tag != 0;
 	/* Names are for reports that name namespaces (the scan has them). */
-	if (ns->shown && !o->all_netns)
-		netns_name_all(ns);
+	if (ns->shown && !o->all_netns) {
+		rc = netns_name_all(ns);
+		if (rc == -ENOMEM)
+			goto nomem;
+		if (rc) {
+			diag_warn("reading the names in %s: %s", NETNS_RUN_DIR, strerror(-rc));
+			return EXIT_CANNOT_RUN;
+		}
+	}
 	return 0;
 nomem:
 	diag_warn("out of memory");
@@ -450,7 +510,9 @@ int collect_again(struct snapshot *s, const struct options *o,
 				 .quiet = true };
 	int rc = read_all(s, o, STATES_ALL, again, &rs, true);
 
-	if (!rc && table_index(again))
-		rc = EXIT_CANNOT_RUN;
-	return rc;
+	if (rc == READ_FATAL)
+		return COLLECT_FATAL;
+	if (rc)
+		return rs.err ? rs.err : -EIO;
+	return table_index(again);
 }

@@ -38,8 +38,9 @@ int collect_namespaces(struct netns_set *ns, const struct options *o,
 int collect_sockets(struct snapshot *s, const struct options *o, uint32_t states);
 
 /* The first port of the ephemeral range of the current namespace
- * (ip_local_port_range); 32768 when it cannot be read. */
-uint16_t collect_ephemeral_low(void);
+ * (ip_local_port_range) into *low; 32768 when there is no such file.
+ * Returns 0 or -errno (out of descriptors, ...). */
+int collect_ephemeral_low(uint16_t *low);
 
 /* collect_again: the thread could not come back to our namespace. */
 #define COLLECT_FATAL 100
@@ -47,7 +48,8 @@ uint16_t collect_ephemeral_low(void);
 /*
  * A second dump, of every state, of the namespaces read the first time
  * and from the same source, into `again` (indexed), quietly.  Returns 0,
- * an exit status, or COLLECT_FATAL.
+ * COLLECT_FATAL (said why), or the -errno of the failure (-ENOENT: a
+ * namespace is gone).
  */
 int collect_again(struct snapshot *s, const struct options *o,
 		  struct sock_table *again);

@@ -93,15 +93,27 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	diag_warn("http: %s", esc);
 }
 
+int exporter_request_line(char *buf, size_t len, unsigned status,
+			  const char *method, const char *url,
+			  const char *peer, const char *why)
+{
+	char m[4 * 16 + 1], u[4 * 64 + 1];
+	size_t ul = strlen(url), ml = strlen(method);
+
+	text_escape_name(method, ml > 16 ? 16 : ml, m, sizeof(m));
+	text_escape_name(url, ul > 64 ? 64 : ul, u, sizeof(u));
+	return snprintf(buf, len, "http: %u for %s %s%s from %s: %s", status, m,
+			u, ul > 64 ? "..." : "", peer, why);
+}
+
 /* One line for a request answered with an error status: what was asked
- * (escaped, the path cut at 64 bytes) and by whom. */
+ * and by whom. */
 static void log_request(struct MHD_Connection *c, const char *method,
 			const char *url, unsigned status, const char *why)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	char peer[64] = "?", m[4 * 16 + 1], u[4 * 64 + 1];
-	size_t ul = strlen(url), ml = strlen(method);
+	char peer[64] = "?", line[1024];
 
 	if (ci && ci->client_addr) {
 		const struct sockaddr *sa = ci->client_addr;
@@ -113,10 +125,8 @@ static void log_request(struct MHD_Connection *c, const char *method,
 			text_addr(AF_INET6, (const unsigned char *)&((const struct sockaddr_in6 *)
 				  (const void *)sa)->sin6_addr, peer, sizeof(peer));
 	}
-	text_escape_name(method, ml > 16 ? 16 : ml, m, sizeof(m));
-	text_escape_name(url, ul > 64 ? 64 : ul, u, sizeof(u));
-	diag_warn("http: %u for %s %s%s from %s: %s", status, m, u,
-		  ul > 64 ? "..." : "", peer, why);
+	exporter_request_line(line, sizeof(line), status, method, url, peer, why);
+	diag_warn("%s", line);
 }
 
 /* Queue a response.  A `body` given with `owned` is freed by
@@ -225,14 +235,37 @@ static enum MHD_Result metrics(struct exporter *e, struct MHD_Connection *c,
 }
 
 /* Whether the request announces a body. */
-static bool has_body(struct MHD_Connection *c)
+static bool has_body(const struct exporter_request *r)
 {
-	const char *len = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						      MHD_HTTP_HEADER_CONTENT_LENGTH);
+	return (r->content_length && strcmp(r->content_length, "0") != 0) ||
+	       r->transfer_encoding;
+}
 
-	return (len && strcmp(len, "0") != 0) ||
-	       MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-					   MHD_HTTP_HEADER_TRANSFER_ENCODING);
+/*
+ * libmicrohttpd calls first with the headers, then with the body (if
+ * any) and once more at its end.  A plain GET is answered at the end,
+ * which keeps the connection open for the next scrape.  A request with
+ * a body or another method is answered at once: the body is never
+ * read, and the connection is closed after the answer.
+ */
+enum exporter_route exporter_route(const struct exporter_request *r)
+{
+	bool get = !strcmp(r->method, MHD_HTTP_METHOD_GET) ||
+		   !strcmp(r->method, MHD_HTTP_METHOD_HEAD);
+
+	if (r->first) {
+		if (get && !has_body(r))
+			return ROUTE_WAIT;
+	} else if (r->upload_size) {
+		return ROUTE_DISCARD; /* not reached: answered already */
+	}
+	if (!get)
+		return ROUTE_NOT_ALLOWED;
+	if (!strcmp(r->url, "/metrics"))
+		return ROUTE_METRICS;
+	if (!strcmp(r->url, "/"))
+		return ROUTE_INDEX;
+	return ROUTE_NOT_FOUND;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
@@ -241,39 +274,43 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 			      size_t *upload_size, void **state)
 {
 	struct exporter *e = cls;
-	bool get = !strcmp(method, MHD_HTTP_METHOD_GET) ||
-		   !strcmp(method, MHD_HTTP_METHOD_HEAD);
+	struct exporter_request r = {
+		.method = method,
+		.url = url,
+		.content_length = MHD_lookup_connection_value(
+			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH),
+		.transfer_encoding = MHD_lookup_connection_value(
+			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING),
+		.first = !*state,
+		.upload_size = *upload_size,
+	};
 
 	(void)version;
 	(void)upload_data;
-	/*
-	 * libmicrohttpd calls first with the headers, then with the body
-	 * (if any) and once more at its end.  A plain GET is answered at
-	 * the end, which keeps the connection open for the next scrape.
-	 * A request with a body or another method is answered at once:
-	 * the body is never read, and the connection is closed after the
-	 * answer.
-	 */
-	if (!*state) {
+	if (r.first) {
 		*state = e;
 		atomic_fetch_add(&e->in_flight, 1);
-		if (get && !has_body(c))
-			return MHD_YES;
-	} else if (*upload_size) {
-		*upload_size = 0; /* not reached: answered already */
-		return MHD_YES;
 	}
-	if (!get) {
+	switch (exporter_route(&r)) {
+	case ROUTE_WAIT:
+		return MHD_YES;
+	case ROUTE_DISCARD:
+		*upload_size = 0;
+		return MHD_YES;
+	case ROUTE_NOT_ALLOWED:
 		log_request(c, method, url, MHD_HTTP_METHOD_NOT_ALLOWED,
 			    "method not allowed");
 		return answer_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 				   "method not allowed: use GET\n");
-	}
-	if (!strcmp(url, "/metrics"))
+	case ROUTE_METRICS:
 		return metrics(e, c, method, url);
-	if (!strcmp(url, "/"))
+	case ROUTE_INDEX:
 		return answer(c, MHD_HTTP_OK, "text/html; charset=utf-8",
 			      (char *)index_page, sizeof(index_page) - 1, false);
+	case ROUTE_NOT_FOUND:
+	default:
+		break;
+	}
 	log_request(c, method, url, MHD_HTTP_NOT_FOUND, "not found");
 	return answer_text(c, MHD_HTTP_NOT_FOUND, "not found: the metrics are at /metrics\n");
 }

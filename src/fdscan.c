@@ -112,37 +112,53 @@ static int add_sock(struct proc_fds *p, int fd, uint32_t inode)
 	return 0;
 }
 
-/* Read one process's socket descriptors into its slot. */
-static void read_proc(int procfd, struct proc_fds *p)
+/* Record the first failure of a process's read. */
+static void fail(struct proc_fds *p, int err, const char *what)
 {
-	char path[32], link[64];
-	struct dirent *de;
-	DIR *dir;
-	int fdfd;
+	if (!p->err) {
+		p->err = err;
+		p->err_what = what;
+	}
+}
 
-	snprintf(path, sizeof(path), "%d/fd", (int)p->pid);
-	fdfd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fdfd < 0) {
-		p->err = -errno;
-		return;
-	}
-	dir = fdopendir(fdfd);
-	if (!dir) {
-		p->err = -errno;
-		close(fdfd);
-		return;
-	}
-	while ((de = readdir(dir)) != NULL) {
+/*
+ * Read the entries of an open PID/fd directory into the slot.  A
+ * descriptor closed between readdir and readlink is skipped; any other
+ * failure is recorded in p->err (ENOENT from readdir: the process went).
+ */
+static void read_fd_dir(DIR *dir, int fdfd, struct proc_fds *p)
+{
+	char link[64];
+
+	for (;;) {
+		struct dirent *de;
 		unsigned long ino;
 		ssize_t n;
 		char *end;
 		int fd;
 
+		errno = 0;
+		de = readdir(dir);
+		if (!de) {
+			if (errno)
+				fail(p, -errno, "fd");
+			return;
+		}
 		if (!parse_proc_number(de->d_name, &fd))
 			continue;
 		p->fds++;
 		n = readlinkat(fdfd, de->d_name, link, sizeof(link) - 1);
-		/* Closed between readdir and readlink: nothing to join. */
+		/* ENOENT: closed between readdir and readlink, nothing to
+		 * join.  EACCES, EPERM: counted for the caller.  Anything
+		 * else (ENOMEM) leaves the list incomplete. */
+		if (n < 0 && (errno == EACCES || errno == EPERM)) {
+			p->denied_links++;
+			continue;
+		}
+		if (n < 0 && errno != ENOENT) {
+			fail(p, -errno, "fd");
+			return;
+		}
 		if (n <= 0)
 			continue;
 		link[n] = '\0';
@@ -153,20 +169,54 @@ static void read_proc(int procfd, struct proc_fds *p)
 		if (*end != ']' || ino == 0 || ino > UINT32_MAX)
 			continue;
 		if (add_sock(p, fd, (uint32_t)ino) < 0) {
-			p->err = -ENOMEM;
-			break;
+			fail(p, -ENOMEM, "fd");
+			return;
 		}
 	}
-	closedir(dir);
-	if (p->nsocks && !p->err) {
-		ssize_t n = read_comm(procfd, p->pid, p->comm, sizeof(p->comm));
+}
 
-		/* Exited before its name could be read: not an owner. */
-		if (n == -ENOENT || n == -ESRCH)
-			p->err = (int)n;
-		p->comm_len = n > 0 ? (uint32_t)n : 0;
-		p->has_fd_limit = read_fd_limit(procfd, p->pid, &p->fd_limit) == 0;
+/*
+ * Read one process's socket descriptors into its slot, and the name
+ * and limit of a process that holds sockets.  Failures are left in
+ * p->err with what failed in p->err_what.
+ */
+static void read_proc(int procfd, struct proc_fds *p)
+{
+	char path[32];
+	DIR *dir;
+	ssize_t n;
+	int fdfd, rc;
+
+	snprintf(path, sizeof(path), "%d/fd", (int)p->pid);
+	fdfd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fdfd < 0) {
+		fail(p, -errno, "fd");
+		return;
 	}
+	dir = fdopendir(fdfd);
+	if (!dir) {
+		fail(p, -errno, "fd");
+		close(fdfd);
+		return;
+	}
+	read_fd_dir(dir, fdfd, p);
+	closedir(dir);
+	if (!p->nsocks || p->err)
+		return;
+	n = read_comm(procfd, p->pid, p->comm, sizeof(p->comm));
+	if (n < 0) {
+		fail(p, (int)n, "comm");
+		return;
+	}
+	p->comm_len = (uint32_t)n;
+	rc = read_fd_limit(procfd, p->pid, &p->fd_limit);
+	/* A limits file we cannot make sense of, or that is gone with its
+	 * process (the caller then learns it from the PID), leaves the
+	 * limit unknown; any other error reading it is the audit's. */
+	if (rc && rc != -ENODATA && rc != -EACCES && rc != -EPERM && rc != -ENOENT &&
+	    rc != -ESRCH)
+		fail(p, rc, "limits");
+	p->has_fd_limit = rc == 0;
 }
 
 static void *worker(void *arg)
@@ -191,7 +241,6 @@ static ssize_t list_pids(int procfd, pid_t **out)
 {
 	pid_t *v = NULL;
 	size_t n = 0, cap = 0;
-	struct dirent *de;
 	DIR *dir;
 	int dfd = dup(procfd);
 
@@ -204,9 +253,21 @@ static ssize_t list_pids(int procfd, pid_t **out)
 		close(dfd);
 		return -err;
 	}
-	while ((de = readdir(dir)) != NULL) {
+	for (;;) {
+		struct dirent *de;
 		int pid;
 
+		errno = 0;
+		de = readdir(dir);
+		if (!de && errno) {
+			int err = errno;
+
+			free(v);
+			closedir(dir);
+			return -err;
+		}
+		if (!de)
+			break;
 		if (!parse_proc_number(de->d_name, &pid) || pid == 0)
 			continue;
 		if (n == cap) {

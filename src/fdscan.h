@@ -20,10 +20,15 @@ struct fd_sock {
 /* What was read of one process. */
 struct proc_fds {
 	pid_t pid;
-	int err; /* 0, or -errno: its fd table could not be read (ENOENT and
-		  * ESRCH: it exited; EACCES, EPERM: not ours), or -ENOMEM */
+	int err; /* 0, or -errno: it could not be read whole (ENOENT and
+		  * ESRCH: it exited; EACCES, EPERM: not ours; any other, such
+		  * as EMFILE or ENOMEM: an error of the audit) */
+	const char *err_what; /* with err: what failed, "fd", "comm", ... */
 	uint32_t comm_len;
 	char comm[64]; /* raw bytes of PID/comm, read when it holds sockets */
+	/* Descriptors listed whose link may not be read (EACCES, EPERM:
+	 * some init processes refuse even root): left out of socks. */
+	uint32_t denied_links;
 	uint32_t fds;	     /* every descriptor listed */
 	uint32_t socket_fds; /* of them, sockets of any kind */
 	uint64_t fd_limit;   /* soft "Max open files", when it holds sockets */

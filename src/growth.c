@@ -21,7 +21,10 @@ struct growth_proc {
 	uint32_t comm_len; /* its name, to notice a PID reused by another */
 	char comm[64];
 	uint64_t n;	  /* samples it was seen in */
-	double st, stt;	  /* its own time sums */
+	/* Its own time sums, of minutes since its first sample: from
+	 * sample 0, t*t of a process first seen days in cancels in the
+	 * slope's n*stt - st*st. */
+	double t1, st, stt;
 	struct series fds, sockets;
 };
 
@@ -289,7 +292,7 @@ int growth_add(struct growth *g, const struct sock_table *t,
 	for (i = 0; i < a->nprocs; i++) {
 		const struct proc_rec *p = &t->procs[a->procs[i]];
 		struct growth_proc *e = find_proc(g, p->pid);
-		double n;
+		double n, tp;
 
 		if (!e)
 			return -ENOMEM;
@@ -302,12 +305,14 @@ int growth_add(struct growth *g, const struct sock_table *t,
 		if (e->n == 0) {
 			e->comm_len = p->comm_len;
 			memcpy(e->comm, p->comm, sizeof(e->comm));
+			e->t1 = tm;
 		}
+		tp = tm - e->t1;
 		e->n++;
-		e->st += tm;
-		e->stt += tm * tm;
-		series_add(&e->fds, tm, p->fds, e->n == 1);
-		series_add(&e->sockets, tm, p->sockets, e->n == 1);
+		e->st += tp;
+		e->stt += tp * tp;
+		series_add(&e->fds, tp, p->fds, e->n == 1);
+		series_add(&e->sockets, tp, p->sockets, e->n == 1);
 		if (!pg)
 			continue;
 		n = (double)e->n;

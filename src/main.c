@@ -73,6 +73,11 @@ int main(int argc, char **argv)
 		options_free(&o);
 		return EXIT_OK;
 	}
+	if (o.action == ACTION_DUMP_OPTIONS) {
+		options_dump(stdout);
+		options_free(&o);
+		return EXIT_OK;
+	}
 	if (o.action == ACTION_VERSION) {
 		printf("sockaudit %s\n", SOCKAUDIT_VERSION);
 		options_free(&o);

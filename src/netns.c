@@ -247,26 +247,35 @@ static DIR *open_proc(const char *proc_root)
 static int each_proc(const char *proc_root, unsigned *unreadable, int *err,
 		     int (*fn)(void *arg, pid_t pid, uint32_t ino), void *arg)
 {
-	struct dirent *de;
 	DIR *d = open_proc(proc_root);
 	int rc = 0;
 
 	if (!d)
 		return -errno;
-	while (!rc && (de = readdir(d)) != NULL) {
+	while (!rc) {
+		struct dirent *de;
 		char path[64];
 		struct stat st;
 		int pid;
 
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			rc = errno ? -errno : 0;
+			break;
+		}
 		if (!parse_proc_number(de->d_name, &pid))
 			continue;
 		snprintf(path, sizeof(path), "%d/ns/net", (int)pid);
 		if (fstatat(dirfd(d), path, &st, 0) < 0) {
 			/* A process that exited is not an error; one whose
-			 * namespace we may not see is counted. */
+			 * namespace we may not see is counted; anything
+			 * else (no memory) would leave namespaces out. */
 			if (errno == EACCES || errno == EPERM) {
 				++*unreadable;
 				*err = errno;
+			} else if (errno != ENOENT && errno != ESRCH) {
+				rc = -errno;
 			}
 			continue;
 		}
@@ -328,32 +337,51 @@ static int set_name(struct netns_target *nt, const char *name)
 	return 0;
 }
 
+/* Whether a failure to look at a name in the run directory says only
+ * that it is not (or no longer) a namespace we can see. */
+static bool not_a_name(int err)
+{
+	return err == ENOENT || err == ENOTDIR || err == EACCES || err == EPERM ||
+	       err == ELOOP;
+}
+
 /*
  * Read the run directory: name the namespaces of the set, and with
  * `add` also add the ones not in it (a namespace made by `ip netns add`
  * may have no process).  A run directory that does not exist holds no
- * names.  Returns 0 or -ENOMEM.
+ * names.  Returns 0 or -errno (no memory, out of descriptors).
  */
 static int scan_run_dir(struct netns_set *set, int add)
 {
-	struct dirent *de;
 	DIR *d = opendir(set->run_dir);
 	int rc = 0;
 
 	if (!d)
-		return 0;
-	while (!rc && (de = readdir(d)) != NULL) {
+		return not_a_name(errno) ? 0 : -errno;
+	while (!rc) {
+		struct dirent *de;
 		char path[4096];
 		struct statfs sfs;
 		struct stat st;
 		struct netns_target *nt;
 
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			rc = errno ? -errno : 0;
+			break;
+		}
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", set->run_dir, de->d_name);
 		/* A file whose namespace mount is gone is not a namespace. */
-		if (statfs(path, &sfs) < 0 || (int)sfs.f_type != (int)NSFS_MAGIC ||
-		    stat(path, &st) < 0)
+		if (statfs(path, &sfs) < 0 ||
+		    ((int)sfs.f_type == (int)NSFS_MAGIC && stat(path, &st) < 0)) {
+			if (!not_a_name(errno))
+				rc = -errno;
+			continue;
+		}
+		if ((int)sfs.f_type != (int)NSFS_MAGIC)
 			continue;
 		nt = find_ino(set, (uint32_t)st.st_ino);
 		if (!nt && add) {
@@ -396,10 +424,9 @@ int netns_scan(struct netns_set *set)
 	return rc;
 }
 
-void netns_name_all(struct netns_set *set)
+int netns_name_all(struct netns_set *set)
 {
-	/* Without memory a namespace just stays unnamed. */
-	(void)scan_run_dir(set, 0);
+	return scan_run_dir(set, 0);
 }
 
 /*

@@ -95,8 +95,9 @@ const char *netns_arg_path(const struct netns_set *set, const char *arg,
 int netns_scan(struct netns_set *set);
 
 /* Give every namespace of the set its name from the run directory (the
- * first in byte order when it has several). */
-void netns_name_all(struct netns_set *set);
+ * first in byte order when it has several).  Returns 0 or -errno (no
+ * memory, the directory not readable for another reason than absence). */
+int netns_name_all(struct netns_set *set);
 
 /*
  * Enter target i on the calling thread (nothing to do for ours).

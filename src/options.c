@@ -1,6 +1,8 @@
 /*
- * The command line.  One table lists every option; options_parse checks
- * every value through parse.c and names the bad one in its message.
+ * The command line, from the option table (option_table.c):
+ * options_parse reads every value with its kind's routine (parse.c) and
+ * names the bad one in its message; --help and --dump-options print the
+ * table.
  */
 #include "options.h"
 
@@ -9,107 +11,86 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "option_table.h"
 #include "parse.h"
 #include "sockaudit.h"
 
-/* Long options without a short letter. */
-enum {
-	OPT_SOURCE = 256,
-	OPT_MAX,
-	OPT_MAX_GROWTH,
-	OPT_FD_PRESSURE,
-	OPT_MAX_PEERS,
-	OPT_LISTEN,
-	OPT_NETNS,
-	OPT_ALL_NETNS,
-};
+/* --help's column where the help text starts. */
+#define HELP_COL 32
 
-/* Sorted by long name. */
-static const struct option long_options[] = {
-	{ "all-netns", no_argument, NULL, OPT_ALL_NETNS },
-	{ "count", required_argument, NULL, 'c' },
-	{ "fd-pressure", required_argument, NULL, OPT_FD_PRESSURE },
-	{ "flag", required_argument, NULL, 'F' },
-	{ "format", required_argument, NULL, 'f' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "idle", required_argument, NULL, 'i' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "list", no_argument, NULL, 'l' },
-	{ "listen", required_argument, NULL, OPT_LISTEN },
-	{ "max", required_argument, NULL, OPT_MAX },
-	{ "max-growth", required_argument, NULL, OPT_MAX_GROWTH },
-	{ "max-peers", required_argument, NULL, OPT_MAX_PEERS },
-	{ "netns", required_argument, NULL, OPT_NETNS },
-	{ "pid", required_argument, NULL, 'p' },
-	{ "port", required_argument, NULL, 'P' },
-	{ "remote-port", required_argument, NULL, 'r' },
-	{ "source", required_argument, NULL, OPT_SOURCE },
-	{ "state", required_argument, NULL, 's' },
-	{ "version", no_argument, NULL, 'V' },
-	{ "watch", required_argument, NULL, 'w' },
-	{ NULL, 0, NULL, 0 },
-};
+/*
+ * The left column of --help for row i: "-p, --pid PID[,PID...]",
+ * "    --netns NAME|PATH", and the following rows without help of their
+ * own joined ("-4, -6").  Returns the index of the last row used.
+ */
+static size_t help_heading(size_t i, char *buf, size_t len)
+{
+	const struct opt_def *d = &opt_table[i];
+	size_t n;
 
-static const char short_options[] = ":46c:F:f:hi:jlp:P:r:s:Vw:";
+	if (d->letter)
+		n = (size_t)snprintf(buf, len, "-%c%s", d->letter, d->name ? ", " : "");
+	else
+		n = (size_t)snprintf(buf, len, "    ");
+	if (d->name && n < len)
+		n += (size_t)snprintf(buf + n, len - n, "--%s", d->name);
+	if (d->metavar && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " %s", d->metavar);
+	while (i + 1 < opt_table_len && !opt_table[i + 1].help && n < len) {
+		i++;
+		n += (size_t)snprintf(buf + n, len - n, ", -%c", opt_table[i].letter);
+	}
+	return i;
+}
+
+/* One option's lines of --help: its heading, then its help lines from
+ * HELP_COL (the first on the heading's line when it fits). */
+static void help_option(FILE *out, const char *heading, const char *help)
+{
+	int w = fprintf(out, "  %s", heading);
+	const char *nl;
+
+	for (;;) {
+		if (w <= HELP_COL - 2)
+			fprintf(out, "%*s", HELP_COL - w, "");
+		else
+			fprintf(out, "\n%*s", HELP_COL, "");
+		nl = strchr(help, '\n');
+		if (!nl)
+			break;
+		fprintf(out, "%.*s\n", (int)(nl - help), help);
+		help = nl + 1;
+		w = 0;
+	}
+	fprintf(out, "%s\n", help);
+}
 
 void options_usage(FILE *out)
 {
+	int section = -1;
+	char heading[128];
+	size_t i;
+
 	fputs("Usage: sockaudit [OPTION]...\n"
 	      "Audit TCP sockets: who holds them, which are in CLOSE-WAIT, idle,\n"
-	      "stalled or dead, grouped by server port and client peer.\n"
-	      "\n"
-	      "Selection (every given selection must match; lists are comma-separated):\n"
-	      "  -p, --pid PID[,PID...]        sockets held open by these processes (read\n"
-	      "                                in each one's network namespace)\n"
-	      "  -P, --port PORT[,PORT...]     sockets whose local port is listed\n"
-	      "  -r, --remote-port PORT[,...]  sockets whose remote port is listed\n"
-	      "  -s, --state STATE[,STATE...]  established syn-sent syn-recv fin-wait-1\n"
-	      "                                fin-wait-2 time-wait close close-wait\n"
-	      "                                last-ack listen closing, or all (default)\n"
-	      "  -F, --flag FLAG[,FLAG...]     close_wait idle stalled dead\n"
-	      "  -4, -6                        IPv4 or IPv6 sockets only\n"
-	      "\n"
-	      "Network namespaces (default: sockaudit's own):\n"
-	      "      --netns NAME|PATH         audit this namespace instead: a name under\n"
-	      "                                /run/netns or an nsfs path such as\n"
-	      "                                /proc/PID/ns/net (repeatable)\n"
-	      "      --all-netns               audit every namespace of a process or a name\n"
-	      "\n"
-	      "Thresholds and output:\n"
-	      "  -i, --idle DURATION           idle threshold (default 60s); DURATION is\n"
-	      "                                a whole number with ms, s, m or h (bare:\n"
-	      "                                seconds), 0 to 2147483647ms\n"
-	      "  -f, --format table|json|prometheus\n"
-	      "                                output format (default table); prometheus:\n"
-	      "                                the text exposition format (textfile collector)\n"
-	      "  -j, --json                    same as --format json\n"
-	      "  -l, --list                    table: one line per socket\n"
-	      "      --max-peers N             prometheus: client peers exported one by one,\n"
-	      "                                the rest summed as peer=\"other\" (default 50)\n"
-	      "      --source auto|bpf|netlink|proc  where sockets are read (default auto:\n"
-	      "                                BPF iterators, else netlink, else /proc/net/tcp\n"
-	      "                                with a warning)\n"
-	      "      --max N                   exit 1 when more than N sockets are selected\n"
-	      "      --fd-pressure PERCENT     flag processes using at least PERCENT of\n"
-	      "                                their descriptor limit (default 80)\n"
-	      "\n"
-	      "Over time:\n"
-	      "  -w, --watch DURATION          audit again every DURATION until interrupted;\n"
-	      "                                show changes, growth per minute, leaking groups\n"
-	      "  -c, --count N                 with --watch: stop after N samples\n"
-	      "      --max-growth RATE         with --count: exit 1 when a group grew faster\n"
-	      "                                than RATE sockets per minute over the window\n"
-	      "\n"
-	      "Exporter:\n"
-	      "      --listen ADDR:PORT        serve Prometheus metrics over HTTP: each\n"
-	      "                                GET /metrics is a fresh audit with the given\n"
-	      "                                selections; numeric address, default 127.0.0.1\n"
-	      "                                (e.g. 127.0.0.1:9477, [::1]:9477, 0.0.0.0:9477);\n"
-	      "                                runs until SIGTERM or SIGINT\n"
-	      "\n"
-	      "  -h, --help                    show this help and exit\n"
-	      "  -V, --version                 show the version and exit\n"
-	      "\n"
+	      "stalled or dead, grouped by server port and client peer.\n",
+	      out);
+	for (i = 0; i < opt_table_len; i++) {
+		const struct opt_def *d = &opt_table[i];
+
+		if (d->hidden)
+			continue;
+		if ((int)d->section != section) {
+			section = (int)d->section;
+			fputs("\n", out);
+			if (opt_section_note[section])
+				fprintf(out, "%s%s:\n", opt_section_title[section],
+					opt_section_note[section]);
+		}
+		i = help_heading(i, heading, sizeof(heading));
+		help_option(out, heading, d->help);
+	}
+	fputs("\n"
 	      "Exit status: 0 audit ran and assertions hold, 1 an assertion failed,\n"
 	      "2 usage error, 3 the audit could not run.\n"
 	      "\n"
@@ -119,6 +100,58 @@ void options_usage(FILE *out)
 	      out);
 }
 
+/* How a shell completes each kind's value (see --dump-options). */
+static const char *const kind_complete[KIND_COUNT] = {
+	[KIND_SET] = "none",	  [KIND_UINT] = "value",  [KIND_DURATION] = "value",
+	[KIND_RATE] = "value",	  [KIND_ENUM] = "enum",	  [KIND_STATES] = "list",
+	[KIND_FLAGS] = "list",	  [KIND_PORTS] = "value", [KIND_PIDS] = "pids",
+	[KIND_NETNS] = "netns",	  [KIND_LISTEN] = "value",
+};
+
+/*
+ * A one-line summary of a help text for the zsh completion: up to the
+ * first " (", ";" or a ':' that ends a line, lines joined by spaces.
+ */
+static void help_summary(FILE *out, const char *help)
+{
+	const char *p;
+
+	for (p = help; *p; p++) {
+		if ((p[0] == ' ' && p[1] == '(') || p[0] == ';' ||
+		    (p[0] == ':' && (p[1] == '\n' || !p[1])))
+			break;
+		fputc(*p == '\n' ? ' ' : *p, out);
+	}
+}
+
+void options_dump(FILE *out)
+{
+	const char *help = "";
+	size_t i;
+
+	for (i = 0; i < opt_table_len; i++) {
+		const struct opt_def *d = &opt_table[i];
+		const struct opt_value *v;
+
+		if (d->help)
+			help = d->help;
+		if (d->hidden)
+			continue;
+		fprintf(out, "%s\t", d->name ? d->name : "-");
+		if (d->letter)
+			fprintf(out, "%c\t", d->letter);
+		else
+			fputs("-\t", out);
+		fprintf(out, "%s\t%s\t", d->metavar ? d->metavar : "-",
+			kind_complete[d->kind]);
+		for (v = d->values; v && v->name; v++)
+			fprintf(out, "%s%s", v == d->values ? "" : ",", v->name);
+		fprintf(out, "%s\t%s\t", d->values ? "" : "-",
+			opt_section_title[d->section]);
+		help_summary(out, help);
+		fputs("\n", out);
+	}
+}
 static void defaults(struct options *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -142,165 +175,232 @@ void options_free(struct options *o)
 	o->nnetns = 0;
 }
 
-/* The option as the user wrote it, for messages. */
-static const char *opt_name(int c, char buf[32])
+/* The option as the user may have written it, for messages: its long
+ * name when it has one. */
+static const char *opt_name(const struct opt_def *d, char buf[40])
 {
-	size_t i;
-
-	for (i = 0; long_options[i].name; i++)
-		if (long_options[i].val == c) {
-			snprintf(buf, 32, "--%s", long_options[i].name);
-			return buf;
-		}
-	snprintf(buf, 32, "-%c", c);
+	if (d->name)
+		snprintf(buf, 40, "--%s", d->name);
+	else
+		snprintf(buf, 40, "-%c", d->letter);
 	return buf;
 }
 
-static int bad_value(char *err, size_t errlen, int c, const char *what,
-		     const char *value)
+/* "table, json or prometheus" from a list of values. */
+static void values_text(const struct opt_value *v, char *buf, size_t len)
 {
-	char name[32];
+	size_t n = 0;
 
-	snprintf(err, errlen, "%s '%s': expected %s", opt_name(c, name), value, what);
-	return 2;
+	buf[0] = '\0';
+	for (; v->name && n < len; v++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s",
+				      n == 0 ? "" : v[1].name ? ", " : " or ", v->name);
+}
+
+/* What a value of option d should have been, for the usage message. */
+static void expected_text(const struct opt_def *d, char *buf, size_t len)
+{
+	switch (d->kind) {
+	case KIND_UINT:
+		if (d->max == UINT64_MAX)
+			snprintf(buf, len, "a whole number >= %llu",
+				 (unsigned long long)d->min);
+		else
+			snprintf(buf, len, "a whole number from %llu to %llu",
+				 (unsigned long long)d->min, (unsigned long long)d->max);
+		return;
+	case KIND_DURATION:
+		if (d->min)
+			snprintf(buf, len, "a duration from %llums to 2147483647ms "
+				 "(e.g. 250ms, 2s, 1m)", (unsigned long long)d->min);
+		else
+			snprintf(buf, len, "a whole number with ms, s, m or h "
+				 "(e.g. 500ms, 30s, 5m)");
+		return;
+	case KIND_RATE:
+		snprintf(buf, len, "a number >= 0 (e.g. 0, 1.5)");
+		return;
+	case KIND_ENUM:
+		values_text(d->values, buf, len);
+		return;
+	case KIND_STATES:
+		snprintf(buf, len, "states such as established, close-wait, listen, or all");
+		return;
+	case KIND_FLAGS:
+		snprintf(buf, len, "flags among ");
+		values_text(d->values, buf + strlen(buf), len - strlen(buf));
+		return;
+	case KIND_PORTS:
+		snprintf(buf, len, "ports 1-65535");
+		return;
+	case KIND_PIDS:
+		snprintf(buf, len, "PIDs (positive whole numbers)");
+		return;
+	case KIND_NETNS:
+		snprintf(buf, len, "a namespace name or path");
+		return;
+	case KIND_LISTEN:
+		snprintf(buf, len, "ADDR:PORT with a numeric address (127.0.0.1:9477, "
+			 "[::1]:9477, 0.0.0.0:9477)");
+		return;
+	case KIND_SET:
+	case KIND_COUNT:
+		break;
+	}
+	snprintf(buf, len, "no value");
+}
+
+/*
+ * Store a whole number in option d's field by its width: a bool (1
+ * byte), an enum, unsigned or uint32_t (4), a uint64_t (8).  The bounds
+ * in the table keep v within the field.
+ */
+static void store_uint(struct options *o, const struct opt_def *d, uint64_t v)
+{
+	char *field = (char *)o + d->off;
+	bool b = v != 0;
+	uint32_t v32 = (uint32_t)v;
+
+	if (d->size == sizeof(b))
+		memcpy(field, &b, sizeof(b));
+	else if (d->size == sizeof(v32))
+		memcpy(field, &v32, sizeof(v32));
+	else if (d->size == sizeof(v))
+		memcpy(field, &v, sizeof(v));
+}
+
+static int append_netns(struct options *o, const char *arg)
+{
+	const char **v;
+
+	if (!*arg)
+		return -EINVAL;
+	v = realloc(o->netns, (o->nnetns + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	o->netns = v;
+	o->netns[o->nnetns++] = arg;
+	return 0;
+}
+
+/*
+ * Read option d's value arg with its kind's routine into *o.  Returns 0,
+ * -EINVAL or -ERANGE for a bad value, -ENOMEM.
+ */
+static int read_value(struct options *o, const struct opt_def *d, const char *arg)
+{
+	void *field = (char *)o + d->off;
+	const struct opt_value *v;
+	uint64_t u;
+	uint32_t ms;
+	double rate;
+
+	switch (d->kind) {
+	case KIND_SET:
+		store_uint(o, d, (uint64_t)d->set);
+		return 0;
+	case KIND_UINT:
+		if (parse_uint(arg, d->min, d->max, &u))
+			return -EINVAL;
+		store_uint(o, d, u);
+		return 0;
+	case KIND_DURATION:
+		if (parse_duration_ms(arg, &ms) || ms < d->min)
+			return -EINVAL;
+		store_uint(o, d, ms);
+		return 0;
+	case KIND_RATE:
+		if (parse_rate(arg, &rate))
+			return -EINVAL;
+		memcpy(field, &rate, sizeof(rate));
+		return 0;
+	case KIND_ENUM:
+		for (v = d->values; v->name; v++)
+			if (!strcmp(arg, v->name)) {
+				store_uint(o, d, (uint64_t)v->value);
+				return 0;
+			}
+		return -EINVAL;
+	case KIND_STATES:
+		return parse_state_list(arg, field);
+	case KIND_FLAGS:
+		return parse_flag_list(arg, field);
+	case KIND_PORTS:
+		return parse_port_list(arg, field);
+	case KIND_PIDS:
+		return parse_pid_list(arg, &o->pids, &o->npids);
+	case KIND_NETNS:
+		return append_netns(o, arg);
+	case KIND_LISTEN:
+		if (parse_listen_addr(arg, &o->listen_addr, &o->listen_len))
+			return -EINVAL;
+		o->listen_arg = arg;
+		return 0;
+	case KIND_COUNT:
+		break;
+	}
+	return -EINVAL;
 }
 
 /* One option with its argument.  Returns 0, 2 (usage) or -ENOMEM. */
-static int apply(struct options *o, int c, const char *arg, char *err,
-		 size_t errlen)
+static int apply(struct options *o, const struct opt_def *d, const char *arg,
+		 char *err, size_t errlen)
 {
-	uint64_t v;
+	bool given = true;
 	int rc;
 
-	switch (c) {
-	case '4':
-		o->families = FAMILY_INET;
-		return 0;
-	case '6':
-		o->families = FAMILY_INET6;
-		return 0;
-	case 'F':
-		if (parse_flag_list(arg, &o->flags))
-			return bad_value(err, errlen, c,
-					 "flags among close_wait, idle, stalled, dead", arg);
-		return 0;
-	case 'f':
-	case 'j':
-		if (c == 'j' || !strcmp(arg, "json"))
-			o->format = FORMAT_JSON;
-		else if (!strcmp(arg, "table"))
-			o->format = FORMAT_TABLE;
-		else if (!strcmp(arg, "prometheus"))
-			o->format = FORMAT_PROMETHEUS;
-		else
-			return bad_value(err, errlen, c, "table, json or prometheus", arg);
-		return 0;
-	case 'h':
-		o->action = ACTION_HELP;
-		return 0;
-	case 'V':
-		o->action = ACTION_VERSION;
-		return 0;
-	case 'i':
-		if (parse_duration_ms(arg, &o->idle_ms))
-			return bad_value(err, errlen, c,
-					 "a whole number with ms, s, m or h (e.g. 500ms, 30s, 5m)", arg);
-		return 0;
-	case 'l':
-		o->list = true;
-		return 0;
-	case OPT_MAX:
-		if (parse_uint(arg, 0, UINT64_MAX, &v))
-			return bad_value(err, errlen, c, "a whole number >= 0", arg);
-		o->has_max = true;
-		o->max = v;
-		return 0;
-	case 'p':
-		rc = parse_pid_list(arg, &o->pids, &o->npids);
-		if (rc == -ENOMEM)
-			return rc;
-		if (rc)
-			return bad_value(err, errlen, c, "PIDs (positive whole numbers)", arg);
-		return 0;
-	case 'P':
-	case 'r':
-		if (parse_port_list(arg, c == 'P' ? o->ports : o->rports))
-			return bad_value(err, errlen, c, "ports 1-65535", arg);
-		if (c == 'P')
-			o->has_ports = true;
-		else
-			o->has_rports = true;
-		return 0;
-	case 's':
-		if (parse_state_list(arg, &o->states))
-			return bad_value(err, errlen, c, "states such as established, close-wait, listen, or all", arg);
-		return 0;
-	case 'w':
-		if (parse_duration_ms(arg, &o->watch_ms) || o->watch_ms == 0)
-			return bad_value(err, errlen, c,
-					 "a duration from 1ms to 2147483647ms (e.g. 250ms, 2s, 1m)", arg);
-		o->has_watch = true;
-		return 0;
-	case 'c':
-		if (parse_uint(arg, 1, UINT64_MAX, &v))
-			return bad_value(err, errlen, c, "a whole number from 1 to 2^64-1", arg);
-		o->has_count = true;
-		o->count = v;
-		return 0;
-	case OPT_MAX_GROWTH:
-		if (parse_rate(arg, &o->max_growth))
-			return bad_value(err, errlen, c,
-					 "a rate >= 0 in sockets per minute (e.g. 0, 1.5)", arg);
-		o->has_max_growth = true;
-		return 0;
-	case OPT_FD_PRESSURE:
-		if (parse_uint(arg, 1, 100, &v))
-			return bad_value(err, errlen, c, "a whole percentage 1-100", arg);
-		o->fd_pressure = (unsigned)v;
-		return 0;
-	case OPT_MAX_PEERS:
-		if (parse_uint(arg, 0, UINT32_MAX, &v))
-			return bad_value(err, errlen, c, "a whole number from 0 to 4294967295", arg);
-		o->max_peers = (uint32_t)v;
-		return 0;
-	case OPT_LISTEN:
-		if (parse_listen_addr(arg, &o->listen_addr, &o->listen_len))
-			return bad_value(err, errlen, c,
-					 "ADDR:PORT with a numeric address (127.0.0.1:9477, "
-					 "[::1]:9477, 0.0.0.0:9477)", arg);
-		o->has_listen = true;
-		o->listen_arg = arg;
-		return 0;
-	case OPT_NETNS: {
-		const char **v2;
+	rc = read_value(o, d, arg);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc) {
+		char name[40], expected[160];
 
-		if (!*arg)
-			return bad_value(err, errlen, c, "a namespace name or path", arg);
-		v2 = realloc(o->netns, (o->nnetns + 1) * sizeof(*v2));
-		if (!v2)
-			return -ENOMEM;
-		o->netns = v2;
-		o->netns[o->nnetns++] = arg;
-		return 0;
+		expected_text(d, expected, sizeof(expected));
+		snprintf(err, errlen, "%s '%s': expected %s", opt_name(d, name), arg,
+			 expected);
+		return 2;
 	}
-	case OPT_ALL_NETNS:
-		o->all_netns = true;
-		return 0;
-	case OPT_SOURCE:
-		if (!strcmp(arg, "auto"))
-			o->source = SOURCE_AUTO;
-		else if (!strcmp(arg, "netlink"))
-			o->source = SOURCE_NETLINK;
-		else if (!strcmp(arg, "proc"))
-			o->source = SOURCE_PROC;
-		else if (!strcmp(arg, "bpf"))
-			o->source = SOURCE_BPF;
-		else
-			return bad_value(err, errlen, c, "auto, bpf, netlink or proc", arg);
-		return 0;
+	if (d->has)
+		memcpy((char *)o + d->has - 1, &given, sizeof(given));
+	return 0;
+}
+
+/*
+ * getopt_long's tables from opt_table: long options return 256 + their
+ * row, short ones their letter.  `shorts` holds 2 + 2 * OPT_TABLE_MAX + 1.
+ */
+static void getopt_tables(struct option *longs, char *shorts)
+{
+	size_t i, n = 0, s = 0;
+
+	shorts[s++] = ':'; /* a missing value is ':', not '?' */
+	for (i = 0; i < opt_table_len; i++) {
+		const struct opt_def *d = &opt_table[i];
+		int has_arg = d->kind == KIND_SET ? no_argument : required_argument;
+
+		if (d->name)
+			longs[n++] = (struct option){ d->name, has_arg, NULL, 256 + (int)i };
+		if (d->letter) {
+			shorts[s++] = (char)d->letter;
+			if (has_arg == required_argument)
+				shorts[s++] = ':';
+		}
 	}
-	snprintf(err, errlen, "internal error: option %d", c);
-	return 2;
+	shorts[s] = '\0';
+	longs[n] = (struct option){ NULL, 0, NULL, 0 };
+}
+
+/* The row getopt_long's return value c stands for, or NULL. */
+static const struct opt_def *opt_row(int c)
+{
+	size_t i;
+
+	if (c >= 256)
+		return (size_t)(c - 256) < opt_table_len ? &opt_table[c - 256] : NULL;
+	for (i = 0; i < opt_table_len; i++)
+		if (opt_table[i].letter == c)
+			return &opt_table[i];
+	return NULL;
 }
 
 /* Options that depend on each other.  Returns 0 or 2. */
@@ -330,15 +430,18 @@ static int check_combinations(const struct options *o, char *err, size_t errlen)
 int options_parse(int argc, char *const argv[], struct options *o, char *err,
 		  size_t errlen)
 {
+	struct option longs[OPT_TABLE_MAX + 1];
+	char shorts[2 + 2 * OPT_TABLE_MAX + 1];
 	int c, rc = 0, word_at = 1;
 
 	defaults(o);
+	getopt_tables(longs, shorts);
 	opterr = 0; /* messages are ours, with our prefix */
 	optind = 0; /* glibc: 0 re-initialises getopt fully (1 does not) */
 	/* word_at: the word getopt is reading, for messages (optind has
 	 * already moved past it, except inside a cluster like -lx). */
 	while (word_at = optind ? optind : 1,
-	       (c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+	       (c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
 		if (c == '?' || c == ':') {
 			const char *word = word_at < argc ? argv[word_at] : NULL;
 
@@ -353,7 +456,14 @@ int options_parse(int argc, char *const argv[], struct options *o, char *err,
 			rc = 2;
 			break;
 		}
-		rc = apply(o, c, optarg, err, errlen);
+		const struct opt_def *d = opt_row(c);
+
+		if (!d) {
+			snprintf(err, errlen, "internal error: option %d", c);
+			rc = 2;
+			break;
+		}
+		rc = apply(o, d, optarg, err, errlen);
 		if (rc)
 			break;
 	}

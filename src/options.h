@@ -1,6 +1,7 @@
 /*
- * The command line: one table of options, one routine that validates
- * every value.  No I/O but the --help text.
+ * The command line: one table of options (option_table.c), one routine
+ * per kind of value that validates it.  No I/O but the --help text and
+ * the --dump-options listing.
  */
 #ifndef OPTIONS_H
 #define OPTIONS_H
@@ -13,7 +14,7 @@
 
 enum out_format { FORMAT_TABLE, FORMAT_JSON, FORMAT_PROMETHEUS };
 enum source_kind { SOURCE_AUTO, SOURCE_NETLINK, SOURCE_PROC, SOURCE_BPF };
-enum run_action { ACTION_AUDIT, ACTION_HELP, ACTION_VERSION };
+enum run_action { ACTION_AUDIT, ACTION_HELP, ACTION_VERSION, ACTION_DUMP_OPTIONS };
 
 /* Ordered by alignment, widest first. */
 struct options {
@@ -54,5 +55,19 @@ void options_free(struct options *o);
 
 /* The --help text. */
 void options_usage(FILE *out);
+
+/*
+ * The option table for the completion generator and the tests
+ * (sockaudit --dump-options, not documented to users): one line per
+ * option, tab-separated:
+ *
+ *   LONG  LETTER  METAVAR  COMPLETE  VALUES  SECTION  SUMMARY
+ *
+ * "-" for an empty field; COMPLETE is how a shell completes the value
+ * (none, value, enum, list, pids, netns); VALUES the enumerated values,
+ * comma-separated; SECTION the man page's .SS title; SUMMARY the help
+ * text's first phrase.
+ */
+void options_dump(FILE *out);
 
 #endif

@@ -10,6 +10,8 @@
 #include "owners.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,7 @@ struct proc_scan {
 	int netns_state;   /* 0 unknown, 1 a dumped namespace, -1 other */
 	uint32_t netns;	   /* with netns_state 1: sock_rec.netns of its sockets */
 	unsigned unchecked; /* dead candidates whose state was not read */
+	const char *fail_what; /* what a failed /proc read was reading */
 };
 
 /* The table index of the process, created on first use; NO_INDEX when
@@ -51,7 +54,7 @@ static uint32_t proc_index(struct sock_table *t, struct proc_scan *ps)
 	return ps->proc;
 }
 
-unsigned long owners_netns_of(const char *proc_root, pid_t pid)
+int owners_netns_of(const char *proc_root, pid_t pid, unsigned long *ino)
 {
 	char path[4096];
 	struct stat st;
@@ -61,8 +64,9 @@ unsigned long owners_netns_of(const char *proc_root, pid_t pid)
 	else
 		snprintf(path, sizeof(path), "%s/self/ns/net", proc_root);
 	if (stat(path, &st) < 0)
-		return 0;
-	return (unsigned long)st.st_ino;
+		return -errno;
+	*ino = (unsigned long)st.st_ino;
+	return 0;
 }
 
 int owners_pid_check(const char *proc_root, pid_t pid, pid_t *tgid)
@@ -130,14 +134,38 @@ static void local_end(int sock, struct sock_rec *r)
 	}
 }
 
+/* Whether an error says the process is gone (it exited), or that we
+ * may not look at it.  Any other error is one of the audit itself (out
+ * of descriptors or memory) and must not be taken for either. */
+static bool gone(int err)
+{
+	return err == -ENOENT || err == -ESRCH;
+}
+
+static bool denied(int err)
+{
+	return err == -EACCES || err == -EPERM;
+}
+
+/* probe_socket: the socket cannot be looked at this way. */
+#define PROBE_UNKNOWN 2
+
+/* Why a socket cannot be looked at through pidfd_getfd: no privilege, a
+ * kernel without it. */
+static int probe_refused(int err)
+{
+	return denied(err) || err == -ENOSYS || err == -EINVAL;
+}
+
 /*
  * Look at a socket another process holds, through a copy of its
  * descriptor (pidfd_getfd): is it really closed?  A descriptor opened
  * after the dump is missing from it too, but is not dead.  Fills r's
  * local end when it is dead.  Returns 1 dead (same inode, TCP state
  * CLOSE), 0 alive, closed since, or no longer that socket (the process
- * or the descriptor is gone: not a leak any more), -errno when it cannot
- * be looked at (no privilege, no pidfd_getfd).
+ * or the descriptor is gone: not a leak any more), PROBE_UNKNOWN when
+ * it may not be looked at (no privilege, no pidfd_getfd), or -errno
+ * (out of descriptors, ...).
  */
 static int probe_socket(pid_t pid, int fd, struct sock_rec *r)
 {
@@ -148,18 +176,21 @@ static int probe_socket(pid_t pid, int fd, struct sock_rec *r)
 
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0)
-		return errno == ESRCH ? 0 : -errno;
+		return errno == ESRCH ? 0 : probe_refused(-errno) ? PROBE_UNKNOWN : -errno;
 	copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
 	if (copy < 0) {
-		rc = errno == EBADF || errno == ESRCH ? 0 : -errno;
+		rc = errno == EBADF || errno == ESRCH ? 0 :
+		     probe_refused(-errno) ? PROBE_UNKNOWN : -errno;
 		close(pidfd);
 		return rc;
 	}
 	memset(&ti, 0, sizeof(ti));
-	if (fstat(copy, &st) < 0 || st.st_ino != r->inode)
+	if (fstat(copy, &st) < 0)
+		rc = -errno;
+	else if (st.st_ino != r->inode)
 		rc = 0; /* the fd now holds another file */
 	else if (getsockopt(copy, IPPROTO_TCP, TCP_INFO, &ti, &tlen) < 0)
-		rc = -errno;
+		rc = errno == ENOMEM || errno == ENOBUFS ? -errno : PROBE_UNKNOWN;
 	else
 		rc = ti.tcpi_state == ST_CLOSE;
 	if (rc == 1)
@@ -174,10 +205,12 @@ static int probe_socket(pid_t pid, int fd, struct sock_rec *r)
  * socket of a selected family, held by a process of a network namespace
  * that was dumped whole, and closed (or it cannot be told), record it as a dead
  * socket.  Returns its table index, NO_INDEX when it is not one (not
- * TCP, another namespace, alive, gone), or NO_INDEX with *oom set.
+ * TCP, another namespace, alive, gone), or NO_INDEX with *err set to
+ * -errno (no memory, a /proc read that failed otherwise than for a
+ * process or descriptor gone).
  */
 static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
-			    const struct fd_sock *fs, int *oom)
+			    const struct fd_sock *fs, int *err)
 {
 	char path[4096], proto[16];
 	struct stat st;
@@ -188,9 +221,16 @@ static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
 	if (!ps->o->nnetns)
 		return NO_INDEX;
 	if (ps->netns_state == 0) {
-		unsigned long ns = owners_netns_of(ps->o->proc_root, ps->p->pid);
+		unsigned long ns = 0;
+		int rc = owners_netns_of(ps->o->proc_root, ps->p->pid, &ns);
 		size_t i;
 
+		/* A process that has gone holds nothing dead. */
+		if (rc && !gone(rc) && !denied(rc)) {
+			*err = rc;
+			ps->fail_what = "ns/net";
+			return NO_INDEX;
+		}
 		/* Only a namespace that was dumped whole can say that a
 		 * socket is missing. */
 		ps->netns_state = -1;
@@ -207,6 +247,14 @@ static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
 	snprintf(path, sizeof(path), "%s/%d/fd/%d", ps->o->proc_root,
 		 (int)ps->p->pid, (int)fs->fd);
 	n = getxattr(path, "system.sockprotoname", proto, sizeof(proto) - 1);
+	/* ENOENT: closed since; ERANGE: a longer name than TCPv6;
+	 * ENODATA, EOPNOTSUPP: not a socket any more. */
+	if (n < 0 && errno != ENOENT && errno != ESRCH && errno != ERANGE &&
+	    errno != ENODATA && errno != EOPNOTSUPP && !denied(-errno)) {
+		*err = -errno;
+		ps->fail_what = "fd";
+		return NO_INDEX;
+	}
 	if (n <= 0)
 		return NO_INDEX;
 	proto[n] = '\0';
@@ -219,12 +267,19 @@ static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
 	if (!(ps->o->families & (family == AF_INET ? FAMILY_INET : FAMILY_INET6)))
 		return NO_INDEX;
 	/* The descriptor may hold another file by now. */
-	if (stat(path, &st) < 0 || st.st_ino != fs->inode)
+	if (stat(path, &st) < 0) {
+		if (!gone(-errno) && !denied(-errno)) {
+			*err = -errno;
+			ps->fail_what = "fd";
+		}
+		return NO_INDEX;
+	}
+	if (st.st_ino != fs->inode)
 		return NO_INDEX;
 
 	r = table_add_sock(t);
 	if (!r) {
-		*oom = 1;
+		*err = -ENOMEM;
 		return NO_INDEX;
 	}
 	r->family = (uint8_t)family;
@@ -234,21 +289,25 @@ static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
 	r->uid = st.st_uid;
 	r->has_local = 0;
 	probe = probe_socket(ps->p->pid, fs->fd, r);
-	if (probe == 0) {
+	if (probe <= 0) {
 		t->nsocks--; /* alive: opened after the dump */
+		if (probe < 0) {
+			*err = probe;
+			ps->fail_what = "fd";
+		}
 		return NO_INDEX;
 	}
-	r->origin = probe > 0 ? ORIGIN_FD : ORIGIN_FD_UNCHECKED;
-	ps->unchecked += probe < 0;
+	r->origin = probe == 1 ? ORIGIN_FD : ORIGIN_FD_UNCHECKED;
+	ps->unchecked += probe == PROBE_UNKNOWN;
 	if (table_index(t) < 0) {
-		*oom = 1;
+		*err = -ENOMEM;
 		return NO_INDEX;
 	}
 	return (uint32_t)(t->nsocks - 1);
 }
 
 /* Join one process's socket descriptors to the table.  Returns 0 or
- * -ENOMEM. */
+ * -errno (with ps->fail_what set when a /proc read failed). */
 static int join_one(struct sock_table *t, struct proc_scan *ps)
 {
 	size_t i;
@@ -256,12 +315,12 @@ static int join_one(struct sock_table *t, struct proc_scan *ps)
 	for (i = 0; i < ps->p->nsocks; i++) {
 		const struct fd_sock *fs = &ps->p->socks[i];
 		uint32_t sock = table_find(t, fs->inode);
-		int oom = 0;
+		int err = 0;
 
 		if (sock == NO_INDEX) {
-			sock = record_dead(t, ps, fs, &oom);
-			if (oom)
-				return -ENOMEM;
+			sock = record_dead(t, ps, fs, &err);
+			if (err)
+				return err;
 			if (sock == NO_INDEX)
 				continue;
 		}
@@ -283,10 +342,11 @@ static int join_one(struct sock_table *t, struct proc_scan *ps)
  * connect), the second look waits a little so that it is not taken
  * microseconds after the first.
  */
-static void second_look(struct sock_table *t)
+static int second_look(struct sock_table *t, struct owners_stats *st)
 {
 	struct timespec grace = { 0, UNBOUND_GRACE_NS };
 	size_t i;
+	int rc;
 
 	for (i = 0; i < t->nsocks; i++) {
 		if (t->socks[i].origin == ORIGIN_FD && !t->socks[i].has_local) {
@@ -302,12 +362,20 @@ static void second_look(struct sock_table *t)
 		if (s->origin != ORIGIN_FD || s->owners == NO_INDEX)
 			continue;
 		r = &t->refs[s->owners];
-		if (probe_socket(t->procs[r->proc].pid, r->fd, s) != 1)
+		rc = probe_socket(t->procs[r->proc].pid, r->fd, s);
+		if (rc < 0) {
+			st->fail_pid = t->procs[r->proc].pid;
+			st->fail_what = "fd";
+			return rc;
+		}
+		if (rc != 1)
 			s->origin = ORIGIN_LATE;
 	}
+	return 0;
 }
 
-/* Does process pid still hold socket `inode` on descriptor fd? */
+/* Does process pid still hold socket `inode` on descriptor fd?  Returns
+ * 1, 0 (also when it or the descriptor is gone), or -errno. */
 static int still_held(const char *proc_root, pid_t pid, int fd, uint32_t inode)
 {
 	char path[4096], link[64], want[32];
@@ -315,6 +383,8 @@ static int still_held(const char *proc_root, pid_t pid, int fd, uint32_t inode)
 
 	snprintf(path, sizeof(path), "%s/%d/fd/%d", proc_root, (int)pid, fd);
 	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0 && !gone(-errno))
+		return -errno;
 	if (n <= 0)
 		return 0;
 	link[n] = '\0';
@@ -322,24 +392,29 @@ static int still_held(const char *proc_root, pid_t pid, int fd, uint32_t inode)
 	return strcmp(link, want) == 0;
 }
 
-void owners_recheck(struct sock_table *t, const struct sock_table *again,
-		    const char *proc_root)
+int owners_recheck(struct sock_table *t, const struct sock_table *again,
+		   const char *proc_root, pid_t *fail_pid)
 {
 	size_t i;
 
 	for (i = 0; i < t->nsocks; i++) {
 		struct sock_rec *s = &t->socks[i];
 		const struct owner_ref *r;
+		int held = 0;
 
 		if (s->origin != ORIGIN_FD_UNCHECKED)
 			continue;
 		r = s->owners != NO_INDEX ? &t->refs[s->owners] : NULL;
-		if (table_find(again, s->inode) != NO_INDEX || !r ||
-		    !still_held(proc_root, t->procs[r->proc].pid, r->fd, s->inode))
-			s->origin = ORIGIN_LATE;
-		else
-			s->origin = ORIGIN_FD;
+		if (table_find(again, s->inode) == NO_INDEX && r) {
+			held = still_held(proc_root, t->procs[r->proc].pid, r->fd, s->inode);
+			if (held < 0) {
+				*fail_pid = t->procs[r->proc].pid;
+				return held;
+			}
+		}
+		s->origin = held ? ORIGIN_FD : ORIGIN_LATE;
 	}
+	return 0;
 }
 
 int owners_join(struct sock_table *t, const struct owners_opts *o,
@@ -353,18 +428,148 @@ int owners_join(struct sock_table *t, const struct owners_opts *o,
 		struct proc_scan ps = { .o = o, .p = &scan->procs[i], .proc = NO_INDEX };
 		int err = ps.p->err;
 
-		/* A process that exited is simply not an owner. */
-		if (err == -EACCES || err == -EPERM) {
+		/* A process that exited is simply not an owner (the caller
+		 * decides about a process it named). */
+		if (gone(err)) {
+			if (!st->gone++)
+				st->gone_pid = ps.p->pid;
+			continue;
+		}
+		if (denied(err)) {
 			if (!st->denied++)
 				st->denied_pid = ps.p->pid;
 			st->denied_errno = -err;
-		}
-		if (err)
 			continue;
+		}
+		if (ps.p->denied_links && !st->links_denied++)
+			st->links_denied_pid = ps.p->pid;
+		if (err) {
+			st->fail_pid = ps.p->pid;
+			st->fail_what = ps.p->err_what;
+			return err;
+		}
 		rc = join_one(t, &ps);
 		st->unchecked += ps.unchecked;
+		if (rc && ps.fail_what) {
+			st->fail_pid = ps.p->pid;
+			st->fail_what = ps.fail_what;
+		}
 	}
 	if (!rc && o->nnetns)
-		second_look(t);
+		rc = second_look(t, st);
 	return rc;
+}
+
+/* PF_EXITING in the flags of PROC_ROOT/PID/stat: the process has begun
+ * to exit (its descriptors are being closed or already are). */
+#define PF_EXITING_FLAG 0x00000004u
+
+/*
+ * From PROC_ROOT/PID/stat: the state letter, the flags and the start
+ * time (clock ticks after boot).  Returns 0 or -errno (-EPROTO: not the
+ * expected format).
+ */
+static int read_stat(const char *proc_root, pid_t pid, char *state,
+		     unsigned *flags, unsigned long long *start)
+{
+	char path[4096], buf[1024];
+	const char *p;
+	ssize_t n;
+	int fd, err, field;
+
+	snprintf(path, sizeof(path), "%s/%d/stat", proc_root, (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	buf[n] = '\0';
+	/* The name in parentheses may hold anything: skip to its end.
+	 * Then field 3 is the state, 9 the flags, 22 the start time. */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || !p[2])
+		return -EPROTO;
+	*state = p[2];
+	for (field = 3, p += 2; field < 22; field++) {
+		char *end;
+
+		p = strchr(p, ' ');
+		if (!p)
+			return -EPROTO;
+		p++;
+		if (field + 1 == 9)
+			*flags = (unsigned)strtoul(p, &end, 10);
+		else if (field + 1 == 22)
+			*start = strtoull(p, &end, 10);
+		else
+			continue;
+		if (end == p)
+			return -EPROTO;
+	}
+	return 0;
+}
+
+int owners_hold(const char *proc_root, pid_t pid, struct owners_hold *h)
+{
+	char state;
+	unsigned flags;
+	int rc;
+
+	h->pid = pid;
+	h->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	/* Without pidfd_open (before Linux 5.3) the start time alone ties
+	 * the PID to the process. */
+	if (h->pidfd < 0 && errno != ENOSYS)
+		return errno == ESRCH ? -ENOENT : -errno;
+	rc = read_stat(proc_root, pid, &state, &flags, &h->start);
+	if (rc) {
+		owners_release(h);
+		return rc == -ESRCH ? -ENOENT : rc;
+	}
+	return 0;
+}
+
+int owners_held(const char *proc_root, const struct owners_hold *h)
+{
+	struct pollfd pfd = { .fd = h->pidfd, .events = POLLIN };
+	unsigned long long start = 0;
+	unsigned flags = 0;
+	char state = 0;
+	int rc;
+
+	/* The stat file first, then the pidfd: if the process has not
+	 * exited after the stat file was read, that file was its own. */
+	rc = read_stat(proc_root, h->pid, &state, &flags, &start);
+	if (gone(rc))
+		return -ESRCH;
+	if (rc)
+		return rc;
+	if (start != h->start)
+		return -ESRCH; /* the PID names another process now */
+	/* A zombie; or exiting: its descriptors are being closed.  (A
+	 * leader that exited while other threads run shows the same, and
+	 * PROC_ROOT/PID/fd is empty then too: its descriptors cannot be
+	 * read there either.) */
+	if (state == 'Z' || state == 'X' || (flags & PF_EXITING_FLAG))
+		return -ESRCH;
+	if (h->pidfd >= 0) {
+		rc = poll(&pfd, 1, 0);
+		if (rc < 0)
+			return -errno;
+		if (rc > 0)
+			return -ESRCH;
+	}
+	return 0;
+}
+
+void owners_release(struct owners_hold *h)
+{
+	if (h->pidfd >= 0)
+		close(h->pidfd);
+	h->pidfd = -1;
 }

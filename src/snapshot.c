@@ -7,6 +7,7 @@
 #include "snapshot.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,19 +25,31 @@
  * Dead candidates whose state could not be read (pidfd_getfd refused,
  * e.g. without root) may be sockets opened after the dump: dump the same
  * namespaces again from the same source and let owners_recheck keep as
- * dead only those still missing and still held.  Returns 0, an exit
- * status when the second dump failed (the candidates then stay dead),
- * or COLLECT_FATAL.
+ * dead only those still missing and still held.  Returns 0, non-zero
+ * when a namespace went away before the second dump (the candidates
+ * then stay dead), or COLLECT_FATAL after saying why (an error of the
+ * audit: out of descriptors, memory, ...).
  */
 static int recheck_dead(struct snapshot *s, const struct options *o)
 {
 	struct sock_table again;
+	pid_t pid = 0;
 	int rc;
 
 	table_init(&again);
 	rc = collect_again(s, o, &again);
-	if (!rc)
-		owners_recheck(&s->t, &again, PROC_ROOT);
+	if (!rc) {
+		rc = owners_recheck(&s->t, &again, PROC_ROOT, &pid);
+		if (rc) {
+			diag_warn("reading %s/%d/fd: %s", PROC_ROOT, (int)pid, strerror(-rc));
+			rc = COLLECT_FATAL;
+		}
+	} else if (rc < 0 && rc != -ENOENT) {
+		/* Only a namespace gone since the first dump is not an
+		 * error of the audit. */
+		diag_warn("second socket dump to confirm dead sockets: %s", strerror(-rc));
+		rc = COLLECT_FATAL;
+	}
 	table_free(&again);
 	return rc;
 }
@@ -57,26 +70,135 @@ static unsigned ownerless(const struct sock_table *t, const struct audit *a)
 	return n;
 }
 
-/* Every --pid must name a process (not a thread).  Returns 0 or an exit
- * status after saying why. */
-static int check_pids(const struct options *o)
+/* The start time of each --pid at the first audit of this run: a later
+ * audit (the next sample of --watch, the next scrape) must be of the
+ * same process, not of another that got its PID since. */
+static pthread_mutex_t first_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct owners_hold *first_seen;
+static size_t nfirst;
+
+/* Whether hold h is of the process its PID named at the first audit
+ * (remembered then).  Returns 1, 0, or -ENOMEM. */
+static int same_as_first(const struct owners_hold *h, size_t npids)
+{
+	int rc = 1;
+	size_t i;
+
+	pthread_mutex_lock(&first_lock);
+	for (i = 0; i < nfirst && first_seen[i].pid != h->pid; i++)
+		;
+	if (i < nfirst) {
+		rc = first_seen[i].start == h->start;
+	} else {
+		if (!first_seen)
+			first_seen = calloc(npids, sizeof(*first_seen));
+		if (!first_seen || nfirst == npids)
+			rc = first_seen ? 1 : -ENOMEM;
+		else
+			first_seen[nfirst++] = *h;
+	}
+	pthread_mutex_unlock(&first_lock);
+	return rc;
+}
+
+static void release_holds(struct owners_hold *holds, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < o->npids; i++) {
-		pid_t tgid = 0;
-		int rc = owners_pid_check(PROC_ROOT, o->pids[i], &tgid);
+	for (i = 0; holds && i < n; i++)
+		owners_release(&holds[i]);
+	free(holds);
+}
 
-		if (rc) {
-			diag_warn("PID %d: %s", (int)o->pids[i],
-				  rc == -ENOENT ? "no such process" :
-				  rc == -ESRCH ? "exited (a zombie its parent has not reaped)" :
-				  strerror(-rc));
+/* Check and hold one --pid: a process (not a thread), neither exited
+ * nor exiting, the same as at the first audit.  Returns 0 or an exit
+ * status after saying why. */
+static int check_pid(pid_t pid, size_t npids, struct owners_hold *h)
+{
+	pid_t tgid = 0;
+	int rc = owners_pid_check(PROC_ROOT, pid, &tgid);
+
+	if (!rc && tgid != pid) {
+		diag_warn("PID %d is a thread of process %d: give the process", (int)pid,
+			  (int)tgid);
+		return EXIT_CANNOT_RUN;
+	}
+	if (!rc)
+		rc = owners_hold(PROC_ROOT, pid, h);
+	if (!rc) {
+		rc = owners_held(PROC_ROOT, h);
+		if (rc == -ESRCH)
+			rc = -ECHILD; /* exiting: said below */
+	}
+	if (!rc) {
+		rc = same_as_first(h, npids);
+		if (rc == 0) {
+			diag_warn("PID %d: exited; the PID now names another process",
+				  (int)pid);
 			return EXIT_CANNOT_RUN;
 		}
-		if (tgid != o->pids[i]) {
-			diag_warn("PID %d is a thread of process %d: give the process",
-				  (int)o->pids[i], (int)tgid);
+		rc = rc < 0 ? rc : 0;
+	}
+	if (rc) {
+		diag_warn("PID %d: %s%s", (int)pid,
+			  rc == -ENOENT ? "no such process" :
+			  rc == -ESRCH ? "exited (a zombie its parent has not reaped)" :
+			  rc == -ECHILD ? "exiting (its descriptors are being closed)" :
+			  "checking the process: ",
+			  rc == -ENOENT || rc == -ESRCH || rc == -ECHILD ? "" : strerror(-rc));
+		return EXIT_CANNOT_RUN;
+	}
+	return 0;
+}
+
+/*
+ * Every --pid, checked and held from now on (*holds, npids of them,
+ * released with release_holds): a process that exits during the audit,
+ * or whose PID comes to name another, is told by its hold.  Returns 0
+ * or an exit status after saying why.
+ */
+static int check_pids(const struct options *o, struct owners_hold **holds)
+{
+	size_t i;
+	int status = 0;
+
+	*holds = calloc(o->npids ? o->npids : 1, sizeof(**holds));
+	if (!*holds) {
+		diag_warn("out of memory");
+		return EXIT_CANNOT_RUN;
+	}
+	for (i = 0; i < o->npids; i++)
+		(*holds)[i].pidfd = -1;
+	for (i = 0; i < o->npids && !status; i++)
+		status = check_pid(o->pids[i], o->npids, &(*holds)[i]);
+	return status;
+}
+
+/*
+ * After the scan: every --pid must still be the process held, not
+ * exited nor exiting, and its descriptors must have been read whole,
+ * or the report would be of a part of them.  Returns 0 or an exit
+ * status after saying why.
+ */
+static int still_there(const struct options *o, const struct owners_hold *holds,
+		       const struct owners_stats *ost)
+{
+	size_t i;
+
+	if (ost->gone) {
+		diag_warn("PID %d: exited during the audit", (int)ost->gone_pid);
+		return EXIT_CANNOT_RUN;
+	}
+	for (i = 0; i < o->npids; i++) {
+		int rc = owners_held(PROC_ROOT, &holds[i]);
+
+		if (rc == -ESRCH) {
+			diag_warn("PID %d: exited during the audit", (int)holds[i].pid);
+			return EXIT_CANNOT_RUN;
+		}
+		if (rc) {
+			diag_warn("PID %d: reading %s/%d/stat: %s", (int)holds[i].pid,
+				  PROC_ROOT, (int)holds[i].pid, strerror(-rc));
 			return EXIT_CANNOT_RUN;
 		}
 	}
@@ -111,6 +233,16 @@ static double elapsed(const struct timespec *from)
 	       (double)(now.tv_nsec - from->tv_nsec) / 1e9;
 }
 
+/* Say why owners_join failed. */
+static void join_failed(const struct owners_stats *ost, int rc)
+{
+	if (ost->fail_what)
+		diag_warn("reading %s/%d/%s: %s", PROC_ROOT, (int)ost->fail_pid,
+			  ost->fail_what, strerror(-rc));
+	else
+		diag_warn("joining sockets to processes: %s", strerror(-rc));
+}
+
 int snapshot_take(struct snapshot *s, const struct options *o)
 {
 	struct owners_opts oo = {
@@ -127,9 +259,9 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 		.ports = o->has_ports ? o->ports : NULL,
 		.rports = o->has_rports ? o->rports : NULL,
 		.by_pid = o->npids > 0,
-		.ephemeral_low = collect_ephemeral_low(),
 		.fd_pressure = o->fd_pressure,
 	};
+	struct owners_hold *holds = NULL;
 	struct pid_netns pn;
 	uint32_t states = o->states | STATE_BIT(ST_LISTEN);
 	uint32_t *whole = NULL;
@@ -140,10 +272,16 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 	clock_gettime(CLOCK_REALTIME, &s->taken);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	s->taken_mono = start;
-	status = check_pids(o);
+	rc = collect_ephemeral_low(&ao.ephemeral_low);
+	if (rc) {
+		diag_warn("reading the ephemeral port range: %s", strerror(-rc));
+		return EXIT_CANNOT_RUN;
+	}
+	status = check_pids(o, &holds);
 	if (!status)
 		status = collect_namespaces(&s->ns, o, &pn);
 	if (status) {
+		release_holds(holds, o->npids);
 		netns_free(&s->ns);
 		return status;
 	}
@@ -163,6 +301,7 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 	if (rc) {
 		diag_warn("reading process descriptors in %s: %s", PROC_ROOT,
 			  strerror(-rc));
+		release_holds(holds, o->npids);
 		netns_free(&s->ns);
 		return EXIT_CANNOT_RUN;
 	}
@@ -187,18 +326,20 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 		oo.netns = whole;
 		oo.self_netns = s->ns.self;
 	}
+	memset(&ost, 0, sizeof(ost));
 	if (!rc)
 		rc = owners_join(&s->t, &oo, &scan, &ost);
 	if (rc) {
-		diag_warn("joining sockets to processes: %s", strerror(-rc));
+		join_failed(&ost, rc);
 		status = EXIT_CANNOT_RUN;
 		goto fail;
 	}
 	/* A PID the user named must be read, or --max would pass on an
 	 * empty report. */
-	if (o->npids && ost.denied) {
+	if (o->npids && (ost.denied || ost.links_denied)) {
 		diag_warn("PID %d: descriptors not readable (%s); run as root",
-			  (int)ost.denied_pid, strerror(ost.denied_errno));
+			  ost.denied ? (int)ost.denied_pid : (int)ost.links_denied_pid,
+			  strerror(ost.denied ? ost.denied_errno : EACCES));
 		status = EXIT_CANNOT_RUN;
 		goto fail;
 	}
@@ -218,6 +359,10 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 				       "second dump to confirm dead sockets failed; some "
 				       "may be live sockets opened during the scan");
 	}
+	/* Last, once everything of the processes has been read. */
+	status = o->npids ? still_there(o, holds, &ost) : 0;
+	if (status)
+		goto fail;
 	rc = audit_run(&s->t, &ao, &s->a);
 	if (rc) {
 		diag_warn("audit: %s", strerror(-rc));
@@ -235,11 +380,13 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 			       s->hidden == 1 ? "" : "s");
 	}
 	free(whole);
+	release_holds(holds, o->npids);
 	fdscan_free(&scan);
 	s->seconds = elapsed(&start);
 	return 0;
 fail:
 	free(whole);
+	release_holds(holds, o->npids);
 	fdscan_free(&scan);
 	table_free(&s->t);
 	netns_free(&s->ns);

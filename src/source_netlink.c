@@ -256,15 +256,18 @@ static int send_request(struct mnl_socket *nl, int family,
 
 /*
  * One complete dump of one family into the table.  Returns 0, or -EINTR
- * when the kernel marked the dump interrupted (its records are in the
- * table all the same), or another -errno.
+ * when the dump raced with the kernel: marked interrupted, or a socket
+ * listed twice (see table_drop_repeats; the repeats are dropped, the
+ * other records are in the table all the same), or another -errno.
  */
 static int dump_family(struct mnl_socket *nl, int family,
 		       const struct dump_request *req, struct sock_table *t,
 		       char *buf, uint32_t seq)
 {
 	uint32_t portid = mnl_socket_get_portid(nl);
+	size_t mark = t->nsocks;
 	int interrupted = 0;
+	ssize_t repeats;
 	int rc = send_request(nl, family, req, seq);
 
 	if (rc < 0)
@@ -283,7 +286,10 @@ static int dump_family(struct mnl_socket *nl, int family,
 		if (rc == 0)
 			break;
 	}
-	return interrupted ? -EINTR : 0;
+	repeats = table_drop_repeats(t, mark);
+	if (repeats < 0)
+		return (int)repeats;
+	return interrupted || repeats ? -EINTR : 0;
 }
 
 /* Open a sock_diag socket with a receive buffer sized for dumps. */

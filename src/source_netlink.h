@@ -20,7 +20,8 @@ struct dump_request {
 };
 
 struct netlink_stats {
-	int inconsistent;     /* still interrupted after the last retry */
+	int inconsistent;     /* still interrupted (or listing a socket
+			       * twice) after the last retry */
 };
 
 /*

@@ -160,9 +160,19 @@ static int read_file(const char *path, int family, struct sock_table *t,
 
 	if (!f)
 		return -errno;
-	while (getline(&line, &cap, f) > 0) {
+	for (;;) {
 		struct sock_rec r, *slot;
-		int n = procnet_parse_line(line, family, &r);
+		int n;
+
+		errno = 0;
+		if (getline(&line, &cap, f) <= 0) {
+			/* Not the end of the file: a read or an allocation
+			 * failed, and the rest of the sockets with it. */
+			if (!feof(f))
+				rc = errno ? -errno : -EIO;
+			break;
+		}
+		n = procnet_parse_line(line, family, &r);
 
 		if (n < 0) {
 			st->malformed++;
@@ -192,6 +202,41 @@ static int read_file(const char *path, int family, struct sock_table *t,
 	return rc;
 }
 
+/* Reads of a file that listed a socket twice, after the first. */
+#define READ_RETRIES 3
+
+/*
+ * Read one file into the table.  A read that raced with the kernel
+ * lists some socket twice (see table_drop_repeats): it is read again,
+ * up to READ_RETRIES times; the last read is kept without its repeats
+ * and st->inconsistent set.  Returns 0 or -errno.
+ */
+static int read_family(const char *path, int family, struct sock_table *t,
+		       uint32_t states, struct procnet_stats *st)
+{
+	struct procnet_stats before = *st;
+	size_t mark = t->nsocks;
+
+	for (int attempt = 0;; attempt++) {
+		int rc = read_file(path, family, t, states, st);
+		ssize_t repeats;
+
+		if (rc)
+			return rc;
+		repeats = table_drop_repeats(t, mark);
+		if (repeats < 0)
+			return (int)repeats;
+		if (!repeats)
+			return 0;
+		if (attempt == READ_RETRIES) {
+			st->inconsistent = 1;
+			return 0;
+		}
+		t->nsocks = mark;
+		*st = before;
+	}
+}
+
 int procnet_read(const char *proc_root, struct sock_table *t,
 		 unsigned families, uint32_t states, struct procnet_stats *st)
 {
@@ -201,13 +246,13 @@ int procnet_read(const char *proc_root, struct sock_table *t,
 	memset(st, 0, sizeof(*st));
 	if (families & FAMILY_INET) {
 		snprintf(path, sizeof(path), "%s/net/tcp", proc_root);
-		rc = read_file(path, AF_INET, t, states, st);
+		rc = read_family(path, AF_INET, t, states, st);
 		if (rc)
 			return rc;
 	}
 	if (families & FAMILY_INET6) {
 		snprintf(path, sizeof(path), "%s/net/tcp6", proc_root);
-		rc = read_file(path, AF_INET6, t, states, st);
+		rc = read_family(path, AF_INET6, t, states, st);
 		/* A kernel without IPv6 has no tcp6: nothing to read. */
 		if (rc && !(rc == -ENOENT && (families & FAMILY_INET)))
 			return rc;

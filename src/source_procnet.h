@@ -9,6 +9,8 @@
 struct procnet_stats {
 	unsigned lines;	    /* records read */
 	unsigned malformed; /* lines skipped as malformed */
+	int inconsistent;   /* a file still listed a socket twice after
+			     * the last retry (the repeats are dropped) */
 };
 
 /*
@@ -25,7 +27,8 @@ int procnet_parse_line(const char *line, int family, struct sock_rec *rec);
  * listener is recorded with table_mark_listener whatever `states` says.
  * Returns 0, or -errno when a file that was asked for cannot be read; a
  * missing tcp6 (a kernel without IPv6) is not an error when FAMILY_INET
- * is asked for too.
+ * is asked for too.  A read that lists a socket twice is done again
+ * (see read_family in source_procnet.c).
  */
 int procnet_read(const char *proc_root, struct sock_table *t,
 		 unsigned families, uint32_t states, struct procnet_stats *st);

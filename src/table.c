@@ -2,6 +2,7 @@
 #include "table.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,6 +116,78 @@ uint32_t table_find(const struct sock_table *t, uint32_t inode)
 		i = (i + 1) & (t->index_cap - 1);
 	}
 	return NO_INDEX;
+}
+
+/* A record's identity for table_drop_repeats: its inode, or, held by no
+ * descriptor (inode 0), its state and both ends. */
+static uint64_t repeat_hash(const struct sock_rec *r)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	const unsigned char *parts[] = { r->laddr, r->raddr };
+
+	if (r->inode)
+		return (uint64_t)r->inode * 0x9e3779b97f4a7c15ULL;
+	for (size_t k = 0; k < 2; k++)
+		for (size_t i = 0; i < 16; i++)
+			h = (h ^ parts[k][i]) * 1099511628211ULL;
+	h = (h ^ r->lport) * 1099511628211ULL;
+	h = (h ^ r->rport) * 1099511628211ULL;
+	h = (h ^ r->family) * 1099511628211ULL;
+	return (h ^ r->state) * 1099511628211ULL;
+}
+
+static bool same_socket(const struct sock_rec *a, const struct sock_rec *b)
+{
+	if (a->inode || b->inode)
+		return a->inode == b->inode;
+	return a->family == b->family && a->state == b->state && a->lport == b->lport &&
+	       a->rport == b->rport && !memcmp(a->laddr, b->laddr, sizeof(a->laddr)) &&
+	       !memcmp(a->raddr, b->raddr, sizeof(a->raddr));
+}
+
+/*
+ * Why repeats happen: both sources walk the kernel's hash tables in
+ * pieces (a netlink message, a read of /proc/net/tcp) and resume at a
+ * position counted within a bucket.  A socket added to or removed from
+ * that bucket in between shifts what follows, so one socket is listed
+ * twice (or one is missed, which no reader can tell).  A repeat would
+ * count twice and, since owners join by inode to the first record, show
+ * a socket that nobody holds.  Open addressing over the range, at most
+ * half full; the earlier record stays, the order is kept.
+ */
+ssize_t table_drop_repeats(struct sock_table *t, size_t from)
+{
+	size_t n = t->nsocks > from ? t->nsocks - from : 0, cap = 16, out = from;
+	uint32_t *set;
+
+	if (n < 2)
+		return 0;
+	while (cap < 2 * n)
+		cap *= 2;
+	set = calloc(cap, sizeof(*set));
+	if (!set)
+		return -ENOMEM;
+	for (size_t i = from; i < t->nsocks; i++) {
+		const struct sock_rec *r = &t->socks[i];
+		size_t slot = (size_t)(repeat_hash(r) >> 17) & (cap - 1);
+		bool repeat = false;
+
+		for (; set[slot]; slot = (slot + 1) & (cap - 1))
+			if (same_socket(&t->socks[set[slot] - 1], r)) {
+				repeat = true;
+				break;
+			}
+		if (repeat)
+			continue;
+		if (out != i)
+			t->socks[out] = *r;
+		set[slot] = (uint32_t)(out + 1);
+		out++;
+	}
+	free(set);
+	n = t->nsocks - out;
+	t->nsocks = out;
+	return (ssize_t)n;
 }
 
 uint32_t table_add_proc(struct sock_table *t, pid_t pid, const char *comm,

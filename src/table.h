@@ -42,6 +42,15 @@ void table_free(struct sock_table *t);
  * valid until the next table_add_sock. */
 struct sock_rec *table_add_sock(struct sock_table *t);
 
+/*
+ * Drop the records from index `from` on that repeat an earlier one of
+ * that range (a dump that raced with the kernel lists a socket twice):
+ * the same inode, or with inode 0 (TIME-WAIT, SYN-RECV, orphans) the
+ * same state and ends.  Only before table_index covers the range.
+ * Returns how many were dropped, or -ENOMEM.
+ */
+ssize_t table_drop_repeats(struct sock_table *t, size_t from);
+
 /* Index every socket with a non-zero inode not indexed yet.
  * Returns 0 or -ENOMEM. */
 int table_index(struct sock_table *t);

@@ -365,11 +365,15 @@ static void check_owner(const struct load *l, const cJSON *s, int pair, bool ser
 	const cJSON *procs = json_array(s, "processes");
 	pid_t want = server_side ? l->pairs[pair].server : l->pairs[pair].client;
 	const cJSON *p = cJSON_GetArrayItem(procs, 0);
+	char *got;
 
-	REQUIRE(cJSON_GetArraySize(procs) == 1 && json_int(p, "pid") == want,
-		"socket %s:%lld -> %s:%lld: owners are not [%d]",
-		json_str(s, "local_address"), json_int(s, "local_port"),
-		json_str(s, "remote_address"), json_int(s, "remote_port"), (int)want);
+	if (cJSON_GetArraySize(procs) == 1 && json_int(p, "pid") == want)
+		return;
+	got = cJSON_PrintUnformatted(s);
+	ck_abort_msg("socket %s:%lld -> %s:%lld: owners are not [%d]: %s",
+		     json_str(s, "local_address"), json_int(s, "local_port"),
+		     json_str(s, "remote_address"), json_int(s, "remote_port"), (int)want,
+		     got ? got : "?");
 }
 
 /*

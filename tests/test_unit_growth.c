@@ -268,6 +268,58 @@ START_TEST(test_process_pid_reused)
 }
 END_TEST
 
+/*
+ * A process first seen late in a long watch: its rate is a slope over
+ * its own samples, close together and far from sample 0.  Found by
+ * fuzz_growth: sums of t and t*t from sample 0 cancelled (n*stt - st*st
+ * for t near 43,200 minutes and 0.0017 apart lost all but 2 digits).
+ */
+struct late_row {
+	const char *name;
+	double first_s; /* when the process is first seen, seconds after 0 */
+	double gap_s;	/* between its two samples */
+	uint32_t fds[2];
+	double per_min;
+};
+
+static const struct late_row late_rows[] = {
+	{ "30 days in, 100 ms apart", 30 * 86400.0, 0.1, { 10, 11 }, 600 },
+	{ "10 days in, 1 s apart", 10 * 86400.0, 1, { 1000, 1010 }, 600 },
+	{ "a year in, 10 ms apart", 365 * 86400.0, 0.01, { 5, 6 }, 6000 },
+};
+
+START_TEST(test_process_late_rate)
+{
+	const struct late_row *r = &late_rows[_i];
+	struct sock_table tab;
+	struct growth g;
+	struct audit a;
+	struct proc_growth pg[1];
+	uint32_t idx;
+	int i;
+
+	table_init(&tab);
+	growth_init(&g);
+	idx = table_add_proc(&tab, 99, "late", 4);
+	ck_assert_uint_ne(idx, NO_INDEX);
+	memset(&a, 0, sizeof(a));
+	/* Sample 0 without it, on a clock far from 0. */
+	ck_assert_int_eq(growth_add(&g, &tab, &a, 5e6, NULL, NULL), 0);
+	a.procs = &idx;
+	a.nprocs = 1;
+	for (i = 0; i < 2; i++) {
+		tab.procs[idx].fds = r->fds[i];
+		ck_assert_int_eq(growth_add(&g, &tab, &a, 5e6 + r->first_s + i * r->gap_s,
+					    NULL, pg), 0);
+	}
+	ck_assert_msg(fabs(pg[0].fds_per_min - r->per_min) < 1e-6 * r->per_min,
+		      "%s: %.9g fds per minute, not %.9g", r->name,
+		      pg[0].fds_per_min, r->per_min);
+	growth_free(&g);
+	table_free(&tab);
+}
+END_TEST
+
 /* The fastest group is named for --max-growth; none before 2 samples. */
 START_TEST(test_fastest)
 {
@@ -348,6 +400,7 @@ static Suite *growth_suite(void)
 	tcase_add_test(tc, test_process_fds);
 	tcase_add_test(tc, test_fastest);
 	tcase_add_test(tc, test_process_pid_reused);
+	tcase_add_loop_test(tc, test_process_late_rate, 0, NROWS(late_rows));
 	tcase_add_test(tc, test_many_samples_bounded);
 	suite_add_tcase(s, tc);
 	return s;

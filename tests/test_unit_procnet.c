@@ -554,6 +554,103 @@ START_TEST(test_read_no_ipv6)
 }
 END_TEST
 
+/*
+ * A read that raced with the kernel lists sockets twice (the kernel
+ * resumes each read at a position within a hash bucket that moved):
+ * tests/data/proc-repeated is tests/data/proc with inode 23695 and the
+ * TIME-WAIT socket (inode 0) listed a second time.  Each socket is kept
+ * once, in the order first read, and the read is flagged: it was tried
+ * again and still repeated (the file does not change).
+ */
+START_TEST(test_read_repeated)
+{
+	static const uint32_t inodes[] = { 23694, 23695, 0, 0, 23704, 23696, 23698 };
+	static const uint8_t states[] = { ST_LISTEN,	 ST_ESTABLISHED, ST_FIN_WAIT2,
+					  ST_TIME_WAIT,	 ST_ESTABLISHED, ST_ESTABLISHED,
+					  ST_CLOSE_WAIT };
+	char root[PATH_MAX + 16];
+	struct sock_table t;
+	struct procnet_stats st;
+
+	snprintf(root, sizeof(root), "%s-repeated", proc_root);
+	table_init(&t);
+	ck_assert_int_eq(procnet_read(root, &t, FAMILY_INET, STATES_ALL, &st), 0);
+	ck_assert_msg(t.nsocks == 7, "%zu sockets, want 7", t.nsocks);
+	for (size_t i = 0; i < 7; i++) {
+		ck_assert_uint_eq(t.socks[i].inode, inodes[i]);
+		ck_assert_uint_eq(t.socks[i].state, states[i]);
+	}
+	ck_assert_int_eq(st.inconsistent, 1);
+	ck_assert_uint_eq(st.lines, 9);
+	ck_assert_uint_eq(st.malformed, 0);
+	table_free(&t);
+
+	/* The recording without repeats is read once and not flagged. */
+	table_init(&t);
+	ck_assert_int_eq(procnet_read(proc_root, &t, FAMILY_INET, STATES_ALL, &st), 0);
+	ck_assert_uint_eq(t.nsocks, 7);
+	ck_assert_int_eq(st.inconsistent, 0);
+	table_free(&t);
+}
+END_TEST
+
+/* table_drop_repeats: which records are the same socket. */
+struct repeat_row {
+	const char *what;
+	struct {
+		uint32_t inode;
+		uint8_t state;
+		uint16_t lport, rport;
+	} recs[4];
+	size_t n, from;
+	size_t keep; /* records left */
+};
+
+static const struct repeat_row repeat_rows[] = {
+	{ "same inode", { { 7, ST_ESTABLISHED, 1, 2 }, { 7, ST_ESTABLISHED, 1, 2 } }, 2, 0, 1 },
+	{ "same inode, state moved on",
+	  { { 7, ST_ESTABLISHED, 1, 2 }, { 7, ST_CLOSE_WAIT, 1, 2 } }, 2, 0, 1 },
+	{ "inode 0, same state and ends",
+	  { { 0, ST_TIME_WAIT, 1, 2 }, { 0, ST_TIME_WAIT, 1, 2 } }, 2, 0, 1 },
+	{ "inode 0, another state", { { 0, ST_TIME_WAIT, 1, 2 }, { 0, ST_FIN_WAIT2, 1, 2 } },
+	  2, 0, 2 },
+	{ "inode 0, another port", { { 0, ST_TIME_WAIT, 1, 2 }, { 0, ST_TIME_WAIT, 1, 3 } },
+	  2, 0, 2 },
+	{ "inode 0 and an inode, same ends",
+	  { { 0, ST_SYN_RECV, 1, 2 }, { 9, ST_ESTABLISHED, 1, 2 } }, 2, 0, 2 },
+	{ "two listeners on one port (SO_REUSEPORT)",
+	  { { 5, ST_LISTEN, 80, 0 }, { 6, ST_LISTEN, 80, 0 } }, 2, 0, 2 },
+	{ "before `from` is left alone",
+	  { { 7, ST_ESTABLISHED, 1, 2 }, { 7, ST_ESTABLISHED, 1, 2 }, { 8, ST_ESTABLISHED, 3, 4 },
+	    { 8, ST_ESTABLISHED, 3, 4 } }, 4, 1, 3 },
+};
+
+START_TEST(test_drop_repeats)
+{
+	const struct repeat_row *r = &repeat_rows[_i];
+	struct sock_table t;
+
+	table_init(&t);
+	for (size_t i = 0; i < r->n; i++) {
+		struct sock_rec *s = table_add_sock(&t);
+
+		ck_assert_ptr_nonnull(s);
+		s->family = AF_INET;
+		s->inode = r->recs[i].inode;
+		s->state = r->recs[i].state;
+		s->lport = r->recs[i].lport;
+		s->rport = r->recs[i].rport;
+	}
+	ck_assert_int_eq(table_drop_repeats(&t, r->from), (ssize_t)(r->n - r->keep));
+	ck_assert_msg(t.nsocks == r->keep, "%s: %zu records left, want %zu", r->what,
+		      t.nsocks, r->keep);
+	/* The first of each is kept, in order. */
+	ck_assert_uint_eq(t.socks[0].inode, r->recs[0].inode);
+	ck_assert_uint_eq(t.socks[0].state, r->recs[0].state);
+	table_free(&t);
+}
+END_TEST
+
 static Suite *procnet_suite(void)
 {
 	Suite *s = suite_create("procnet");
@@ -571,6 +668,8 @@ static Suite *procnet_suite(void)
 	tcase_add_test(tc, test_read_malformed);
 	tcase_add_test(tc, test_read_missing);
 	tcase_add_test(tc, test_read_no_ipv6);
+	tcase_add_test(tc, test_read_repeated);
+	tcase_add_loop_test(tc, test_drop_repeats, 0, NROWS(repeat_rows));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -215,14 +215,23 @@ static bool helper_line(struct helper *h, int timeout_ms, char *line, size_t siz
 	}
 }
 
+/* How long a helper may take to set up and speak: a deadline against a
+ * hang, not a bound on speed.  A pool of 60 listeners reads
+ * /proc/net/tcp 60 times (portcheck.h); beside make check-busy's churn
+ * with two hogs that took more than 10 s.  Below the test case's own
+ * timeout (60 s), so that a hang is reported as this one. */
+#define HELPER_WAIT_MS 40000
+
 /* The helper's next line, which must start with `prefix`; its rest. */
 static const char *helper_expect(struct helper *h, const char *prefix)
 {
 	static char line[512];
 	size_t pl = strlen(prefix);
+	long long t0 = test_now_ms();
 
-	ck_assert_msg(helper_line(h, 10000, line, sizeof(line)),
-		      "helper %d said nothing (waiting for \"%s\")", (int)h->pid, prefix);
+	ck_assert_msg(helper_line(h, HELPER_WAIT_MS, line, sizeof(line)),
+		      "helper %d said nothing in %lld ms (waiting for \"%s\")", (int)h->pid,
+		      test_now_ms() - t0, prefix);
 	ck_assert_msg(!strncmp(line, prefix, pl), "helper %d: \"%s\" (expected \"%s\")",
 		      (int)h->pid, line, prefix);
 	return line + pl;
