@@ -143,7 +143,6 @@ static int collect_bpf(const struct options *o, uint32_t states,
 		       struct read_state *rs)
 {
 	int rc = bpf_dump_tcp(t, o->families, states);
-	char where[512];
 
 	if (!rc)
 		return 0;
@@ -151,9 +150,12 @@ static int collect_bpf(const struct options *o, uint32_t states,
 		rs->err = rc;
 	if (o->source != SOURCE_BPF && !short_of_resources(rc))
 		return 1;
-	if (!rs->quiet)
+	if (!rs->quiet) {
+		char where[512];
+
 		diag_warn("BPF TCP iterator%s: %s", in_netns(nt, where, sizeof(where)),
 			  strerror(-rc));
+	}
 	return -EXIT_CANNOT_RUN;
 }
 
