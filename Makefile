@@ -48,6 +48,54 @@ TESTS     = $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TEST_PROGS = $(patsubst tests/progs/%.c,$(B)/tests/progs/%,$(wildcard tests/progs/*.c))
 SHIMS     = $(patsubst tests/shim/%.c,$(B)/tests/shim/%.so,$(wildcard tests/shim/*.c))
 
+# ---- BPF source (src/bpf/, source_bpf.c) ----
+.DEFAULT_GOAL := all
+# The BPF programs are compiled with clang (-target bpf, CO-RE) against a
+# vmlinux.h dumped from this kernel's BTF, and bpftool turns the object
+# into a skeleton header that source_bpf.c includes: the programs are
+# inside the binary.  All of it goes to build/bpf/ (never checked in).
+# Without clang, bpftool, libbpf or a BTF kernel (or with BPF=0) the
+# binary is built without them: --source bpf then says so and auto uses
+# netlink.
+BPF_CLANG   ?= clang
+BPF_STRIP   ?= $(shell command -v llvm-strip 2>/dev/null)
+BPFTOOL     ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+BPF_DIR      = build/bpf
+BPF ?= $(shell command -v $(BPF_CLANG) >/dev/null 2>&1 && [ -x "$(BPFTOOL)" ] && \
+	[ -r $(VMLINUX_BTF) ] && pkg-config --exists libbpf && echo 1 || echo 0)
+ifeq ($(BPF),1)
+BPF_SKEL     = $(BPF_DIR)/sockaudit.skel.h
+BPF_CPPFLAGS = -DSOCKAUDIT_BPF -I$(BPF_DIR)
+ALL_CFLAGS  += $(BPF_CPPFLAGS) $(shell pkg-config --cflags libbpf)
+LIBS        += $(shell pkg-config --libs libbpf)
+endif
+
+$(BPF_DIR):
+	mkdir -p $@
+
+$(BPF_DIR)/vmlinux.h: | $(BPF_DIR)
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c >$@.tmp
+	mv $@.tmp $@
+
+# -g gives the BTF that CO-RE needs; the DWARF is then stripped (it
+# would be embedded in the binary for nothing).
+$(BPF_DIR)/sockaudit.bpf.o: src/bpf/sockaudit.bpf.c src/bpf/records.h \
+		$(BPF_DIR)/vmlinux.h
+	$(BPF_CLANG) -target bpf -g -O2 -Wall -Wextra -Werror \
+		-I$(BPF_DIR) -Isrc/bpf -c -o $@ $<
+	$(if $(BPF_STRIP),$(BPF_STRIP) -g $@)
+
+$(BPF_DIR)/sockaudit.skel.h: $(BPF_DIR)/sockaudit.bpf.o
+	$(BPFTOOL) gen skeleton $< name sa_bpf >$@.tmp
+	mv $@.tmp $@
+
+$(B)/source_bpf.o: $(BPF_SKEL)
+
+.PHONY: bpf-skel
+bpf-skel: $(BPF_SKEL)
+# ---- end of the BPF source ----
+
 .PHONY: all deps run check check-plain check-asan check-busy check-busy-asan test install uninstall clean lint valgrind test-bins bench \
 	deb check-deb check-version completions
 
@@ -93,7 +141,7 @@ $(B)/tests/%: tests/%.c $(TEST_LIB) $(wildcard tests/lib/*.h) $(B)/libsockaudit.
 $(B)/tests/progs/%: tests/progs/%.c tests/lib/portcheck.h | $(B)/tests/progs
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
-$(B)/tests/shim/%.so: tests/shim/%.c | $(B)/tests/shim
+$(B)/tests/shim/%.so: tests/shim/%.c $(wildcard tests/shim/*.h) | $(B)/tests/shim
 	$(CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -O2 -fPIC -shared -o $@ $< -ldl
 
 test-bins: $(BIN) $(COMPLETIONS) $(TESTS) $(TEST_PROGS) $(SHIMS)
@@ -173,12 +221,14 @@ check: deps
 	$(MAKE) check-deb
 
 # Static analysis: both must be silent (.clang-tidy holds the checks).
-lint:
+# The BPF programs (src/bpf/) are checked by their own build (clang
+# -Wall -Wextra -Werror), not here: they need the generated vmlinux.h.
+lint: $(BPF_SKEL)
 	cppcheck --enable=warning,style,performance,portability --std=c11 \
 		--quiet --inline-suppr --error-exitcode=1 -D_GNU_SOURCE -Isrc \
-		--suppress=missingIncludeSystem src/
+		--suppress=missingIncludeSystem -i src/bpf src/
 	clang-tidy --quiet $(SRCS) -- -std=gnu11 -D_GNU_SOURCE -Isrc \
-		$(shell pkg-config --cflags $(PKGS))
+		$(BPF_CPPFLAGS) $(shell pkg-config --cflags $(PKGS))
 
 # Benchmark against ss, lsof and netstat (as root; about 10 minutes).
 # make bench BENCH_N=2000 BENCH_ARGS="-r 2" for a quick check.  Never

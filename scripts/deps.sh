@@ -10,12 +10,15 @@ set -eu
 # promtool and the prometheus server (Debian's prometheus package), curl
 # as their HTTP client.  lint and memory checks: cppcheck, clang-tidy,
 # valgrind; fuzzing: clang and libFuzzer (libclang-rt-14-dev, only
-# recommended by clang-14).  The Debian package (make deb, check-deb):
+# recommended by clang-14).  The BPF source: clang compiles the programs,
+# llvm's llvm-strip trims them, bpftool dumps the kernel's BTF and makes
+# the skeleton, libbpf-dev loads them (a build without these has no BPF
+# source).  The Debian package (make deb, check-deb):
 # build-essential, dpkg-dev, debhelper and fakeroot build it, lintian
 # checks it, man-db reads its man page.  The completion tests:
 # bash-completion and zsh.  Workloads: runc, and busybox-static as a
 # container's root filesystem (test_runtimes; no image registry).
-packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev check iproute2 jq curl prometheus cppcheck clang-tidy valgrind clang libclang-rt-14-dev build-essential dpkg-dev debhelper fakeroot lintian man-db bash-completion zsh runc busybox-static"
+packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev check iproute2 jq curl prometheus cppcheck clang-tidy valgrind clang libclang-rt-14-dev llvm libbpf-dev bpftool build-essential dpkg-dev debhelper fakeroot lintian man-db bash-completion zsh runc busybox-static"
 
 missing=""
 for p in $packages; do

@@ -297,18 +297,6 @@ static int cmp_proc_pid(const void *x, const void *y, void *table)
 	return (a > b) - (a < b);
 }
 
-/* Does process `proc` appear among the owners of `s` before ref `until`? */
-static int owned_before(const struct sock_table *t, const struct sock_rec *s,
-			uint32_t until, uint32_t proc)
-{
-	uint32_t r;
-
-	for (r = s->owners; r != until; r = t->refs[r].next)
-		if (t->refs[r].proc == proc)
-			return 1;
-	return 0;
-}
-
 /*
  * The processes that hold selected sockets, ascending PID: how many
  * selected sockets each holds, and whether its descriptors near their
@@ -317,8 +305,14 @@ static int owned_before(const struct sock_table *t, const struct sock_rec *s,
 static int collect_holders(struct sock_table *t, const struct audit_opts *o,
 			   struct audit *a)
 {
+	/* seen[proc]: the last selected socket (index + 1) counted for it,
+	 * so that a process holding a socket on several descriptors counts
+	 * it once, in one pass over the owners. */
+	uint32_t *seen = calloc(t->nprocs ? t->nprocs : 1, sizeof(*seen));
 	size_t i;
 
+	if (!seen)
+		return -ENOMEM;
 	for (i = 0; i < t->nprocs; i++) {
 		struct proc_rec *p = &t->procs[i];
 
@@ -332,10 +326,16 @@ static int collect_holders(struct sock_table *t, const struct audit_opts *o,
 		const struct sock_rec *s = &t->socks[a->selected[i]];
 		uint32_t r;
 
-		for (r = s->owners; r != NO_INDEX; r = t->refs[r].next)
-			if (!owned_before(t, s, r, t->refs[r].proc))
-				t->procs[t->refs[r].proc].sockets++;
+		for (r = s->owners; r != NO_INDEX; r = t->refs[r].next) {
+			uint32_t proc = t->refs[r].proc;
+
+			if (seen[proc] != (uint32_t)i + 1) {
+				seen[proc] = (uint32_t)i + 1;
+				t->procs[proc].sockets++;
+			}
+		}
 	}
+	free(seen);
 	a->procs = malloc((t->nprocs ? t->nprocs : 1) * sizeof(*a->procs));
 	if (!a->procs)
 		return -ENOMEM;

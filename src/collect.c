@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "source_bpf.h"
 #include "source_netlink.h"
 #include "source_procnet.h"
 
@@ -86,6 +87,8 @@ struct read_state {
 	bool used_proc;	   /* some namespace was read from /proc */
 	bool inconsistent; /* some dump kept changing */
 	bool quiet;	   /* a second dump: its failures are not reported */
+	bool bpf;	   /* BPF iterators loaded: tried first */
+	bool used_netlink; /* some namespace was read with netlink */
 	int err;	   /* -errno of the first failure */
 };
 
@@ -106,6 +109,57 @@ static const char *in_netns(const struct netns_target *nt, char *buf,
 }
 
 /*
+ * Whether this audit reads with the BPF iterators (*bpf): --source bpf
+ * must load them, auto tries them and goes on with netlink without a
+ * word.  Returns 0, or EXIT_CANNOT_RUN after saying what is missing.
+ */
+static int collect_bpf_start(const struct options *o, bool *bpf)
+{
+	int rc;
+
+	*bpf = false;
+	if (o->source != SOURCE_BPF && o->source != SOURCE_AUTO)
+		return 0;
+	rc = bpf_load();
+	if (rc && o->source == SOURCE_BPF) {
+		const char *why = bpf_load_error(rc);
+
+		diag_warn("--source bpf: %s (%s)", why ? why : "cannot load the BPF programs",
+			  strerror(-rc));
+		return EXIT_CANNOT_RUN;
+	}
+	*bpf = rc == 0;
+	return 0;
+}
+
+/*
+ * Read the namespace the thread is in with the TCP iterator.  Returns 0,
+ * EXIT_CANNOT_RUN (as a negative number) after saying why when --source
+ * bpf fails or the audit ran short of descriptors or memory, or 1 when
+ * auto should go on with netlink.
+ */
+static int collect_bpf(const struct options *o, uint32_t states,
+		       struct sock_table *t, const struct netns_target *nt,
+		       struct read_state *rs)
+{
+	int rc = bpf_dump_tcp(t, o->families, states);
+
+	if (!rc)
+		return 0;
+	if (!rs->err)
+		rs->err = rc;
+	if (o->source != SOURCE_BPF && !short_of_resources(rc))
+		return 1;
+	if (!rs->quiet) {
+		char where[512];
+
+		diag_warn("BPF TCP iterator%s: %s", in_netns(nt, where, sizeof(where)),
+			  strerror(-rc));
+	}
+	return -EXIT_CANNOT_RUN;
+}
+
+/*
  * Add the sockets of the namespace the thread is in to the table, from
  * the source the options ask for; PROC_DIR is where that namespace's
  * net/tcp is (thread-self inside another namespace).  Returns 0, or an
@@ -120,6 +174,14 @@ static int read_sockets(const struct options *o, uint32_t states,
 	char where[512];
 	int inconsistent = 0, rc;
 
+	if (rs->bpf) {
+		rc = collect_bpf(o, states, t, nt, rs);
+		if (rc <= 0)
+			return -rc;
+		/* auto: the iterators failed here; netlink from now on. */
+		t->nsocks = mark;
+		rs->bpf = false;
+	}
 	if (o->source != SOURCE_PROC && !rs->proc_only) {
 		rc = read_netlink(t, o, states, &inconsistent);
 		if (rc == 0) {
@@ -128,6 +190,7 @@ static int read_sockets(const struct options *o, uint32_t states,
 					       "the kernel's socket dump kept changing while "
 					       "it was read; the report may be inconsistent");
 			rs->inconsistent |= inconsistent != 0;
+			rs->used_netlink = true;
 			return 0;
 		}
 		if (!rs->err)
@@ -430,11 +493,13 @@ nomem:
 int collect_sockets(struct snapshot *s, const struct options *o, uint32_t states)
 {
 	struct read_state rs = { 0 };
-	int status = read_all(s, o, states, &s->t, &rs, false);
+	int status = collect_bpf_start(o, &rs.bpf);
 
+	if (!status)
+		status = read_all(s, o, states, &s->t, &rs, false);
 	if (status)
 		return status == READ_FATAL ? EXIT_CANNOT_RUN : status;
-	s->source = rs.used_proc ? "proc" : "netlink";
+	s->source = rs.used_proc ? "proc" : rs.used_netlink ? "netlink" : "bpf";
 	s->inconsistent = rs.inconsistent;
 	if (o->all_netns)
 		warn_skipped(&s->ns);
@@ -445,6 +510,7 @@ int collect_again(struct snapshot *s, const struct options *o,
 		  struct sock_table *again)
 {
 	struct read_state rs = { .proc_only = !strcmp(s->source, "proc"),
+				 .bpf = !strcmp(s->source, "bpf"),
 				 .quiet = true };
 	int rc = read_all(s, o, STATES_ALL, again, &rs, true);
 

@@ -40,6 +40,7 @@ static const struct opt_value format_values[] = {
 
 static const struct opt_value source_values[] = {
 	{ "auto", SOURCE_AUTO },
+	{ "bpf", SOURCE_BPF },
 	{ "netlink", SOURCE_NETLINK },
 	{ "proc", SOURCE_PROC },
 	{ NULL, 0 },
@@ -90,9 +91,10 @@ const struct opt_def opt_table[] = {
 	  "prometheus: client peers exported one by one,\n"
 	  "the rest summed as peer=\"other\" (default 50)", SEC_OUTPUT,
 	  FIELD(max_peers), .min = 0, .max = UINT32_MAX },
-	{ "source", 0, KIND_ENUM, "auto|netlink|proc", source_values,
-	  "where sockets are read (default auto:\n"
-	  "netlink, else /proc/net/tcp with a warning)", SEC_OUTPUT, FIELD(source) },
+	{ "source", 0, KIND_ENUM, "auto|bpf|netlink|proc", source_values,
+	  "where sockets are read (default auto: BPF\n"
+	  "iterators, else netlink, else /proc/net/tcp\n"
+	  "with a warning)", SEC_OUTPUT, FIELD(source) },
 	{ "max", 0, KIND_UINT, "N", NULL,
 	  "exit 1 when more than N sockets are selected", SEC_OUTPUT,
 	  FIELD(max), HAS(has_max), .min = 0, .max = UINT64_MAX },

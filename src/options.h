@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 enum out_format { FORMAT_TABLE, FORMAT_JSON, FORMAT_PROMETHEUS };
-enum source_kind { SOURCE_AUTO, SOURCE_NETLINK, SOURCE_PROC };
+enum source_kind { SOURCE_AUTO, SOURCE_NETLINK, SOURCE_PROC, SOURCE_BPF };
 enum run_action { ACTION_AUDIT, ACTION_HELP, ACTION_VERSION, ACTION_DUMP_OPTIONS };
 
 /* Ordered by alignment, widest first. */

@@ -348,7 +348,8 @@ int render_prom(FILE *out, const struct sock_table *t, const struct audit *a,
 	       "How long the audit took.");
 	fprintf(out, "sockaudit_scrape_duration_seconds %.6f\n", ro->seconds);
 	family(out, "sockaudit_source_info",
-	       "Where the sockets were read: netlink (sock_diag) or proc "
+	       "Where the sockets were read: bpf (BPF iterators), netlink "
+	       "(sock_diag) or proc "
 	       "(/proc/net/tcp, no idle or stalled).");
 	fprintf(out, "sockaudit_source_info{source=\"%s\"} 1\n", ro->source);
 

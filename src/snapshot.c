@@ -16,6 +16,7 @@
 #include "collect.h"
 #include "diag.h"
 #include "fdscan.h"
+#include "fdscan_bpf.h"
 #include "owners.h"
 
 #define PROC_ROOT "/proc"
@@ -296,7 +297,7 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 	uint32_t states = o->states | STATE_BIT(ST_LISTEN);
 	uint32_t *whole = NULL;
 	struct timespec start;
-	int rc, status;
+	int rc, status, bpf_fds;
 
 	memset(s, 0, sizeof(*s));
 	clock_gettime(CLOCK_REALTIME, &s->taken);
@@ -324,7 +325,10 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 	 * dumped: on a big host these are most of the time, and they do not
 	 * depend on each other until the join.  One scan serves every
 	 * namespace: socket inodes are unique on the host. */
-	rc = fdscan_start(&scan, PROC_ROOT, o->pids, o->npids);
+	/* With BPF, descriptors are read after the dump, in a few reads. */
+	bpf_fds = fdscan_bpf_plan(&scan, o->source == SOURCE_BPF ||
+				  o->source == SOURCE_AUTO);
+	rc = bpf_fds ? 0 : fdscan_start(&scan, PROC_ROOT, o->pids, o->npids);
 	if (rc) {
 		diag_warn("reading process descriptors in %s: %s", PROC_ROOT,
 			  strerror(-rc));
@@ -336,6 +340,15 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 	status = collect_sockets(s, o, states);
 	if (status)
 		goto fail;
+	rc = bpf_fds ? fdscan_bpf_or_proc(&scan, PROC_ROOT, o->pids, o->npids,
+					  o->source == SOURCE_BPF) : 0;
+	if (rc) {
+		diag_warn("reading process descriptors%s: %s",
+			  o->source == SOURCE_BPF ? " with BPF iterators" : "",
+			  strerror(-rc));
+		status = EXIT_CANNOT_RUN;
+		goto fail;
+	}
 	rc = fdscan_wait(&scan);
 	if (!rc)
 		rc = table_index(&s->t);

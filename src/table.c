@@ -16,6 +16,7 @@ void table_free(struct sock_table *t)
 	free(t->socks);
 	free(t->procs);
 	free(t->refs);
+	free(t->owner_tail);
 	free(t->index);
 	free(t->listeners);
 	free(t->netns);
@@ -209,20 +210,32 @@ uint32_t table_add_proc(struct sock_table *t, pid_t pid, const char *comm,
 
 int table_add_owner(struct sock_table *t, uint32_t sock, uint32_t proc, int fd)
 {
+	struct sock_rec *s = &t->socks[sock];
 	struct owner_ref *r;
-	uint32_t *link;
 
 	if (grow((void **)&t->refs, &t->refs_cap, t->nrefs, sizeof(*t->refs)))
 		return -ENOMEM;
+	if (sock >= t->owner_tail_cap) {
+		size_t cap = t->socks_cap > sock ? t->socks_cap : (size_t)sock + 1;
+		uint32_t *v = realloc(t->owner_tail, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		t->owner_tail = v;
+		t->owner_tail_cap = cap;
+	}
 	r = &t->refs[t->nrefs];
 	r->proc = proc;
 	r->fd = fd;
 	r->next = NO_INDEX;
-	/* Keep owners in scan order (ascending PID, then fd): append. */
-	link = &t->socks[sock].owners;
-	while (*link != NO_INDEX)
-		link = &t->refs[*link].next;
-	*link = (uint32_t)t->nrefs++;
+	/* Keep owners in scan order (ascending PID, then fd): append at the
+	 * tail.  (Walking the list instead was quadratic when thousands of
+	 * processes share sockets: a pre-fork server.) */
+	if (s->owners == NO_INDEX)
+		s->owners = (uint32_t)t->nrefs;
+	else
+		t->refs[t->owner_tail[sock]].next = (uint32_t)t->nrefs;
+	t->owner_tail[sock] = (uint32_t)t->nrefs++;
 	return 0;
 }
 

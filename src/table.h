@@ -14,6 +14,10 @@ struct sock_table {
 	size_t nprocs, procs_cap;
 	struct owner_ref *refs;
 	size_t nrefs, refs_cap;
+	/* The last owner_ref of each socket (valid while its owners is not
+	 * NO_INDEX): appending an owner is O(1) however many it has. */
+	uint32_t *owner_tail;
+	size_t owner_tail_cap;
 	uint32_t *index; /* open addressing: sock index + 1, 0 = empty */
 	size_t index_cap; /* a power of two */
 	size_t index_used;

@@ -45,7 +45,7 @@ START_TEST(test_control_netlink)
 	ck_assert_msg(r.status == 0, "%s", run_describe(&r));
 	ck_assert_msg(r.err_len == 0, "%s", run_describe(&r));
 	doc = json_report(&r);
-	ck_assert_str_eq(json_str(doc, "source"), "netlink");
+	ck_assert_str_eq(json_str(doc, "source"), auto_source());
 	cJSON_Delete(doc);
 	run_result_free(&r);
 }

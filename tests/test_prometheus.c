@@ -370,7 +370,7 @@ START_TEST(test_exposition_matches_json)
 	ck_assert_int_eq(prom_count(&d, "sockaudit_process_sockets", NULL), 2);
 
 	ck_assert(prom_value(&d, "sockaudit_source_info",
-			     (const char *const[]){ "source", "netlink", NULL }, -1) == 1);
+			     (const char *const[]){ "source", auto_source(), NULL }, -1) == 1);
 	ck_assert(prom_value(&d, "sockaudit_idle_threshold_seconds", NULL, -1) == 1);
 	ck_assert(prom_value(&d, "sockaudit_folded_peers", NULL, -1) == 0);
 	ck_assert(prom_value(&d, "sockaudit_scrape_duration_seconds", NULL, -1) > 0);

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "source_bpf.h"
+
 extern char **environ;
 
 /*
@@ -31,6 +33,11 @@ extern char **environ;
 	} while (0)
 
 /* ---- running commands ---- */
+
+const char *auto_source(void)
+{
+	return bpf_load() == 0 ? "bpf" : "netlink";
+}
 
 long long test_now_ms(void)
 {
@@ -727,7 +734,8 @@ void json_check_report_shape(const cJSON *doc)
 	long long nsocks = 0, counts[4] = { 0 }, gsocks = 0, gcounts[4] = { 0 };
 
 	REQUIRE(json_int(doc, "schema") == 1, "schema is not 1");
-	REQUIRE(!strcmp(source, "netlink") || !strcmp(source, "proc"),
+	REQUIRE(!strcmp(source, "netlink") || !strcmp(source, "proc") ||
+		!strcmp(source, "bpf"),
 		      "bad source \"%s\"", source);
 	cJSON_ArrayForEach(s, json_array(doc, "sockets")) {
 		json_check_socket_shape(s, thr);

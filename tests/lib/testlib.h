@@ -59,6 +59,10 @@ void run_sockaudit_v(struct run_result *r, const char *const env_extra[],
  * dies of a signal or cannot be executed by nobody. */
 void run_sockaudit_as_nobody(struct run_result *r, const char *const *args);
 
+/* The source `--source auto` takes as root here: "bpf" when this build
+ * has the BPF programs and they load, else "netlink". */
+const char *auto_source(void);
+
 /* CLOCK_MONOTONIC in milliseconds. */
 long long test_now_ms(void);
 

@@ -5,7 +5,8 @@
  * SHIM_AUDIT_MARK (when set), so a test can see that an audit has begun
  * and, the exporter auditing on each connection's thread, which threads
  * audited; then it sleeps SHIM_AUDIT_DELAY_MS milliseconds; then it is
- * the real socket().  Every other socket is untouched.
+ * the real socket().  Every other socket is untouched.  BPF is denied
+ * (deny_bpf.h) so that every audit dumps with netlink and is marked.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -14,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+
+#include "deny_bpf.h"
 #include <time.h>
 #include <unistd.h>
 

@@ -1,0 +1,61 @@
+/*
+ * The binary records the BPF iterators write (src/bpf/sockaudit.bpf.c) and
+ * source_bpf.c reads: one layout for both sides, fixed sizes, no
+ * padding the compilers could place differently.
+ */
+#ifndef SOCKAUDIT_BPF_RECORDS_H
+#define SOCKAUDIT_BPF_RECORDS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/*
+ * One TCP socket (iter/tcp), as sock_diag would give it.  Addresses in
+ * network byte order (4 bytes used for AF_INET); ports in host order;
+ * state the kernel's (TCP_NEW_SYN_RECV for a request socket).
+ */
+struct sa_tcp_rec {
+	__u8 laddr[16];
+	__u8 raddr[16];
+	__u32 inode;
+	__u32 uid;
+	__u32 recv_q; /* a listener: its accept queue */
+	__u32 send_q; /* a listener: its backlog */
+	__u32 last_recv_ms; /* with has_times: tcpi_last_data_recv */
+	__u32 last_send_ms; /* with has_times: tcpi_last_data_sent */
+	__u16 lport;
+	__u16 rport;
+	__u8 family;
+	__u8 state;
+	__u8 has_times; /* a full socket: tcp_info would have been sent */
+	__u8 pad;
+};
+
+/* What a descriptor holds (sa_fd_rec.kind). */
+enum sa_fd_kind {
+	SA_FD_OTHER = 0,  /* not a socket */
+	SA_FD_SOCKET = 1, /* a socket, not TCP */
+	SA_FD_TCP = 2,	  /* a TCP socket (AF_INET or AF_INET6) */
+};
+
+/* One descriptor of a process (iter/task_file). */
+struct sa_fd_rec {
+	__u32 tgid; /* the process, as our PID namespace numbers it */
+	__s32 fd;
+	__u32 inode; /* of the socket; 0 when not a socket */
+	__u8 kind;   /* enum sa_fd_kind */
+	__u8 state;  /* SA_FD_TCP: the socket's TCP state */
+	__u8 family; /* SA_FD_TCP: AF_INET or AF_INET6 */
+	__u8 pad;
+};
+
+/* One process (iter/task, thread-group leaders only). */
+struct sa_proc_rec {
+	__u32 tgid;
+	__u32 pad;
+	__u64 fd_limit; /* soft RLIMIT_NOFILE; ~0: unlimited */
+	char comm[16];
+};
+
+#endif

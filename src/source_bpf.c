@@ -1,0 +1,296 @@
+/*
+ * Source: BPF iterators (src/bpf/sockaudit.bpf.c), loaded with libbpf
+ * from the skeleton bpftool generated at build time, which holds the
+ * compiled programs: nothing is read from disk but the kernel's BTF.
+ *
+ * The programs are loaded once per process and kept: loading parses
+ * the kernel's BTF (megabytes) and runs the verifier, which --watch and
+ * the exporter should not pay at every audit.  Each read creates a new
+ * iterator, in the network namespace the thread is in at that moment.
+ * Built without SOCKAUDIT_BPF (no clang, bpftool or libbpf), only the
+ * decoder is here and loading says -EOPNOTSUPP.
+ */
+#include "source_bpf.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bpf/records.h"
+
+/* The kernel's TCP_NEW_SYN_RECV: a request socket. */
+#define BPF_ST_NEW_SYN_RECV 12
+
+/* One record into the table, when selected.  Returns 0 or -ENOMEM. */
+static int add_tcp(const struct sa_tcp_rec *in, struct sock_table *t,
+		   unsigned families, uint32_t states)
+{
+	unsigned fam = in->family == AF_INET ? FAMILY_INET : FAMILY_INET6;
+	uint8_t state = in->state == BPF_ST_NEW_SYN_RECV ? ST_SYN_RECV : in->state;
+	struct sock_rec *r;
+
+	if (in->family != AF_INET && in->family != AF_INET6)
+		return 0;
+	if (state < ST_ESTABLISHED || state >= ST_NEW_SYN_RECV)
+		return 0;
+	/* As the netlink source: the selected families and states, and
+	 * the listeners of either family. */
+	if (state != ST_LISTEN && (!(families & fam) || !(states & STATE_BIT(state))))
+		return 0;
+	r = table_add_sock(t);
+	if (!r)
+		return -ENOMEM;
+	memcpy(r->laddr, in->laddr, sizeof(r->laddr));
+	memcpy(r->raddr, in->raddr, sizeof(r->raddr));
+	if (in->family == AF_INET) {
+		memset(r->laddr + 4, 0, sizeof(r->laddr) - 4);
+		memset(r->raddr + 4, 0, sizeof(r->raddr) - 4);
+	}
+	r->family = in->family;
+	r->state = state;
+	r->lport = in->lport;
+	r->rport = in->rport;
+	r->inode = in->inode;
+	r->uid = in->uid;
+	r->recv_q = in->recv_q;
+	r->send_q = in->send_q;
+	r->has_times = in->has_times ? 1 : 0;
+	if (r->has_times) {
+		r->last_recv_ms = in->last_recv_ms;
+		r->last_send_ms = in->last_send_ms;
+	}
+	if (state == ST_LISTEN && table_mark_listener(t, r->lport) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int bpf_decode_tcp(const void *buf, size_t len, struct sock_table *t,
+		   unsigned families, uint32_t states)
+{
+	const unsigned char *p = buf;
+	size_t off;
+
+	if (len % sizeof(struct sa_tcp_rec))
+		return -EBADMSG;
+	for (off = 0; off < len; off += sizeof(struct sa_tcp_rec)) {
+		struct sa_tcp_rec rec;
+		int rc;
+
+		/* Copied out: the buffer need not be aligned. */
+		memcpy(&rec, p + off, sizeof(rec));
+		rc = add_tcp(&rec, t, families, states);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int bpf_dump_tcp(struct sock_table *t, unsigned families, uint32_t states)
+{
+	void *buf = NULL;
+	size_t len = 0;
+	int rc = bpf_read_iter(BPF_ITER_TCP, &buf, &len);
+
+	if (!rc)
+		rc = bpf_decode_tcp(buf, len, t, families, states);
+	free(buf);
+	return rc;
+}
+
+const char *bpf_load_error(int err)
+{
+	switch (err) {
+	case -EOPNOTSUPP:
+		return "not built with BPF support";
+	case -ENOENT:
+		return "the kernel has no BTF (/sys/kernel/btf/vmlinux)";
+	case -EPERM:
+	case -EACCES:
+		return "needs CAP_BPF and CAP_PERFMON";
+	default:
+		return NULL;
+	}
+}
+
+#ifdef SOCKAUDIT_BPF
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "sockaudit.skel.h"
+
+#define BTF_PATH "/sys/kernel/btf/vmlinux"
+/* First read buffer; it doubles as the records need. */
+#define ITER_BUF_START (1u << 20)
+
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sa_bpf *loaded;
+static struct bpf_link *links[3];
+static int load_result = 1; /* 1: not tried yet */
+
+/* libbpf prints to stderr by default: low-level code says nothing. */
+static int quiet_print(enum libbpf_print_level level, const char *fmt,
+		       va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+int bpf_built(void)
+{
+	return 1;
+}
+
+/* At exit: libbpf's allocations freed, for the memory checkers. */
+static void unload(void)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		bpf_link__destroy(links[i]);
+		links[i] = NULL;
+	}
+	sa_bpf__destroy(loaded);
+	loaded = NULL;
+}
+
+/* Load and attach the three iterators.  Returns 0 or -errno. */
+static int load_once(void)
+{
+	struct bpf_program *progs[3];
+	struct sa_bpf *skel;
+	int i, err;
+
+	if (access(BTF_PATH, R_OK) < 0)
+		return errno == EACCES ? -EPERM : -ENOENT;
+	libbpf_set_print(quiet_print);
+	skel = sa_bpf__open();
+	if (!skel)
+		return errno ? -errno : -EINVAL;
+	err = sa_bpf__load(skel);
+	if (err) {
+		sa_bpf__destroy(skel);
+		return err < 0 ? err : -EINVAL;
+	}
+	progs[BPF_ITER_TCP] = skel->progs.sa_tcp;
+	progs[BPF_ITER_TASK_FILE] = skel->progs.sa_task_file;
+	progs[BPF_ITER_TASK] = skel->progs.sa_task;
+	for (i = 0; i < 3; i++) {
+		links[i] = bpf_program__attach_iter(progs[i], NULL);
+		if (!links[i]) {
+			err = errno ? -errno : -EINVAL;
+			while (i-- > 0) {
+				bpf_link__destroy(links[i]);
+				links[i] = NULL;
+			}
+			sa_bpf__destroy(skel);
+			return err;
+		}
+	}
+	loaded = skel;
+	atexit(unload);
+	return 0;
+}
+
+int bpf_load(void)
+{
+	int rc;
+
+	pthread_mutex_lock(&load_lock);
+	if (load_result == 1)
+		load_result = load_once();
+	rc = load_result;
+	pthread_mutex_unlock(&load_lock);
+	return rc;
+}
+
+/* Read an iterator fd to its end into a growing buffer.  Returns 0 or
+ * -errno. */
+static int read_whole(int fd, unsigned char **buf, size_t *len)
+{
+	size_t cap = ITER_BUF_START, got = 0;
+	unsigned char *b = malloc(cap);
+
+	if (!b)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if (cap - got < ITER_BUF_START / 2) {
+			unsigned char *nb = realloc(b, cap * 2);
+
+			if (!nb) {
+				free(b);
+				return -ENOMEM;
+			}
+			b = nb;
+			cap *= 2;
+		}
+		n = read(fd, b + got, cap - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = -errno;
+
+			free(b);
+			return err;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	*buf = b;
+	*len = got;
+	return 0;
+}
+
+int bpf_read_iter(enum bpf_iter_kind kind, void **buf, size_t *len)
+{
+	unsigned char *b = NULL;
+	int rc = bpf_load(), fd;
+
+	*buf = NULL;
+	*len = 0;
+	if (rc)
+		return rc;
+	if ((unsigned)kind > BPF_ITER_TASK)
+		return -EINVAL;
+	fd = bpf_iter_create(bpf_link__fd(links[kind]));
+	if (fd < 0)
+		return fd;
+	rc = read_whole(fd, &b, len);
+	close(fd);
+	if (!rc)
+		*buf = b;
+	return rc;
+}
+
+#else /* !SOCKAUDIT_BPF */
+
+int bpf_built(void)
+{
+	return 0;
+}
+
+int bpf_load(void)
+{
+	return -EOPNOTSUPP;
+}
+
+int bpf_read_iter(enum bpf_iter_kind kind, void **buf, size_t *len)
+{
+	(void)kind;
+	*buf = NULL;
+	*len = 0;
+	return -EOPNOTSUPP;
+}
+
+#endif
