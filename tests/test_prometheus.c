@@ -99,7 +99,7 @@ static void leak_start(struct leak *l, const char *const args[])
 		argv[n++] = *args++;
 	argv[n] = NULL;
 	ck_assert_int_eq(bg_start(&l->p, argv, true), 0);
-	if (bg_read_line(&l->p, line, sizeof(line), 10000) ||
+	if (bg_read_line(&l->p, line, sizeof(line), 60000) ||
 	    sscanf(line, "ready %d %d %d", &s, &c, &l->port) != 3) {
 		char *err = bg_stderr(&l->p);
 
@@ -1503,7 +1503,7 @@ START_TEST(test_real_prometheus)
 	doc = NULL;
 
 	ck_assert_int_eq(kill(l.cli, SIGUSR1), 0);
-	ck_assert_int_eq(bg_read_line(&l.p, line, sizeof(line), 10000), 0);
+	ck_assert_int_eq(bg_read_line(&l.p, line, sizeof(line), 60000), 0);
 	ck_assert_str_eq(line, "leaked");
 	deadline = test_now_ms() + 60000;
 	do {
@@ -1548,7 +1548,9 @@ static Suite *prom_suite(void)
 	Suite *s = suite_create("prometheus");
 	TCase *tc = tcase_create("exposition");
 
-	tcase_set_timeout(tc, 60);
+	/* Hang bounds: a leaker with 60 listeners reads /proc/net/tcp once
+	 * per listener (portcheck.h), slow on a host with many sockets. */
+	tcase_set_timeout(tc, 180);
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_exposition_matches_json);
 	tcase_add_test(tc, test_fd_limit_is_the_soft_limit);
@@ -1557,7 +1559,7 @@ static Suite *prom_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("exporter");
-	tcase_set_timeout(tc, 90);
+	tcase_set_timeout(tc, 180);
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_exporter_routes);
 	tcase_add_test(tc, test_exporter_concurrent);
