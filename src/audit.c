@@ -73,6 +73,20 @@ static int is_selected(const struct sock_rec *s, const struct audit_opts *o)
 	return 1;
 }
 
+/* Whether a holder of s passes o->holder_ok (true when none is set). */
+static int held_by_selected(const struct sock_table *t, const struct sock_rec *s,
+			    const struct audit_opts *o)
+{
+	uint32_t r;
+
+	if (!o->holder_ok)
+		return 1;
+	for (r = s->owners; r != NO_INDEX; r = t->refs[r].next)
+		if (o->holder_ok(t, t->refs[r].proc, o->holder_arg))
+			return 1;
+	return 0;
+}
+
 /* What identifies a group; zeroed before use so memcmp compares it. */
 struct group_key {
 	uint32_t netns;
@@ -417,7 +431,7 @@ int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
 		struct group_key k;
 
 		s->flags = (uint8_t)audit_flags_of(s, o->idle_ms);
-		s->selected = (uint8_t)is_selected(s, o);
+		s->selected = (uint8_t)(is_selected(s, o) && held_by_selected(t, s, o));
 		s->group = NO_INDEX;
 		if (!s->selected)
 			continue;

@@ -20,6 +20,11 @@ struct audit_opts {
 	bool by_pid;		/* only sockets with an owner are selected */
 	uint16_t ephemeral_low; /* first port of ip_local_port_range */
 	unsigned fd_pressure;	/* percent of fd_limit that flags a process */
+	/* When set, only sockets one of whose holders passes it are
+	 * selected (--unit, --container, --pod); arg is holder_arg. */
+	bool (*holder_ok)(const struct sock_table *t, uint32_t proc,
+			  const void *arg);
+	const void *holder_arg;
 };
 
 enum group_side { SIDE_SERVER, SIDE_CLIENT, SIDE_PROCESS };

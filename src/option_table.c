@@ -50,6 +50,16 @@ const struct opt_def opt_table[] = {
 	{ "pid", 'p', KIND_PIDS, "PID[,PID...]", NULL,
 	  "sockets held open by these processes (read\n"
 	  "in each one's network namespace)", SEC_SELECTION, NO_FIELD },
+	{ "unit", 0, KIND_NAMES, "UNIT[,UNIT...]", NULL,
+	  "sockets held by processes of these systemd\n"
+	  "units (system or user units)", SEC_SELECTION, FIELD(units) },
+	{ "container", 0, KIND_NAMES, "ID|NAME[,...]", NULL,
+	  "sockets held by processes of these containers:\n"
+	  "a full id, a unique prefix of at least 12 hex\n"
+	  "digits, or a name", SEC_SELECTION, FIELD(containers) },
+	{ "pod", 0, KIND_NAMES, "[NAMESPACE/]NAME[,...]", NULL,
+	  "sockets held by processes of these Kubernetes\n"
+	  "pods", SEC_SELECTION, FIELD(pods) },
 	{ "port", 'P', KIND_PORTS, "PORT[,PORT...]", NULL,
 	  "sockets whose local port is listed", SEC_SELECTION, FIELD(ports), HAS(has_ports) },
 	{ "remote-port", 'r', KIND_PORTS, "PORT[,PORT...]", NULL,

@@ -16,6 +16,13 @@ enum out_format { FORMAT_TABLE, FORMAT_JSON, FORMAT_PROMETHEUS };
 enum source_kind { SOURCE_AUTO, SOURCE_NETLINK, SOURCE_PROC };
 enum run_action { ACTION_AUDIT, ACTION_HELP, ACTION_VERSION, ACTION_DUMP_OPTIONS };
 
+/* Names given to a list option (--unit, --container, --pod), each
+ * malloc'd, in the order given. */
+struct name_list {
+	char **v;
+	size_t n;
+};
+
 /* Ordered by alignment, widest first. */
 struct options {
 	struct sockaddr_storage listen_addr; /* --listen */
@@ -27,6 +34,9 @@ struct options {
 	const char *listen_arg; /* --listen as given, for messages */
 	const char **netns; /* --netns NAME|PATH, in the order given */
 	size_t nnetns;
+	struct name_list units;	     /* --unit */
+	struct name_list containers; /* --container */
+	struct name_list pods;	     /* --pod */
 	enum run_action action;
 	enum out_format format;
 	enum source_kind source;
@@ -40,6 +50,9 @@ struct options {
 	socklen_t listen_len;
 	bool has_ports, has_rports, list, has_max;
 	bool has_watch, has_count, has_max_growth, has_listen, all_netns;
+	/* Not an option: pids were found by workload (snapshot.c), and one
+	 * that exited since is skipped, not an error. */
+	bool pids_found;
 	uint8_t ports[65536 / 8];
 	uint8_t rports[65536 / 8];
 };
