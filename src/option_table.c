@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "audit.h"
 #include "options.h"
 #include "sockaudit.h"
 
@@ -35,6 +36,15 @@ static const struct opt_value format_values[] = {
 	{ "table", FORMAT_TABLE },
 	{ "json", FORMAT_JSON },
 	{ "prometheus", FORMAT_PROMETHEUS },
+	{ NULL, 0 },
+};
+
+static const struct opt_value group_by_values[] = {
+	{ "port", GROUP_BY_PORT },
+	{ "process", GROUP_BY_PROCESS },
+	{ "unit", GROUP_BY_UNIT },
+	{ "container", GROUP_BY_CONTAINER },
+	{ "pod", GROUP_BY_POD },
 	{ NULL, 0 },
 };
 
@@ -94,6 +104,10 @@ const struct opt_def opt_table[] = {
 	  "the text exposition format (textfile collector)", SEC_OUTPUT, FIELD(format) },
 	{ "json", 'j', KIND_SET, NULL, NULL,
 	  "same as --format json", SEC_OUTPUT, FIELD(format), .set = FORMAT_JSON },
+	{ "group-by", 0, KIND_ENUM, "port|process|unit|container|pod", group_by_values,
+	  "one group per server port and client peer\n"
+	  "(port, the default), or per process, systemd\n"
+	  "unit, container or Kubernetes pod", SEC_OUTPUT, FIELD(group_by) },
 	{ "list", 'l', KIND_SET, NULL, NULL,
 	  "table: one line per socket", SEC_OUTPUT, FIELD(list), .set = 1 },
 	{ "max-peers", 0, KIND_UINT, "N", NULL,

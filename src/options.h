@@ -40,6 +40,7 @@ struct options {
 	enum run_action action;
 	enum out_format format;
 	enum source_kind source;
+	int group_by;	      /* enum group_by (audit.h) */
 	uint32_t states;      /* STATE_BIT mask */
 	uint32_t flags;	      /* enum sock_flag mask, 0 = any */
 	unsigned families;

@@ -406,6 +406,7 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 		.rports = o->has_rports ? o->rports : NULL,
 		.by_pid = o->npids > 0,
 		.fd_pressure = o->fd_pressure,
+		.group_by = o->group_by,
 	};
 	struct owners_hold *holds = NULL;
 	const struct options *eo = o; /* with the PIDs of workloads */
@@ -512,7 +513,8 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 	status = o->npids ? still_there(o, holds, &ost) : 0;
 	if (status)
 		goto fail;
-	rc = ao.holder_ok ? resolve_all(s) : 0;
+	/* Selections and groups by workload need every holder's. */
+	rc = ao.holder_ok || o->group_by >= GROUP_BY_UNIT ? resolve_all(s) : 0;
 	if (!rc)
 		rc = audit_run(&s->t, &ao, &s->a);
 	if (!rc) {

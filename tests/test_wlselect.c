@@ -13,10 +13,12 @@
 #include <check.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -364,6 +366,219 @@ START_TEST(test_unknown)
 }
 END_TEST
 
+/* The helpers' ports, for --port: only their sockets. */
+static void helper_ports(char *buf, size_t size)
+{
+	size_t h;
+
+	buf[0] = '\0';
+	for (h = 0; h < NHELPERS; h++)
+		snprintf(buf + strlen(buf), size - strlen(buf), "%s%d", h ? "," : "",
+			 ports[h]);
+}
+
+static cJSON *group_by_json(const char *by)
+{
+	char plist[NHELPERS * 8];
+	struct run_result r;
+	cJSON *doc;
+
+	helper_ports(plist, sizeof(plist));
+	run_sockaudit(&r, envs, "-f", "json", "--group-by", by, "--port", plist, NULL);
+	ck_assert_msg(r.status == 0, "%s", run_describe(&r));
+	doc = json_report(&r);
+	run_result_free(&r);
+	return doc;
+}
+
+/* The group whose key field `field` (a string, or inside an object when
+ * sub is given) is want; want NULL: the null group. */
+static const cJSON *group_with(const cJSON *doc, const char *field, const char *sub,
+			       const char *want)
+{
+	const cJSON *g;
+
+	cJSON_ArrayForEach(g, json_array(doc, "groups")) {
+		const cJSON *k = cJSON_GetObjectItemCaseSensitive(g, field);
+
+		if (!k)
+			continue;
+		if (!want && cJSON_IsNull(k))
+			return g;
+		if (want && sub && cJSON_IsObject(k))
+			k = cJSON_GetObjectItemCaseSensitive(k, sub);
+		if (want && cJSON_IsString(k) && !strcmp(k->valuestring, want))
+			return g;
+	}
+	return NULL;
+}
+
+/* The helpers among a group's processes, as bits. */
+static unsigned group_helpers(const cJSON *g)
+{
+	const cJSON *p;
+	unsigned got = 0;
+	size_t h;
+
+	cJSON_ArrayForEach(p, json_array(g, "processes"))
+		for (h = 0; h < NHELPERS; h++)
+			if (json_int(p, "pid") == pids[h])
+				got |= 1u << h;
+	return got;
+}
+
+static void check_group(const cJSON *doc, const char *field, const char *sub,
+			const char *want, unsigned helpers, const char *side)
+{
+	const cJSON *g = group_with(doc, field, sub, want);
+
+	ck_assert_msg(g != NULL, "no %s group %s", field, want ? want : "null");
+	ck_assert_str_eq(json_str(g, "side"), side);
+	ck_assert_msg(group_helpers(g) == helpers, "%s %s: helpers %#x, want %#x",
+		      field, want ? want : "null", group_helpers(g), helpers);
+	ck_assert_int_eq(json_int(g, "sockets"), __builtin_popcount(helpers));
+}
+
+/* One group per unit, container, pod or process, in JSON; sockets
+ * whose holders have none in one null group. */
+START_TEST(test_group_by_json)
+{
+	unsigned unit = 1u << H_UNIT1 | 1u << H_UNIT2;
+	unsigned ctrs = 1u << H_CTR_A | 1u << H_CTR_B | 1u << H_POD;
+	const cJSON *g;
+	cJSON *doc;
+	size_t h;
+
+	NEED_CGROUPS();
+	doc = group_by_json("unit");
+	check_group(doc, "unit", NULL, unit_name, unit, "unit");
+	cJSON_Delete(doc);
+
+	doc = group_by_json("container");
+	check_group(doc, "container", "id", ID_A, 1u << H_CTR_A, "container");
+	check_group(doc, "container", "name", "satest-db", 1u << H_CTR_B, "container");
+	check_group(doc, "container", "id", ID_C, 1u << H_POD, "container");
+	check_group(doc, "container", NULL, NULL, ~ctrs & ((1u << NHELPERS) - 1),
+		    "container");
+	g = group_with(doc, "container", "id", ID_A);
+	ck_assert_str_eq(json_str(json_object(g, "container"), "runtime"), "docker");
+	ck_assert_str_eq(json_str(json_object(g, "container"), "name"), "satest-web");
+	cJSON_Delete(doc);
+
+	doc = group_by_json("pod");
+	check_group(doc, "pod", "name", "api-1", 1u << H_POD, "pod");
+	check_group(doc, "pod", NULL, NULL, ((1u << NHELPERS) - 1) & ~(1u << H_POD), "pod");
+	g = group_with(doc, "pod", "name", "api-1");
+	ck_assert_str_eq(json_str(json_object(g, "pod"), "namespace"), "satest-ns");
+	ck_assert_str_eq(json_str(json_object(g, "pod"), "uid"), POD_UID);
+	ck_assert_int_eq(cJSON_GetArraySize(json_array(doc, "groups")), 2);
+	cJSON_Delete(doc);
+
+	doc = group_by_json("process");
+	ck_assert_int_eq(cJSON_GetArraySize(json_array(doc, "groups")), NHELPERS);
+	for (h = 0; h < NHELPERS; h++) {
+		g = json_group_process(doc, pids[h]);
+		ck_assert_msg(g != NULL, "no process group for %d", (int)pids[h]);
+		ck_assert_int_eq(json_int(g, "sockets"), 1);
+	}
+	cJSON_Delete(doc);
+}
+END_TEST
+
+/* The table's GROUP column names the workload; Prometheus labels it. */
+START_TEST(test_group_by_table_prom)
+{
+	char plist[NHELPERS * 8], want[512];
+	struct run_result r;
+
+	NEED_CGROUPS();
+	helper_ports(plist, sizeof(plist));
+	run_sockaudit(&r, envs, "--group-by", "pod", "--port", plist, NULL);
+	ck_assert_msg(r.status == 0, "%s", run_describe(&r));
+	ck_assert_msg(count_lines_containing(r.out, "satest-ns/api-1  pod") == 1 &&
+		      count_lines_containing(r.out, "-                pod") == 1,
+		      "%s", r.out);
+	run_result_free(&r);
+
+	run_sockaudit(&r, envs, "--group-by", "container", "--port", plist, NULL);
+	ck_assert_msg(r.status == 0, "%s", run_describe(&r));
+	ck_assert_msg(count_lines_containing(r.out, "satest-web") == 1 &&
+		      count_lines_containing(r.out, "server") >= 1, "%s", r.out);
+	run_result_free(&r);
+
+	run_sockaudit(&r, envs, "-f", "prometheus", "--group-by", "pod", "--port", plist,
+		      NULL);
+	ck_assert_msg(r.status == 0, "%s", run_describe(&r));
+	ck_assert_msg(strstr(r.out, "sockaudit_sockets{side=\"pod\",namespace=\"satest-ns\","
+			     "pod=\"api-1\",state=\"listen\"} 1\n") &&
+		      strstr(r.out, "sockaudit_sockets{side=\"pod\",state=\"listen\"} 5\n"),
+		      "%s", r.out);
+	run_result_free(&r);
+
+	run_sockaudit(&r, envs, "-f", "prometheus", "--group-by", "container", "--port",
+		      plist, NULL);
+	snprintf(want, sizeof(want), "sockaudit_sockets{side=\"container\",container_id=\"%s\","
+		 "container=\"satest-web\",state=\"listen\"} 1\n", ID_A);
+	ck_assert_msg(r.status == 0 && strstr(r.out, want), "%s", run_describe(&r));
+	run_result_free(&r);
+
+	run_sockaudit(&r, envs, "-f", "prometheus", "--group-by", "unit", "--port", plist,
+		      NULL);
+	snprintf(want, sizeof(want), "sockaudit_sockets{side=\"unit\",unit=\"%s\","
+		 "state=\"listen\"} 2\n", unit_name);
+	ck_assert_msg(r.status == 0 && strstr(r.out, want), "%s", run_describe(&r));
+	run_result_free(&r);
+}
+END_TEST
+
+/* A process that opens a listening socket every 100 ms and keeps it. */
+static pid_t start_leaker(void)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		for (int i = 0; i < 2000; i++) {
+			int s = socket(AF_INET, SOCK_STREAM, 0);
+			struct sockaddr_in a = { .sin_family = AF_INET };
+
+			a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) || listen(s, 1))
+				_exit(1);
+			usleep(100000);
+		}
+		pause();
+		_exit(0);
+	}
+	return pid;
+}
+
+/* --watch: growth per workload group; the leaking unit is the one
+ * --max-growth names. */
+START_TEST(test_group_by_watch)
+{
+	char rel[PATH_MAX];
+	struct run_result r;
+	pid_t leaker;
+	int rc;
+
+	NEED_CGROUPS();
+	leaker = start_leaker();
+	snprintf(rel, sizeof(rel), "/satest%d.slice/satest-leak.service", (int)test_pid);
+	rc = cgtest_place(rel, leaker);
+	ck_assert_msg(rc == 0, "moving the leaker: %s", strerror(-rc));
+	run_sockaudit(&r, envs, "--group-by", "unit", "--unit",
+		      "satest-leak.service,satest-sel.service", "--watch", "500ms",
+		      "--count", "5", "--max-growth", "10", NULL);
+	kill(leaker, SIGKILL);
+	waitpid(leaker, NULL, 0);
+	ck_assert_msg(r.status == 1 && strstr(r.err, "group satest-leak.service (unit) grows"),
+		      "%s", run_describe(&r));
+	ck_assert_msg(strstr(r.out, "LEAKING") != NULL, "%s", r.out);
+	run_result_free(&r);
+}
+END_TEST
+
 static Suite *wlselect_suite(void)
 {
 	Suite *s = suite_create("wlselect");
@@ -375,6 +590,9 @@ static Suite *wlselect_suite(void)
 	tcase_add_test(tc, test_container);
 	tcase_add_test(tc, test_pod);
 	tcase_add_test(tc, test_unknown);
+	tcase_add_test(tc, test_group_by_json);
+	tcase_add_test(tc, test_group_by_table_prom);
+	tcase_add_test(tc, test_group_by_watch);
 	suite_add_tcase(s, tc);
 	return s;
 }
