@@ -98,9 +98,8 @@ struct group_key {
 	uint8_t side;
 	uint8_t family;
 	uint16_t port;
-	int32_t pid;
+	int64_t pid;		/* 64 bits: no padding, for memcmp */
 	unsigned char raddr[16];
-	uint32_t zero;		/* always 0: no padding for memcmp */
 };
 
 struct group_map {
@@ -203,7 +202,7 @@ static struct group *map_get(struct group_map *m, const struct group_key *k,
 	g->side = (enum group_side)k->side;
 	g->family = k->family;
 	g->port = k->port;
-	g->pid = k->pid;
+	g->pid = (pid_t)k->pid;
 	memcpy(g->raddr, k->raddr, sizeof(g->raddr));
 	g->wl_proc = wl_proc;
 	if (wl_key && !(g->wl_key = strdup(wl_key)))
