@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "workload.h"
+
 unsigned audit_flags_of(const struct sock_rec *s, uint32_t idle_ms)
 {
 	unsigned f = 0;
@@ -43,9 +45,11 @@ int audit_shows_times(const struct sock_rec *s)
 
 const char *audit_side_name(enum group_side side)
 {
-	static const char *const names[] = { "server", "client", "process" };
+	static const char *const names[SIDE_COUNT] = {
+		"server", "client", "process", "unit", "container", "pod",
+	};
 
-	return (unsigned)side < 3 ? names[side] : "?";
+	return (unsigned)side < SIDE_COUNT ? names[side] : "?";
 }
 
 static int bit_set(const uint8_t *bits, uint16_t v)
@@ -73,13 +77,28 @@ static int is_selected(const struct sock_rec *s, const struct audit_opts *o)
 	return 1;
 }
 
+/* Whether a holder of s passes o->holder_ok (true when none is set). */
+static int held_by_selected(const struct sock_table *t, const struct sock_rec *s,
+			    const struct audit_opts *o)
+{
+	uint32_t r;
+
+	if (!o->holder_ok)
+		return 1;
+	for (r = s->owners; r != NO_INDEX; r = t->refs[r].next)
+		if (o->holder_ok(t, t->refs[r].proc, o->holder_arg))
+			return 1;
+	return 0;
+}
+
 /* What identifies a group; zeroed before use so memcmp compares it. */
 struct group_key {
+	uint64_t wl_hash;	/* workload sides: of the key, 0 for none */
 	uint32_t netns;
 	uint8_t side;
 	uint8_t family;
 	uint16_t port;
-	int32_t pid;
+	int64_t pid;		/* 64 bits: no padding, for memcmp */
 	unsigned char raddr[16];
 };
 
@@ -89,6 +108,18 @@ struct group_map {
 	struct group *groups;
 	size_t n, groups_cap;
 };
+
+/* FNV-1a of a workload key; 0 for none. */
+static uint64_t wl_hash(const char *key)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	if (!key)
+		return 0;
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 1099511628211ull;
+	return h | 1;
+}
 
 static uint32_t key_hash(const struct group_key *k)
 {
@@ -110,6 +141,7 @@ static void key_of_group(const struct group *g, struct group_key *k)
 	k->port = g->port;
 	k->pid = g->pid;
 	memcpy(k->raddr, g->raddr, sizeof(k->raddr));
+	k->wl_hash = wl_hash(g->wl_key);
 }
 
 static int map_grow(struct group_map *m)
@@ -137,7 +169,8 @@ static int map_grow(struct group_map *m)
 
 /* The group with this key, created when new; NULL when out of memory.
  * Valid until the next call. */
-static struct group *map_get(struct group_map *m, const struct group_key *k)
+static struct group *map_get(struct group_map *m, const struct group_key *k,
+			     const char *wl_key, uint32_t wl_proc)
 {
 	struct group *g;
 	size_t j;
@@ -149,7 +182,8 @@ static struct group *map_get(struct group_map *m, const struct group_key *k)
 		struct group_key other;
 
 		key_of_group(&m->groups[m->slots[j] - 1], &other);
-		if (!memcmp(&other, k, sizeof(other)))
+		if (!memcmp(&other, k, sizeof(other)) &&
+		    (!wl_key || !strcmp(wl_key, m->groups[m->slots[j] - 1].wl_key)))
 			return &m->groups[m->slots[j] - 1];
 		j = (j + 1) & (m->cap - 1);
 	}
@@ -168,8 +202,11 @@ static struct group *map_get(struct group_map *m, const struct group_key *k)
 	g->side = (enum group_side)k->side;
 	g->family = k->family;
 	g->port = k->port;
-	g->pid = k->pid;
+	g->pid = (pid_t)k->pid;
 	memcpy(g->raddr, k->raddr, sizeof(g->raddr));
+	g->wl_proc = wl_proc;
+	if (wl_key && !(g->wl_key = strdup(wl_key)))
+		return NULL;
 	m->slots[j] = (uint32_t)m->n + 1;
 	m->n++;
 	return g;
@@ -203,6 +240,51 @@ static void group_key_of(const struct sock_table *t, const struct sock_rec *s,
 		k->port = s->rport;
 		memcpy(k->raddr, s->raddr, sizeof(k->raddr));
 	}
+}
+
+/* The holder of s with the lowest PID, NO_INDEX when none. */
+static uint32_t lowest_holder(const struct sock_table *t, const struct sock_rec *s)
+{
+	uint32_t r, best = NO_INDEX;
+
+	for (r = s->owners; r != NO_INDEX; r = t->refs[r].next)
+		if (best == NO_INDEX ||
+		    t->procs[t->refs[r].proc].pid < t->procs[best].pid)
+			best = t->refs[r].proc;
+	return best;
+}
+
+/*
+ * The group of s under --group-by process, unit, container or pod: the
+ * process, or the workload, of its lowest holder (dead sockets too), in
+ * every namespace at once.  *wl_key (in buf or the workload) is NULL
+ * for a socket whose holder has none, or that has no holder.
+ */
+static void workload_group_key(const struct sock_table *t, const struct sock_rec *s,
+			       const struct audit_opts *o, struct group_key *k,
+			       const char **wl_key, uint32_t *wl_proc, char *buf,
+			       size_t size)
+{
+	static const enum workload_kind kinds[] = {
+		[GROUP_BY_UNIT] = WL_UNIT, [GROUP_BY_CONTAINER] = WL_CONTAINER,
+		[GROUP_BY_POD] = WL_POD,
+	};
+	uint32_t p = lowest_holder(t, s);
+
+	memset(k, 0, sizeof(*k));
+	*wl_key = NULL;
+	*wl_proc = NO_INDEX;
+	if (o->group_by == GROUP_BY_PROCESS) {
+		k->side = SIDE_PROCESS;
+		k->pid = p == NO_INDEX ? 0 : t->procs[p].pid;
+		return;
+	}
+	k->side = (uint8_t)(SIDE_UNIT + (o->group_by - GROUP_BY_UNIT));
+	if (p != NO_INDEX && t->procs[p].wl)
+		*wl_key = workload_key(t->procs[p].wl, kinds[o->group_by], buf, size);
+	if (*wl_key)
+		*wl_proc = p;
+	k->wl_hash = wl_hash(*wl_key);
 }
 
 static void count(struct counts *c, const struct sock_rec *s)
@@ -241,6 +323,13 @@ static int cmp_groups(const struct group *a, const struct group *b)
 		return a->port < b->port ? -1 : 1;
 	if (a->pid != b->pid)
 		return a->pid < b->pid ? -1 : 1;
+	if (a->wl_key != b->wl_key) {
+		if (!a->wl_key || !b->wl_key)
+			return a->wl_key ? -1 : 1; /* the null group last */
+		c = strcmp(a->wl_key, b->wl_key);
+		if (c)
+			return c;
+	}
 	/* The same key in two namespaces: two groups, in inode order. */
 	return (a->netns > b->netns) - (a->netns < b->netns);
 }
@@ -401,6 +490,7 @@ static int collect_procs(const struct sock_table *t, struct audit *a)
 int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
 {
 	struct group_map m = { 0 };
+	char kbuf[512];
 	struct group *g;
 	uint32_t *rank = NULL, *order = NULL;
 	size_t i;
@@ -417,12 +507,20 @@ int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
 		struct group_key k;
 
 		s->flags = (uint8_t)audit_flags_of(s, o->idle_ms);
-		s->selected = (uint8_t)is_selected(s, o);
+		s->selected = (uint8_t)(is_selected(s, o) && held_by_selected(t, s, o));
 		s->group = NO_INDEX;
 		if (!s->selected)
 			continue;
-		group_key_of(t, s, o, &k);
-		g = map_get(&m, &k);
+		if (o->group_by == GROUP_BY_PORT) {
+			group_key_of(t, s, o, &k);
+			g = map_get(&m, &k, NULL, NO_INDEX);
+		} else {
+			const char *key;
+			uint32_t wp;
+
+			workload_group_key(t, s, o, &k, &key, &wp, kbuf, sizeof(kbuf));
+			g = map_get(&m, &k, key, wp);
+		}
 		if (!g)
 			goto out;
 		s->group = (uint32_t)(g - m.groups);
@@ -454,6 +552,8 @@ int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
 	if (!rc)
 		rc = collect_holders(t, o, a);
 out:
+	for (i = 0; !a->ngroups && m.groups && i < m.n; i++)
+		free(m.groups[i].wl_key);
 	free(order);
 	free(rank);
 	free(m.groups);
@@ -467,8 +567,10 @@ void audit_free(struct audit *a)
 {
 	size_t i;
 
-	for (i = 0; a->groups && i < a->ngroups; i++)
+	for (i = 0; a->groups && i < a->ngroups; i++) {
 		free(a->groups[i].procs);
+		free(a->groups[i].wl_key);
+	}
 	free(a->groups);
 	free(a->selected);
 	free(a->procs);

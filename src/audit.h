@@ -20,9 +20,28 @@ struct audit_opts {
 	bool by_pid;		/* only sockets with an owner are selected */
 	uint16_t ephemeral_low; /* first port of ip_local_port_range */
 	unsigned fd_pressure;	/* percent of fd_limit that flags a process */
+	/* When set, only sockets one of whose holders passes it are
+	 * selected (--unit, --container, --pod); arg is holder_arg. */
+	bool (*holder_ok)(const struct sock_table *t, uint32_t proc,
+			  const void *arg);
+	const void *holder_arg;
+	/* --group-by: GROUP_BY_PORT is the grouping above; the others need
+	 * proc_rec.wl of every holder (workload_resolve) before audit_run. */
+	int group_by;		/* enum group_by */
 };
 
-enum group_side { SIDE_SERVER, SIDE_CLIENT, SIDE_PROCESS };
+enum group_side {
+	SIDE_SERVER, SIDE_CLIENT, SIDE_PROCESS,
+	SIDE_UNIT, SIDE_CONTAINER, SIDE_POD, /* --group-by a workload */
+	SIDE_COUNT
+};
+
+/* --group-by: port (server/client/process sides), or one group per
+ * process, unit, container or pod. */
+enum group_by {
+	GROUP_BY_PORT, GROUP_BY_PROCESS, GROUP_BY_UNIT, GROUP_BY_CONTAINER,
+	GROUP_BY_POD
+};
 
 struct counts {
 	uint32_t sockets;
@@ -40,6 +59,11 @@ struct group {
 	struct counts n;
 	uint32_t *procs;	/* process indices, ascending PID, unique */
 	size_t nprocs;
+	/* SIDE_UNIT, _CONTAINER, _POD: the key (workload_key, malloc'd;
+	 * NULL: the group of sockets whose holders have none) and a
+	 * process of the workload for its fields (NO_INDEX: none). */
+	char *wl_key;
+	uint32_t wl_proc;
 };
 
 struct audit {
@@ -70,7 +94,13 @@ unsigned audit_flags_of(const struct sock_rec *s, uint32_t idle_ms);
  * SYN-RECV), whose times are stale. */
 int audit_shows_times(const struct sock_rec *s);
 
-/* "server", "client", "process". */
+/* Whether a side is a workload's (unit, container, pod). */
+static inline bool audit_side_is_workload(enum group_side side)
+{
+	return side >= SIDE_UNIT && side < SIDE_COUNT;
+}
+
+/* "server", "client", "process", "unit", "container", "pod". */
 const char *audit_side_name(enum group_side side);
 
 #endif

@@ -416,6 +416,8 @@ int collect_namespaces(struct netns_set *ns, const struct options *o,
 	}
 	for (i = 0; ns->self && i < o->npids; i++) {
 		rc = netns_add_pid(ns, o->pids[i]);
+		if ((rc == -ENOENT || rc == -ESRCH) && o->pids_found)
+			continue; /* exited since it was found */
 		if (rc == -EACCES || rc == -EPERM) {
 			/* Its descriptors may still be readable: it is
 			 * audited in our namespace, with a warning. */

@@ -35,6 +35,10 @@ void growth_init(struct growth *g)
 
 void growth_free(struct growth *g)
 {
+	size_t i;
+
+	for (i = 0; g->groups && i < g->ngroups; i++)
+		free(g->groups[i].key.wl_key);
 	free(g->groups);
 	free(g->slots);
 	free(g->procs);
@@ -50,6 +54,9 @@ static bool same_key(const struct group *a, const struct group *b)
 		return a->port == b->port;
 	if (a->side == SIDE_PROCESS)
 		return a->pid == b->pid;
+	if (audit_side_is_workload(a->side))
+		return a->wl_key && b->wl_key ? !strcmp(a->wl_key, b->wl_key) :
+						 a->wl_key == b->wl_key;
 	return a->port == b->port && a->family == b->family &&
 	       !memcmp(a->raddr, b->raddr, sizeof(a->raddr));
 }
@@ -71,6 +78,8 @@ static uint32_t key_hash(const struct group *k)
 	h = hash_bytes(h, &side, sizeof(side));
 	if (k->side == SIDE_PROCESS)
 		return hash_bytes(h, &k->pid, sizeof(k->pid));
+	if (audit_side_is_workload(k->side))
+		return k->wl_key ? hash_bytes(h, k->wl_key, strlen(k->wl_key)) : h;
 	h = hash_bytes(h, &k->port, sizeof(k->port));
 	if (k->side == SIDE_CLIENT)
 		h = hash_bytes(hash_bytes(h, &k->family, 1), k->raddr, sizeof(k->raddr));
@@ -162,6 +171,10 @@ static struct growth_group *find_group(struct growth *g, const struct group *k)
 	e->key.port = k->port;
 	e->key.pid = k->pid;
 	memcpy(e->key.raddr, k->raddr, sizeof(e->key.raddr));
+	/* The workload's key, its own copy: the audit's goes with it. */
+	e->key.wl_proc = NO_INDEX;
+	if (k->wl_key && !(e->key.wl_key = strdup(k->wl_key)))
+		return NULL;
 	g->slots[j] = (uint32_t)g->ngroups + 1;
 	g->ngroups++;
 	return e;

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "audit.h"
 #include "options.h"
 #include "sockaudit.h"
 
@@ -38,6 +39,15 @@ static const struct opt_value format_values[] = {
 	{ NULL, 0 },
 };
 
+static const struct opt_value group_by_values[] = {
+	{ "port", GROUP_BY_PORT },
+	{ "process", GROUP_BY_PROCESS },
+	{ "unit", GROUP_BY_UNIT },
+	{ "container", GROUP_BY_CONTAINER },
+	{ "pod", GROUP_BY_POD },
+	{ NULL, 0 },
+};
+
 static const struct opt_value source_values[] = {
 	{ "auto", SOURCE_AUTO },
 	{ "bpf", SOURCE_BPF },
@@ -51,6 +61,16 @@ const struct opt_def opt_table[] = {
 	{ "pid", 'p', KIND_PIDS, "PID[,PID...]", NULL,
 	  "sockets held open by these processes (read\n"
 	  "in each one's network namespace)", SEC_SELECTION, NO_FIELD },
+	{ "unit", 0, KIND_NAMES, "UNIT[,UNIT...]", NULL,
+	  "sockets held by processes of these systemd\n"
+	  "units (system or user units)", SEC_SELECTION, FIELD(units) },
+	{ "container", 0, KIND_NAMES, "ID|NAME[,...]", NULL,
+	  "sockets held by processes of these containers:\n"
+	  "a full id, a unique prefix of at least 12 hex\n"
+	  "digits, or a name", SEC_SELECTION, FIELD(containers) },
+	{ "pod", 0, KIND_NAMES, "[NAMESPACE/]NAME[,...]", NULL,
+	  "sockets held by processes of these Kubernetes\n"
+	  "pods", SEC_SELECTION, FIELD(pods) },
 	{ "port", 'P', KIND_PORTS, "PORT[,PORT...]", NULL,
 	  "sockets whose local port is listed", SEC_SELECTION, FIELD(ports), HAS(has_ports) },
 	{ "remote-port", 'r', KIND_PORTS, "PORT[,PORT...]", NULL,
@@ -85,6 +105,10 @@ const struct opt_def opt_table[] = {
 	  "the text exposition format (textfile collector)", SEC_OUTPUT, FIELD(format) },
 	{ "json", 'j', KIND_SET, NULL, NULL,
 	  "same as --format json", SEC_OUTPUT, FIELD(format), .set = FORMAT_JSON },
+	{ "group-by", 0, KIND_ENUM, "port|process|unit|container|pod", group_by_values,
+	  "one group per server port and client peer\n"
+	  "(port, the default), or per process, systemd\n"
+	  "unit, container or Kubernetes pod", SEC_OUTPUT, FIELD(group_by) },
 	{ "list", 'l', KIND_SET, NULL, NULL,
 	  "table: one line per socket", SEC_OUTPUT, FIELD(list), .set = 1 },
 	{ "max-peers", 0, KIND_UINT, "N", NULL,

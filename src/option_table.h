@@ -27,6 +27,7 @@ enum opt_kind {
 	KIND_PIDS,     /* PIDs: appended to o->pids */
 	KIND_NETNS,    /* a namespace name or path: appended to o->netns */
 	KIND_LISTEN,   /* ADDR:PORT: o->listen_addr, listen_len, listen_arg */
+	KIND_NAMES,    /* names: appended to a struct name_list */
 	KIND_COUNT
 };
 

@@ -105,7 +105,7 @@ static const char *const kind_complete[KIND_COUNT] = {
 	[KIND_SET] = "none",	  [KIND_UINT] = "value",  [KIND_DURATION] = "value",
 	[KIND_RATE] = "value",	  [KIND_ENUM] = "enum",	  [KIND_STATES] = "list",
 	[KIND_FLAGS] = "list",	  [KIND_PORTS] = "value", [KIND_PIDS] = "pids",
-	[KIND_NETNS] = "netns",	  [KIND_LISTEN] = "value",
+	[KIND_NETNS] = "netns",	  [KIND_LISTEN] = "value", [KIND_NAMES] = "value",
 };
 
 /*
@@ -165,8 +165,22 @@ static void defaults(struct options *o)
 	o->max_peers = 50;
 }
 
+static void names_free(struct name_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
 void options_free(struct options *o)
 {
+	names_free(&o->units);
+	names_free(&o->containers);
+	names_free(&o->pods);
 	free(o->pids);
 	o->pids = NULL;
 	o->npids = 0;
@@ -239,6 +253,9 @@ static void expected_text(const struct opt_def *d, char *buf, size_t len)
 	case KIND_NETNS:
 		snprintf(buf, len, "a namespace name or path");
 		return;
+	case KIND_NAMES:
+		snprintf(buf, len, "a comma-separated list of names");
+		return;
 	case KIND_LISTEN:
 		snprintf(buf, len, "ADDR:PORT with a numeric address (127.0.0.1:9477, "
 			 "[::1]:9477, 0.0.0.0:9477)");
@@ -281,6 +298,34 @@ static int append_netns(struct options *o, const char *arg)
 	o->netns = v;
 	o->netns[o->nnetns++] = arg;
 	return 0;
+}
+
+/*
+ * Append the comma-separated names of arg to *l.  Returns 0, -EINVAL
+ * for an empty name, -ENOMEM.
+ */
+static int append_names(struct name_list *l, const char *arg)
+{
+	const char *p = arg;
+
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		char **v;
+
+		if (!n)
+			return -EINVAL;
+		v = realloc(l->v, (l->n + 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->v[l->n] = strndup(p, n);
+		if (!l->v[l->n])
+			return -ENOMEM;
+		l->n++;
+		if (!p[n])
+			return 0;
+		p += n + 1;
+	}
 }
 
 /*
@@ -331,6 +376,8 @@ static int read_value(struct options *o, const struct opt_def *d, const char *ar
 		return parse_pid_list(arg, &o->pids, &o->npids);
 	case KIND_NETNS:
 		return append_netns(o, arg);
+	case KIND_NAMES:
+		return append_names(field, arg);
 	case KIND_LISTEN:
 		if (parse_listen_addr(arg, &o->listen_addr, &o->listen_len))
 			return -EINVAL;

@@ -16,6 +16,13 @@ enum out_format { FORMAT_TABLE, FORMAT_JSON, FORMAT_PROMETHEUS };
 enum source_kind { SOURCE_AUTO, SOURCE_NETLINK, SOURCE_PROC, SOURCE_BPF };
 enum run_action { ACTION_AUDIT, ACTION_HELP, ACTION_VERSION, ACTION_DUMP_OPTIONS };
 
+/* Names given to a list option (--unit, --container, --pod), each
+ * malloc'd, in the order given. */
+struct name_list {
+	char **v;
+	size_t n;
+};
+
 /* Ordered by alignment, widest first. */
 struct options {
 	struct sockaddr_storage listen_addr; /* --listen */
@@ -27,9 +34,13 @@ struct options {
 	const char *listen_arg; /* --listen as given, for messages */
 	const char **netns; /* --netns NAME|PATH, in the order given */
 	size_t nnetns;
+	struct name_list units;	     /* --unit */
+	struct name_list containers; /* --container */
+	struct name_list pods;	     /* --pod */
 	enum run_action action;
 	enum out_format format;
 	enum source_kind source;
+	int group_by;	      /* enum group_by (audit.h) */
 	uint32_t states;      /* STATE_BIT mask */
 	uint32_t flags;	      /* enum sock_flag mask, 0 = any */
 	unsigned families;
@@ -40,6 +51,9 @@ struct options {
 	socklen_t listen_len;
 	bool has_ports, has_rports, list, has_max;
 	bool has_watch, has_count, has_max_growth, has_listen, all_netns;
+	/* Not an option: pids were found by workload (snapshot.c), and one
+	 * that exited since is skipped, not an error. */
+	bool pids_found;
 	uint8_t ports[65536 / 8];
 	uint8_t rports[65536 / 8];
 };

@@ -209,6 +209,34 @@ static cJSON *holder_object(const struct proc_rec *p, const struct proc_growth *
 	return o;
 }
 
+/*
+ * The key of a --group-by unit, container or pod group: "unit": name,
+ * "container": {id, runtime, name}, "pod": {namespace, name, uid}; null
+ * for the group of sockets whose holders have none.
+ */
+static void add_workload_key(cJSON *o, const struct sock_table *t,
+			     const struct group *g)
+{
+	const struct workload *w = g->wl_proc != NO_INDEX ? t->procs[g->wl_proc].wl : NULL;
+	const struct wl_container *c = w ? w->c : NULL;
+	cJSON *x;
+
+	if (g->side == SIDE_UNIT) {
+		add_str(o, "unit", g->wl_key);
+	} else if (!g->wl_key || !c) {
+		cJSON_AddNullToObject(o, audit_side_name(g->side));
+	} else if (g->side == SIDE_CONTAINER &&
+		   (x = cJSON_AddObjectToObject(o, "container"))) {
+		add_str(x, "id", c->id);
+		add_str(x, "runtime", c->runtime);
+		add_str(x, "name", c->name);
+	} else if (g->side == SIDE_POD && (x = cJSON_AddObjectToObject(o, "pod"))) {
+		add_str(x, "namespace", c->pod_namespace);
+		add_str(x, "name", c->pod_name);
+		add_str(x, "uid", c->pod_uid);
+	}
+}
+
 static cJSON *group_object(const struct sock_table *t, const struct group *g,
 			   const struct render_opts *ro)
 {
@@ -226,8 +254,12 @@ static cJSON *group_object(const struct sock_table *t, const struct group *g,
 	} else if (g->side == SIDE_CLIENT) {
 		add_addr(o, "remote_address", g->family, g->raddr);
 		add_uint(o, "remote_port", g->port);
-	} else {
+	} else if (audit_side_is_workload(g->side)) {
+		add_workload_key(o, t, g);
+	} else if (g->pid) {
 		add_uint(o, "pid", g->pid);
+	} else {
+		cJSON_AddNullToObject(o, "pid"); /* --group-by process: no holder */
 	}
 	procs = cJSON_AddArrayToObject(o, "processes");
 	for (i = 0; procs && i < g->nprocs; i++)

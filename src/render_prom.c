@@ -28,13 +28,15 @@
 #include "workload.h"
 
 /* A group as exported; `other` rows sum the folded client peers. */
-enum row_kind { ROW_SERVER, ROW_CLIENT, ROW_OTHER, ROW_PROCESS };
+enum row_kind { ROW_SERVER, ROW_CLIENT, ROW_OTHER, ROW_PROCESS, ROW_WORKLOAD };
 
 struct row {
 	enum row_kind kind;
 	uint32_t netns;
 	const struct group *g; /* NULL for ROW_OTHER */
 	struct counts n;
+	enum group_side other_side; /* ROW_OTHER: the side folded */
+	const struct workload *w;   /* ROW_WORKLOAD: its fields, or NULL */
 };
 
 static void add_counts(struct counts *to, const struct counts *from)
@@ -63,6 +65,11 @@ static int cmp_rows(const void *x, const void *y)
 		return 0;
 	if (a->kind == ROW_PROCESS)
 		return (a->g->pid > b->g->pid) - (a->g->pid < b->g->pid);
+	if (a->kind == ROW_WORKLOAD) {
+		if (!a->g->wl_key || !b->g->wl_key)
+			return !!a->g->wl_key - !!b->g->wl_key; /* null first */
+		return strcmp(a->g->wl_key, b->g->wl_key);
+	}
 	if (a->kind == ROW_CLIENT) {
 		int c;
 
@@ -81,8 +88,8 @@ static int cmp_rows(const void *x, const void *y)
  * namespace for the client groups past them.  Returns the number of
  * rows in *out (free()), or -ENOMEM.  *folded: client groups folded.
  */
-static long build_rows(const struct audit *a, uint32_t max_peers,
-		       struct row **out, size_t *folded)
+static long build_rows(const struct sock_table *t, const struct audit *a,
+		       uint32_t max_peers, struct row **out, size_t *folded)
 {
 	struct row *rows, *others = NULL;
 	size_t n = 0, nothers = 0, clients = 0, i, j;
@@ -95,12 +102,19 @@ static long build_rows(const struct audit *a, uint32_t max_peers,
 		const struct group *g = &a->groups[i];
 		struct row *o = NULL;
 
-		if (g->side != SIDE_CLIENT || clients++ < max_peers) {
+		/* Peers and workloads are as many as a host has. */
+		bool bounded = g->side != SIDE_CLIENT && !audit_side_is_workload(g->side);
+
+		if (bounded || clients++ < max_peers) {
+			memset(&rows[n], 0, sizeof(rows[n]));
 			rows[n].kind = g->side == SIDE_SERVER ? ROW_SERVER :
-				       g->side == SIDE_CLIENT ? ROW_CLIENT : ROW_PROCESS;
+				       g->side == SIDE_CLIENT ? ROW_CLIENT :
+				       g->side == SIDE_PROCESS ? ROW_PROCESS : ROW_WORKLOAD;
 			rows[n].netns = g->netns;
 			rows[n].g = g;
 			rows[n].n = g->n;
+			if (g->wl_proc != NO_INDEX)
+				rows[n].w = t->procs[g->wl_proc].wl;
 			n++;
 			continue;
 		}
@@ -121,6 +135,7 @@ static long build_rows(const struct audit *a, uint32_t max_peers,
 			memset(o, 0, sizeof(*o));
 			o->kind = ROW_OTHER;
 			o->netns = g->netns;
+			o->other_side = g->side;
 		}
 		add_counts(&o->n, &g->n);
 	}
@@ -140,6 +155,27 @@ static void family(FILE *out, const char *name, const char *help)
 	fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
 }
 
+static void workload_label_pair(FILE *out, const char *key, const char *v);
+
+/* side="unit",unit=...; side="container",container_id=...,container=...;
+ * side="pod",namespace=...,pod=...: the known fields of a --group-by
+ * workload group (none for the group of sockets without one). */
+static void workload_group_labels(FILE *out, const struct row *r)
+{
+	const struct wl_container *c = r->w && r->g->wl_key ? r->w->c : NULL;
+
+	fprintf(out, "side=\"%s\"", audit_side_name(r->g->side));
+	if (r->g->side == SIDE_UNIT) {
+		workload_label_pair(out, "unit", r->g->wl_key);
+	} else if (r->g->side == SIDE_CONTAINER && c) {
+		workload_label_pair(out, "container_id", c->id);
+		workload_label_pair(out, "container", c->name);
+	} else if (r->g->side == SIDE_POD && c) {
+		workload_label_pair(out, "namespace", c->pod_namespace);
+		workload_label_pair(out, "pod", c->pod_name ? c->pod_name : c->pod_uid);
+	}
+}
+
 /* side="...",port|peer|pid="..."[,netns="..."] */
 static void group_labels(FILE *out, const struct row *r)
 {
@@ -155,10 +191,20 @@ static void group_labels(FILE *out, const struct row *r)
 				      sizeof(peer)));
 		break;
 	case ROW_OTHER:
-		fputs("side=\"client\",peer=\"other\"", out);
+		if (audit_side_is_workload(r->other_side))
+			fprintf(out, "side=\"%s\",%s=\"other\"",
+				audit_side_name(r->other_side), r->other_side == SIDE_POD ?
+				"pod" : audit_side_name(r->other_side));
+		else
+			fputs("side=\"client\",peer=\"other\"", out);
 		break;
 	case ROW_PROCESS:
-		fprintf(out, "side=\"process\",pid=\"%d\"", (int)r->g->pid);
+		fputs("side=\"process\"", out);
+		if (r->g->pid)
+			fprintf(out, ",pid=\"%d\"", (int)r->g->pid);
+		break;
+	case ROW_WORKLOAD:
+		workload_group_labels(out, r);
 		break;
 	}
 	if (r->netns)
@@ -306,7 +352,7 @@ int render_prom(FILE *out, const struct sock_table *t, const struct audit *a,
 {
 	struct row *rows = NULL;
 	size_t folded;
-	long n = build_rows(a, ro->max_peers, &rows, &folded);
+	long n = build_rows(t, a, ro->max_peers, &rows, &folded);
 
 	if (n < 0)
 		return (int)n;

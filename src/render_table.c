@@ -374,6 +374,25 @@ static void watch_cells(const struct watch_info *w, size_t i, char nums[4][24],
 		cells[GROUP_COLS + c] = nums[c];
 }
 
+/* The GROUP cell of a --group-by unit, container or pod group: the
+ * unit, the container's name (else its 12-digit id), the pod's
+ * NAMESPACE/NAME (else its uid); "-" for the null group. */
+static void workload_group_name(const struct sock_table *t, const struct group *g,
+				char *key, size_t size)
+{
+	const struct workload *w = g->wl_proc != NO_INDEX ? t->procs[g->wl_proc].wl : NULL;
+	const struct wl_container *c = w ? w->c : NULL;
+
+	if (!g->wl_key)
+		snprintf(key, size, "-");
+	else if (g->side == SIDE_CONTAINER && c && c->name)
+		snprintf(key, size, "%s", c->name);
+	else if (g->side == SIDE_CONTAINER)
+		snprintf(key, size, "%.12s", g->wl_key);
+	else
+		snprintf(key, size, "%s", g->wl_key);
+}
+
 /* Cells of one group row but NETNS (cells[0]); the caller frees
  * procs.s. */
 static int group_cells(const struct sock_table *t, const struct group *g,
@@ -391,8 +410,12 @@ static int group_cells(const struct sock_table *t, const struct group *g,
 		snprintf(key, 64, "*:%u", (unsigned)g->port);
 	else if (g->side == SIDE_CLIENT)
 		text_endpoint(g->family, g->raddr, g->port, key, 64);
-	else
+	else if (audit_side_is_workload(g->side))
+		workload_group_name(t, g, key, 64);
+	else if (g->pid)
 		snprintf(key, 64, "pid %d", (int)g->pid);
+	else
+		snprintf(key, 64, "-");
 
 	procs->len = 0;
 	if (buf_str(procs, ""))

@@ -255,6 +255,132 @@ static int resolve_workloads(struct snapshot *s)
 	return rc;
 }
 
+/* The --unit, --container and --pod names of the options. */
+static void query_of(const struct options *o, struct workload_query *q)
+{
+	q->args[WL_UNIT] = o->units.v;
+	q->nargs[WL_UNIT] = o->units.n;
+	q->args[WL_CONTAINER] = o->containers.v;
+	q->nargs[WL_CONTAINER] = o->containers.n;
+	q->args[WL_POD] = o->pods.v;
+	q->nargs[WL_POD] = o->pods.n;
+}
+
+/* Keep the PIDs of found[0..*n) that --pid lists too (both ascending). */
+static void keep_listed(pid_t *found, size_t *n, const struct options *o)
+{
+	size_t i, j, k = 0;
+
+	for (i = 0; i < *n; i++)
+		for (j = 0; j < o->npids; j++)
+			if (o->pids[j] == found[i]) {
+				found[k++] = found[i];
+				break;
+			}
+	*n = k;
+}
+
+/*
+ * --unit, --container, --pod: the options to read the sockets with
+ * (*eff, malloc'd; the PIDs in (*eff)->pids are malloc'd too): the
+ * processes of the named workloads now, which are audited like --pid
+ * (each in its own namespace), those of --pid only when given.  This
+ * only says where to look: which sockets are selected is judged per
+ * holder after the scan (holder_in_query), so a PID reused since counts
+ * for nothing.  No process found: sockaudit's own namespace is read
+ * (with --pid, those processes), and nothing matches unless a process
+ * joined the workload since.  Returns 0 or an exit status after saying
+ * why.
+ */
+static int workload_options(const struct options *o,
+			    const struct workload_query *q, struct options **eff)
+{
+	struct workload_dirs d;
+	struct workload_opts wo = { .proc_root = PROC_ROOT, .dirs = &d };
+	const char *amb;
+	pid_t *pids;
+	size_t n;
+	int rc;
+
+	workload_dirs_from_env(&d);
+	rc = workload_select(&wo, q, &pids, &n, &amb);
+	if (rc == -EEXIST) {
+		diag_warn("--container '%s': ambiguous, the prefix of more than one "
+			  "container's id; give more digits or the name", amb);
+		return EXIT_USAGE;
+	}
+	if (rc) {
+		diag_warn("listing the processes of %s: %s", PROC_ROOT, strerror(-rc));
+		return EXIT_CANNOT_RUN;
+	}
+	if (o->npids)
+		keep_listed(pids, &n, o);
+	*eff = malloc(sizeof(**eff));
+	if (!*eff) {
+		free(pids);
+		diag_warn("out of memory");
+		return EXIT_CANNOT_RUN;
+	}
+	**eff = *o;
+	if (n) {
+		(*eff)->pids = pids;
+		(*eff)->npids = n;
+		(*eff)->pids_found = true;
+	} else {
+		free(pids);
+		(*eff)->pids = NULL;
+		if (o->npids) {
+			(*eff)->pids = malloc(o->npids * sizeof(pid_t));
+			if (!(*eff)->pids) {
+				free(*eff);
+				*eff = NULL;
+				diag_warn("out of memory");
+				return EXIT_CANNOT_RUN;
+			}
+			memcpy((*eff)->pids, o->pids, o->npids * sizeof(pid_t));
+		}
+	}
+	return 0;
+}
+
+static void eff_free(struct options *eff)
+{
+	if (eff) {
+		free(eff->pids);
+		free(eff);
+	}
+}
+
+/* audit_opts.holder_ok for --unit, --container, --pod: whether the
+ * process is of the workloads asked for (resolved before the audit). */
+static bool holder_in_query(const struct sock_table *t, uint32_t proc,
+			    const void *arg)
+{
+	const struct workload *w = t->procs[proc].wl;
+
+	return w && workload_query_matches(w, arg);
+}
+
+/* The workload of every process that holds a socket of the table, for
+ * selections by workload.  Returns 0 or -ENOMEM. */
+static int resolve_all(struct snapshot *s)
+{
+	struct workload_dirs d;
+	struct workload_opts wo = { .proc_root = PROC_ROOT, .dirs = &d };
+	uint32_t *all = malloc((s->t.nprocs ? s->t.nprocs : 1) * sizeof(*all));
+	size_t i;
+	int rc;
+
+	if (!all)
+		return -ENOMEM;
+	for (i = 0; i < s->t.nprocs; i++)
+		all[i] = (uint32_t)i;
+	workload_dirs_from_env(&d);
+	rc = workload_resolve(&s->wl, &s->t, all, s->t.nprocs, &wo);
+	free(all);
+	return rc;
+}
+
 static double elapsed(const struct timespec *from)
 {
 	struct timespec now;
@@ -291,8 +417,12 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 		.rports = o->has_rports ? o->rports : NULL,
 		.by_pid = o->npids > 0,
 		.fd_pressure = o->fd_pressure,
+		.group_by = o->group_by,
 	};
 	struct owners_hold *holds = NULL;
+	const struct options *eo = o; /* with the PIDs of workloads */
+	struct options *eff = NULL;
+	struct workload_query q;
 	struct pid_netns pn;
 	uint32_t states = o->states | STATE_BIT(ST_LISTEN);
 	uint32_t *whole = NULL;
@@ -308,11 +438,22 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 		diag_warn("reading the ephemeral port range: %s", strerror(-rc));
 		return EXIT_CANNOT_RUN;
 	}
+	query_of(o, &q);
 	status = check_pids(o, &holds);
+	if (!status && workload_query_given(&q)) {
+		status = workload_options(o, &q, &eff);
+		if (!status) {
+			eo = eff;
+			ao.by_pid = true;
+			ao.holder_ok = holder_in_query;
+			ao.holder_arg = &q;
+		}
+	}
 	if (!status)
-		status = collect_namespaces(&s->ns, o, &pn);
+		status = collect_namespaces(&s->ns, eo, &pn);
 	if (status) {
 		release_holds(holds, o->npids);
+		eff_free(eff);
 		netns_free(&s->ns);
 		return status;
 	}
@@ -328,19 +469,20 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 	/* With BPF, descriptors are read after the dump, in a few reads. */
 	bpf_fds = fdscan_bpf_plan(&scan, o->source == SOURCE_BPF ||
 				  o->source == SOURCE_AUTO);
-	rc = bpf_fds ? 0 : fdscan_start(&scan, PROC_ROOT, o->pids, o->npids);
+	rc = bpf_fds ? 0 : fdscan_start(&scan, PROC_ROOT, eo->pids, eo->npids);
 	if (rc) {
 		diag_warn("reading process descriptors in %s: %s", PROC_ROOT,
 			  strerror(-rc));
 		release_holds(holds, o->npids);
+		eff_free(eff);
 		netns_free(&s->ns);
 		return EXIT_CANNOT_RUN;
 	}
 	table_init(&s->t);
-	status = collect_sockets(s, o, states);
+	status = collect_sockets(s, eo, states);
 	if (status)
 		goto fail;
-	rc = bpf_fds ? fdscan_bpf_or_proc(&scan, PROC_ROOT, o->pids, o->npids,
+	rc = bpf_fds ? fdscan_bpf_or_proc(&scan, PROC_ROOT, eo->pids, eo->npids,
 					  o->source == SOURCE_BPF) : 0;
 	if (rc) {
 		diag_warn("reading process descriptors%s: %s",
@@ -381,7 +523,7 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 			       (int)pn.pid, strerror(pn.err));
 	/* Only then a second dump: on a quiet host there is none. */
 	if (ost.unchecked || ost.missing) {
-		rc = recheck(s, o);
+		rc = recheck(s, eo);
 		if (rc == COLLECT_FATAL) {
 			status = EXIT_CANNOT_RUN;
 			goto fail;
@@ -396,7 +538,10 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 	status = o->npids ? still_there(o, holds, &ost) : 0;
 	if (status)
 		goto fail;
-	rc = audit_run(&s->t, &ao, &s->a);
+	/* Selections and groups by workload need every holder's. */
+	rc = ao.holder_ok || o->group_by >= GROUP_BY_UNIT ? resolve_all(s) : 0;
+	if (!rc)
+		rc = audit_run(&s->t, &ao, &s->a);
 	if (!rc) {
 		rc = resolve_workloads(s);
 		if (rc) {
@@ -421,12 +566,15 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 	}
 	free(whole);
 	release_holds(holds, o->npids);
+	eff_free(eff);
 	fdscan_free(&scan);
 	s->seconds = elapsed(&start);
 	return 0;
 fail:
 	free(whole);
 	release_holds(holds, o->npids);
+	eff_free(eff);
+	workload_free(&s->wl);
 	fdscan_free(&scan);
 	table_free(&s->t);
 	netns_free(&s->ns);

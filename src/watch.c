@@ -231,6 +231,9 @@ static const char *group_name(const struct group *g, char *buf, size_t len)
 		snprintf(key, sizeof(key), "*:%u", (unsigned)g->port);
 	else if (g->side == SIDE_CLIENT)
 		text_endpoint(g->family, g->raddr, g->port, key, sizeof(key));
+	else if (audit_side_is_workload(g->side))
+		snprintf(key, sizeof(key), "%.*s", g->side == SIDE_CONTAINER ? 12 : 79,
+			 g->wl_key ? g->wl_key : "-");
 	else
 		snprintf(key, sizeof(key), "pid %d", (int)g->pid);
 	if (g->netns)

@@ -338,6 +338,108 @@ int workload_pids(const struct workload_opts *o, enum workload_kind k,
 	return 0;
 }
 
+bool workload_query_given(const struct workload_query *q)
+{
+	return q->nargs[WL_UNIT] || q->nargs[WL_CONTAINER] || q->nargs[WL_POD];
+}
+
+bool workload_query_matches(const struct workload *w,
+			    const struct workload_query *q)
+{
+	enum workload_kind k;
+	size_t i;
+
+	for (k = WL_UNIT; k <= WL_POD; k++) {
+		if (!q->nargs[k])
+			continue;
+		for (i = 0; i < q->nargs[k]; i++)
+			if (workload_matches(w, k, q->args[k][i]))
+				break;
+		if (i == q->nargs[k])
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Note the container w is of under every --container name it matches
+ * (seen[i]: the first id name i matched).  Returns the index of a name
+ * that now matches two ids, else -1.
+ */
+static long note_container(const struct workload *w,
+			   const struct workload_query *q, const char **seen)
+{
+	size_t i;
+
+	if (!w->c || !w->c->is_container || !w->c->id)
+		return -1;
+	for (i = 0; i < q->nargs[WL_CONTAINER]; i++) {
+		if (!workload_matches(w, WL_CONTAINER, q->args[WL_CONTAINER][i]))
+			continue;
+		if (!seen[i])
+			seen[i] = w->c->id;
+		else if (strcmp(seen[i], w->c->id) != 0)
+			return (long)i;
+	}
+	return -1;
+}
+
+int workload_select(const struct workload_opts *o,
+		    const struct workload_query *q, pid_t **pids, size_t *npids,
+		    const char **ambiguous)
+{
+	struct workload_set ws = { 0 };
+	const char **seen;
+	struct dirent *e;
+	size_t cap = 0;
+	long amb = -1;
+	DIR *d;
+	int rc;
+
+	*pids = NULL;
+	*npids = 0;
+	*ambiguous = NULL;
+	seen = calloc(q->nargs[WL_CONTAINER] + 1, sizeof(*seen));
+	if (!seen)
+		return -ENOMEM;
+	d = opendir(o->proc_root);
+	if (!d) {
+		rc = -errno;
+		free(seen);
+		return rc;
+	}
+	rc = set_init(&ws, o);
+	while (!rc && amb < 0 && (e = readdir(d))) {
+		pid_t pid = proc_entry_pid(e->d_name);
+		struct workload w = { 0 };
+
+		if (!pid)
+			continue;
+		rc = resolve_one(&ws, &w, pid, o);
+		if (!rc)
+			amb = note_container(&w, q, seen);
+		if (!rc && workload_query_matches(&w, q))
+			rc = pid_push(pids, npids, &cap, pid);
+		workload_clear(&w);
+	}
+	closedir(d);
+	workload_free(&ws);
+	free(seen);
+	if (!rc && amb >= 0) {
+		*ambiguous = q->args[WL_CONTAINER][amb];
+		rc = -EEXIST;
+	}
+	if (rc) {
+		free(*pids);
+		*pids = NULL;
+		*npids = 0;
+		return rc;
+	}
+	if (*npids)
+		qsort(*pids, *npids, sizeof(pid_t), pid_cmp);
+	return 0;
+}
+
 void workload_free(struct workload_set *ws)
 {
 	size_t i;

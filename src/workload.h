@@ -104,6 +104,34 @@ int workload_pids(const struct workload_opts *o, enum workload_kind k,
 		  const char *const *args, size_t nargs, pid_t **pids,
 		  size_t *npids);
 
+/* The workloads a user named: --unit, --container, --pod, by kind. */
+struct workload_query {
+	char *const *args[3]; /* by enum workload_kind */
+	size_t nargs[3];
+};
+
+/* Whether a query names anything at all. */
+bool workload_query_given(const struct workload_query *q);
+
+/*
+ * Whether a process is of the query's workloads: for every kind given,
+ * it matches one of its names (workload_matches).  Kinds combine as
+ * selections do: all must match.
+ */
+bool workload_query_matches(const struct workload *w,
+			    const struct workload_query *q);
+
+/*
+ * The processes of PROC_ROOT that workload_query_matches, in a malloc'd
+ * *pids in ascending order (NULL and 0 when none: not an error), in one
+ * pass over PROC_ROOT.  A --container name that is a hex prefix of two
+ * or more running containers' ids is ambiguous: -EEXIST with the name
+ * in *ambiguous.  Returns 0 or -errno.
+ */
+int workload_select(const struct workload_opts *o,
+		    const struct workload_query *q, pid_t **pids, size_t *npids,
+		    const char **ambiguous);
+
 /*
  * The group key of a process for --group-by unit|container|pod: its unit
  * (else user unit), container id, or pod "NAMESPACE/NAME" (else its uid).

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "audit.h"
+#include "workload.h"
 #include "table.h"
 
 #define NROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -975,6 +976,119 @@ START_TEST(test_run_many)
 }
 END_TEST
 
+/* ---- --group-by process, unit, container, pod ---------------------- */
+
+/*
+ * The fixture's processes given workloads: 300 in unit b.service and a
+ * docker container, 200 in unit a.service and a pod known by its names
+ * (no container), 100 in none.  Each socket goes to the workload of its
+ * lowest-PID holder (102 and 109 are held by 200 and 300: 200's); no
+ * holder or no such workload: the null group.
+ */
+static struct wl_container ctr300 = {
+	.is_container = true, .id = "c0ffee", .runtime = "docker", .name = "web",
+};
+static struct wl_container pod200 = {
+	.has_pod = true, .pod_namespace = "ns", .pod_name = "p", .pod_uid = "u",
+};
+static struct workload wl300 = { .resolved = true, .unit = "b.service", .c = &ctr300 };
+static struct workload wl200 = { .resolved = true, .unit = "a.service", .c = &pod200 };
+static struct workload wl100 = { .resolved = true };
+
+static const struct {
+	int by;		  /* enum group_by */
+	uint32_t inode;
+	int side;	  /* enum group_side */
+	const char *key;  /* wl_key, NULL: the null group */
+	pid_t pid;	  /* GROUP_BY_PROCESS */
+} wl_rows[] = {
+	{ GROUP_BY_UNIT, 100, SIDE_UNIT, "a.service", 0 },
+	{ GROUP_BY_UNIT, 102, SIDE_UNIT, "a.service", 0 },
+	{ GROUP_BY_UNIT, 104, SIDE_UNIT, NULL, 0 },
+	{ GROUP_BY_UNIT, 105, SIDE_UNIT, NULL, 0 },
+	{ GROUP_BY_UNIT, 109, SIDE_UNIT, "a.service", 0 },
+	{ GROUP_BY_UNIT, 111, SIDE_UNIT, "b.service", 0 },
+	{ GROUP_BY_CONTAINER, 111, SIDE_CONTAINER, "c0ffee", 0 },
+	{ GROUP_BY_CONTAINER, 102, SIDE_CONTAINER, NULL, 0 },
+	{ GROUP_BY_CONTAINER, 109, SIDE_CONTAINER, NULL, 0 },
+	{ GROUP_BY_CONTAINER, 108, SIDE_CONTAINER, NULL, 0 },
+	{ GROUP_BY_POD, 101, SIDE_POD, "ns/p", 0 },
+	{ GROUP_BY_POD, 110, SIDE_POD, "ns/p", 0 },
+	{ GROUP_BY_POD, 111, SIDE_POD, NULL, 0 },
+	{ GROUP_BY_POD, 107, SIDE_POD, NULL, 0 },
+	{ GROUP_BY_PROCESS, 102, SIDE_PROCESS, NULL, 200 },
+	{ GROUP_BY_PROCESS, 104, SIDE_PROCESS, NULL, 100 },
+	{ GROUP_BY_PROCESS, 111, SIDE_PROCESS, NULL, 300 },
+	{ GROUP_BY_PROCESS, 105, SIDE_PROCESS, NULL, 0 },
+};
+
+START_TEST(test_run_group_by_rows)
+{
+	struct sock_table t;
+	struct audit_opts o;
+	struct audit a;
+	const struct group *g;
+
+	build_fixture(&t);
+	t.procs[P300].wl = &wl300;
+	t.procs[P200].wl = &wl200;
+	t.procs[P100].wl = &wl100;
+	default_opts(&o);
+	o.group_by = wl_rows[_i].by;
+	ck_assert_int_eq(audit_run(&t, &o, &a), 0);
+	check_invariants(&t, &a, &o);
+	g = group_of(&t, &a, wl_rows[_i].inode);
+	ck_assert_msg((int)g->side == wl_rows[_i].side, "row %d: side %d", _i, g->side);
+	ck_assert_uint_eq(g->netns, 0);
+	if (wl_rows[_i].key)
+		ck_assert_msg(g->wl_key && !strcmp(g->wl_key, wl_rows[_i].key),
+			      "row %d: key %s, want %s", _i, g->wl_key ? g->wl_key : "null",
+			      wl_rows[_i].key);
+	else
+		ck_assert_msg(!g->wl_key, "row %d: key %s, want null", _i, g->wl_key);
+	if (wl_rows[_i].key)
+		ck_assert_uint_ne(g->wl_proc, NO_INDEX);
+	ck_assert_int_eq(g->pid, wl_rows[_i].pid);
+	audit_free(&a);
+	table_free(&t);
+}
+END_TEST
+
+/* How many groups each grouping makes of the fixture, every socket
+ * selected. */
+START_TEST(test_run_group_by_counts)
+{
+	static const struct {
+		int by;
+		size_t groups;
+	} rows[] = {
+		{ GROUP_BY_UNIT, 3 },	   /* a, b, null */
+		{ GROUP_BY_CONTAINER, 2 }, /* c0ffee, null */
+		{ GROUP_BY_POD, 2 },	   /* ns/p, null */
+		{ GROUP_BY_PROCESS, 4 },   /* 100, 200, 300, no holder */
+	};
+	struct sock_table t;
+	struct audit_opts o;
+	struct audit a;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		build_fixture(&t);
+		t.procs[P300].wl = &wl300;
+		t.procs[P200].wl = &wl200;
+		t.procs[P100].wl = &wl100;
+		default_opts(&o);
+		o.group_by = rows[i].by;
+		ck_assert_int_eq(audit_run(&t, &o, &a), 0);
+		ck_assert_uint_eq(a.nselected, 12);
+		ck_assert_msg(a.ngroups == rows[i].groups, "group-by %d: %zu groups, want %zu",
+			      rows[i].by, a.ngroups, rows[i].groups);
+		audit_free(&a);
+		table_free(&t);
+	}
+}
+END_TEST
+
 static Suite *audit_suite(void)
 {
 	Suite *s = suite_create("audit");
@@ -999,6 +1113,9 @@ static Suite *audit_suite(void)
 	tcase_add_test(tc, test_run_twice);
 	tcase_add_test(tc, test_run_many);
 	tcase_add_test(tc, test_run_shared_holders);
+	tcase_add_loop_test(tc, test_run_group_by_rows, 0,
+			    (int)(sizeof(wl_rows) / sizeof(wl_rows[0])));
+	tcase_add_test(tc, test_run_group_by_counts);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

@@ -26,15 +26,15 @@
 
 #include <cjson/cJSON.h>
 
+#include "lib/cgtest.h"
 #include "lib/testlib.h"
 
 #define ID(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
 #define POD_UID "5a5a5a5a-1111-2222-3333-444455556666"
 #define POD_UID_ "5a5a5a5a_1111_2222_3333_444455556666"
-#define NHIER 2
+#define NHIER CGTEST_NHIER
+#define hier cgtest_hier
 
-/* The hierarchies a process is moved in: unified, name=systemd. */
-static char hier[NHIER][PATH_MAX];
 static pid_t test_pid; /* names the test's cgroups */
 
 /* Each row: a cgroup below the hierarchy root, below /satestPID.slice
@@ -61,24 +61,6 @@ static const struct place {
 };
 #define NPLACES (sizeof(places) / sizeof(places[0]))
 
-/* Find the cgroup2 mount and the name=systemd one (empty when none). */
-static void find_hierarchies(void)
-{
-	FILE *f = fopen("/proc/self/mounts", "r");
-	char dev[256], dir[PATH_MAX], type[64], opts[1024];
-
-	hier[0][0] = hier[1][0] = '\0';
-	if (!f)
-		return;
-	while (fscanf(f, "%255s %4095s %63s %1023s %*d %*d", dev, dir, type, opts) == 4) {
-		if (!strcmp(type, "cgroup2") && !hier[0][0])
-			snprintf(hier[0], PATH_MAX, "%s", dir);
-		else if (!strcmp(type, "cgroup") && strstr(opts, "name=systemd") &&
-			 !hier[1][0])
-			snprintf(hier[1], PATH_MAX, "%s", dir);
-	}
-	fclose(f);
-}
 
 static void place_path(size_t i, char *out, size_t size)
 {
@@ -86,54 +68,8 @@ static void place_path(size_t i, char *out, size_t size)
 		 places[i].slice ? ".slice" : "", places[i].rest);
 }
 
-static int mkdir_p(char *path)
-{
-	char *p;
 
-	for (p = path + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(path, 0755) && errno != EEXIST) {
-				*p = '/';
-				return -errno;
-			}
-			*p = '/';
-		}
-	return mkdir(path, 0755) && errno != EEXIST ? -errno : 0;
-}
 
-static int write_pid(const char *dir, pid_t pid)
-{
-	char *path;
-	FILE *f;
-	int rc;
-
-	if (asprintf(&path, "%s/cgroup.procs", dir) < 0)
-		return -ENOMEM;
-	f = fopen(path, "w");
-	free(path);
-	if (!f)
-		return -errno;
-	fprintf(f, "%d\n", (int)pid);
-	rc = fclose(f) ? -errno : 0;
-	return rc;
-}
-
-/* Kill (by PID) what is left in dir and its subdirectories, then
- * remove them, deepest first. */
-static void remove_tree(const char *dir)
-{
-	char cmd[PATH_MAX * 3];
-
-	snprintf(cmd, sizeof(cmd),
-		 "d='%s'; [ -d \"$d\" ] || exit 0; "
-		 "for p in $(find \"$d\" -name cgroup.procs -exec cat {} +); do "
-		 "kill -9 $p 2>/dev/null; done; sleep 0.2; "
-		 "find \"$d\" -depth -type d -exec rmdir {} + 2>/dev/null; "
-		 "[ ! -d \"$d\" ]", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "test_workloads: could not remove %s\n", dir);
-}
 
 /* The docker data root test_bad_state_warns_once makes. */
 static void docker_root(char *out, size_t size)
@@ -157,51 +93,18 @@ static void teardown(void)
 		if (!hier[h][0])
 			continue;
 		if (asprintf(&dir, "%s/satest%d.slice", hier[h], (int)test_pid) > 0) {
-			remove_tree(dir);
+			if (cgtest_remove_tree(dir))
+				fprintf(stderr, "test_workloads: could not remove %s\n", dir);
 			free(dir);
 		}
 		if (asprintf(&dir, "%s/satest%d", hier[h], (int)test_pid) > 0) {
-			remove_tree(dir);
+			if (cgtest_remove_tree(dir))
+				fprintf(stderr, "test_workloads: could not remove %s\n", dir);
 			free(dir);
 		}
 	}
 }
 
-/* A helper: listens on 127.0.0.1, says its port on fd `w`, waits. */
-static pid_t start_helper(int *port)
-{
-	int p[2];
-	pid_t pid;
-
-	ck_assert_int_eq(pipe(p), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		struct sockaddr_in a = { .sin_family = AF_INET };
-		socklen_t len = sizeof(a);
-		int s = socket(AF_INET, SOCK_STREAM, 0);
-
-		close(p[0]);
-		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) || listen(s, 4) ||
-		    getsockname(s, (struct sockaddr *)&a, &len))
-			_exit(1);
-		if (write(p[1], &a.sin_port, sizeof(a.sin_port)) != sizeof(a.sin_port))
-			_exit(1);
-		close(p[1]);
-		for (;;)
-			pause();
-	}
-	close(p[1]);
-	{
-		uint16_t be = 0;
-
-		ck_assert_int_eq(read(p[0], &be, sizeof(be)), (int)sizeof(be));
-		*port = ntohs(be);
-	}
-	close(p[0]);
-	return pid;
-}
 
 /* `ps -o unit=,uunit= -p PID`: the two words, "-" as NULL. */
 static void ps_units(pid_t pid, char unit[256], char uunit[256])
@@ -275,7 +178,7 @@ START_TEST(test_real_cgroups)
 	for (i = 0; i < NPLACES; i++) {
 		int port;
 
-		pids[i] = start_helper(&port);
+		pids[i] = cgtest_listener(&port);
 		snprintf(pidlist + strlen(pidlist), sizeof(pidlist) - strlen(pidlist),
 			 "%s%d", i ? "," : "", (int)pids[i]);
 		for (h = 0; h < NHIER; h++) {
@@ -286,9 +189,9 @@ START_TEST(test_real_cgroups)
 				continue;
 			place_path(i, rel, sizeof(rel));
 			ck_assert_int_gt(asprintf(&dir, "%s%s", hier[h], rel), 0);
-			rc = mkdir_p(dir);
+			rc = cgtest_mkdir_p(dir);
 			ck_assert_msg(rc == 0, "mkdir %s: %s", dir, strerror(-rc));
-			rc = write_pid(dir, pids[i]);
+			rc = cgtest_write_pid(dir, pids[i]);
 			ck_assert_msg(rc == 0, "moving %d into %s: %s", (int)pids[i], dir,
 				      strerror(-rc));
 			free(dir);
@@ -345,7 +248,7 @@ START_TEST(test_own_cgroup)
 	char pidarg[24], unit[256], uunit[256];
 	struct run_result r;
 	int port;
-	pid_t pid = start_helper(&port);
+	pid_t pid = cgtest_listener(&port);
 	const cJSON *p;
 	cJSON *doc;
 
@@ -390,7 +293,7 @@ START_TEST(test_bad_state_warns_once)
 	}
 	docker_root(tmpl, sizeof(tmpl));
 	ck_assert_int_gt(asprintf(&file, "%s/containers/%s", tmpl, id), 0);
-	ck_assert_int_eq(mkdir_p(file), 0);
+	ck_assert_int_eq(cgtest_mkdir_p(file), 0);
 	free(file);
 	ck_assert_int_gt(asprintf(&file, "%s/containers/%s/config.v2.json", tmpl, id), 0);
 	f = fopen(file, "w");
@@ -398,11 +301,11 @@ START_TEST(test_bad_state_warns_once)
 	fputs("{\"Name\": \"/web", f); /* cut short */
 	ck_assert_int_eq(fclose(f), 0);
 	free(file);
-	pid = start_helper(&port);
+	pid = cgtest_listener(&port);
 	snprintf(rel, sizeof(rel), "/satest%d.slice/docker-%s.scope", (int)test_pid, id);
 	ck_assert_int_gt(asprintf(&dir, "%s%s", hier[0], rel), 0);
-	ck_assert_int_eq(mkdir_p(dir), 0);
-	rc = write_pid(dir, pid);
+	ck_assert_int_eq(cgtest_mkdir_p(dir), 0);
+	rc = cgtest_write_pid(dir, pid);
 	ck_assert_msg(rc == 0, "moving into %s: %s", dir, strerror(-rc));
 	free(dir);
 	ck_assert_int_gt(asprintf(&env, "SOCKAUDIT_DOCKER_ROOT=%s", tmpl), 0);
@@ -451,7 +354,7 @@ int main(void)
 	int failed;
 
 	test_pid = getpid();
-	find_hierarchies();
+	cgtest_find();
 	sr = srunner_create(workloads_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
