@@ -52,6 +52,24 @@ enum sock_flag {
 };
 #define FLAG_NAMES_COUNT 4
 
+/* Socket kinds (contract: "Every socket kind").  PROTO_TCP is 0 so that
+ * a zeroed record is a TCP socket. */
+enum sock_proto {
+	PROTO_TCP = 0,
+	PROTO_UDP,
+	PROTO_UNIX,
+};
+/* Kind selection bits (-t, -u, -x). */
+#define KIND_TCP (1u << PROTO_TCP)
+#define KIND_UDP (1u << PROTO_UDP)
+#define KIND_UNIX (1u << PROTO_UNIX)
+#define KIND_ALL (KIND_TCP | KIND_UDP | KIND_UNIX)
+
+/* A UNIX socket's shutdown state (UNIX_DIAG_SHUTDOWN): its own
+ * sk_shutdown bits, RCV set when the peer closed or shut down writing. */
+#define UNIX_SHUT_RCV 1u
+#define UNIX_SHUT_SEND 2u
+
 /* Address-family selection bits. */
 #define FAMILY_INET 1u
 #define FAMILY_INET6 2u
@@ -80,13 +98,21 @@ enum sock_origin {
 };
 
 /*
- * One TCP socket.  Addresses are in network byte order, as the kernel
+ * One socket.  Addresses are in network byte order, as the kernel
  * gives them: 4 bytes used for AF_INET, 16 for AF_INET6.  Ports are in
- * host order.
+ * host order.  A UNIX socket (family AF_UNIX) has no addresses or ports:
+ * the bytes of the remote address hold its peer and its name instead,
+ * which keeps the record of every TCP socket small.
  */
 struct sock_rec {
 	unsigned char laddr[16];
-	unsigned char raddr[16];
+	union {
+		unsigned char raddr[16]; /* TCP, UDP */
+		struct {		 /* UNIX */
+			uint32_t peer_inode; /* 0: no peer (or not known) */
+			uint32_t path; /* name in the table's pool, 0: unbound */
+		} ux;
+	};
 	uint32_t inode;
 	uint32_t uid;
 	uint32_t recv_q;
@@ -105,6 +131,11 @@ struct sock_rec {
 	uint8_t has_local; /* local address known (always, but for ORIGIN_FD) */
 	uint8_t flags;	   /* enum sock_flag bits, set by the audit */
 	uint8_t selected;  /* set by the audit */
+	uint8_t protocol;  /* enum sock_proto */
+	uint8_t utype;	   /* UNIX: SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+	uint8_t shutdown;  /* UNIX: UNIX_SHUT_* bits, valid with has_shutdown */
+	uint8_t has_shutdown; /* UNIX: the source gave the peer and shutdown */
+	uint32_t drops;	   /* UDP: datagrams dropped (SK_MEMINFO_DROPS) */
 };
 
 /* A descriptor whose socket the kernel no longer has (flag dead). */
