@@ -308,7 +308,9 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 	rc = fdscan_wait(&scan);
 	if (!rc)
 		rc = table_index(&s->t);
-	if (!rc && states == STATES_ALL) {
+	/* Dead sockets are TCP's: without TCP in the table every TCP
+	 * descriptor would look dead. */
+	if (!rc && states == STATES_ALL && (o->protocols & PROTO_BIT(PROTO_TCP))) {
 		rc = whole_namespaces(&s->ns, &whole, &oo.nnetns);
 		oo.netns = whole;
 		oo.self_netns = s->ns.self;

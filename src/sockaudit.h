@@ -49,8 +49,11 @@ enum sock_flag {
 	FLAG_IDLE = 1u << 1,
 	FLAG_STALLED = 1u << 2,
 	FLAG_DEAD = 1u << 3,
+	FLAG_PEER_CLOSED = 1u << 4, /* UNIX: connected, its peer closed */
+	FLAG_DROPPING = 1u << 5,    /* UDP: datagrams dropped */
 };
-#define FLAG_NAMES_COUNT 4
+#define FLAG_NAMES_COUNT 6
+#define FLAG_LAST FLAG_DROPPING
 
 /* Socket kinds (contract: "Every socket kind").  PROTO_TCP is 0 so that
  * a zeroed record is a TCP socket. */
@@ -59,11 +62,9 @@ enum sock_proto {
 	PROTO_UDP,
 	PROTO_UNIX,
 };
-/* Kind selection bits (-t, -u, -x). */
-#define KIND_TCP (1u << PROTO_TCP)
-#define KIND_UDP (1u << PROTO_UDP)
-#define KIND_UNIX (1u << PROTO_UNIX)
-#define KIND_ALL (KIND_TCP | KIND_UDP | KIND_UNIX)
+/* Kind selection bits (-t, -u, -x): PROTO_BIT(PROTO_UDP)... */
+#define PROTO_BIT(p) (1u << (p))
+#define PROTOS_ALL (PROTO_BIT(PROTO_TCP) | PROTO_BIT(PROTO_UDP) | PROTO_BIT(PROTO_UNIX))
 
 /* A UNIX socket's shutdown state (UNIX_DIAG_SHUTDOWN): its own
  * sk_shutdown bits, RCV set when the peer closed or shut down writing. */

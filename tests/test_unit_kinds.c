@@ -18,6 +18,9 @@
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
 
+#include "audit.h"
+#include "options.h"
+#include "parse.h"
 #include "source_netlink.h"
 #include "source_udp.h"
 #include "source_unix.h"
@@ -433,6 +436,223 @@ START_TEST(test_unix_decode_bad)
 }
 END_TEST
 
+/* ---- options: -t, -u, -x ----------------------------------------- */
+
+static const struct kind_opt_row {
+	const char *args[4];
+	int rc;
+	unsigned protocols;
+} kind_opt_rows[] = {
+	{ { NULL }, 0, PROTO_BIT(PROTO_TCP) },
+	{ { "-u", NULL }, 0, PROTO_BIT(PROTO_UDP) },
+	{ { "-x", NULL }, 0, PROTO_BIT(PROTO_UNIX) },
+	{ { "-tux", NULL }, 0, PROTOS_ALL },
+	{ { "--udp", "--unix", NULL }, 0, PROTO_BIT(PROTO_UDP) | PROTO_BIT(PROTO_UNIX) },
+	{ { "-t", "-t", NULL }, 0, PROTO_BIT(PROTO_TCP) },
+	{ { "--tcp=1", NULL }, 2, 0 },
+	{ { "-xs", "unconnected", NULL }, 0, PROTO_BIT(PROTO_UNIX) },
+	{ { "-uF", "dropping,peer_closed", NULL }, 0, PROTO_BIT(PROTO_UDP) },
+	{ { "-F", "peer-closed", NULL }, 0, PROTO_BIT(PROTO_TCP) },
+	{ { "-F", "drop", NULL }, 2, 0 },
+};
+
+START_TEST(test_kind_options)
+{
+	const struct kind_opt_row *row = &kind_opt_rows[_i];
+	char *argv[6] = { "sockaudit" };
+	struct options o;
+	char err[256] = "";
+	int argc = 1, rc;
+
+	while (row->args[argc - 1])
+		argv[argc] = (char *)row->args[argc - 1], argc++;
+	rc = options_parse(argc, argv, &o, err, sizeof(err));
+	ck_assert_msg(rc == row->rc, "%s: rc %d (%s)", row->args[0], rc, err);
+	if (rc)
+		return;
+	ck_assert_uint_eq(o.protocols, row->protocols);
+	if (argc > 2 && !strcmp(argv[1], "-xs"))
+		ck_assert_uint_eq(o.states, STATE_BIT(ST_CLOSE));
+	if (argc > 2 && !strcmp(argv[1], "-uF"))
+		ck_assert_uint_eq(o.flags, FLAG_DROPPING | FLAG_PEER_CLOSED);
+	options_free(&o);
+}
+END_TEST
+
+/* ---- audit: flags, states, groups ---------------------------------- */
+
+static const struct flag_row {
+	uint8_t protocol, utype, state, has_shutdown, shutdown;
+	uint32_t drops;
+	unsigned flags;
+	const char *json_state;
+} flag_rows[] = {
+	{ PROTO_UDP, 0, ST_CLOSE, 0, 0, 0, 0, "unconnected" },
+	{ PROTO_UDP, 0, ST_CLOSE, 0, 0, 1, FLAG_DROPPING, "unconnected" },
+	{ PROTO_UDP, 0, ST_ESTABLISHED, 0, 0, 7, FLAG_DROPPING, "established" },
+	{ PROTO_UNIX, SOCK_STREAM, ST_ESTABLISHED, 1, UNIX_SHUT_RCV, 0,
+	  FLAG_PEER_CLOSED, "established" },
+	{ PROTO_UNIX, SOCK_STREAM, ST_ESTABLISHED, 1, 3, 0, FLAG_PEER_CLOSED,
+	  "established" },
+	{ PROTO_UNIX, SOCK_SEQPACKET, ST_ESTABLISHED, 1, UNIX_SHUT_RCV, 0,
+	  FLAG_PEER_CLOSED, "established" },
+	/* only our own write side shut down: the peer is still there */
+	{ PROTO_UNIX, SOCK_STREAM, ST_ESTABLISHED, 1, UNIX_SHUT_SEND, 0, 0,
+	  "established" },
+	/* datagram sockets have no connection to lose */
+	{ PROTO_UNIX, SOCK_DGRAM, ST_ESTABLISHED, 1, UNIX_SHUT_RCV, 0, 0,
+	  "established" },
+	/* /proc: no shutdown state, never flagged */
+	{ PROTO_UNIX, SOCK_STREAM, ST_ESTABLISHED, 0, UNIX_SHUT_RCV, 0, 0,
+	  "established" },
+	{ PROTO_UNIX, SOCK_STREAM, ST_LISTEN, 1, UNIX_SHUT_RCV, 0, 0, "listen" },
+	{ PROTO_UNIX, SOCK_DGRAM, ST_CLOSE, 1, 0, 0, 0, "unconnected" },
+	/* a TCP socket in close is still "close" */
+	{ PROTO_TCP, 0, ST_CLOSE, 0, 0, 5, 0, "close" },
+};
+
+START_TEST(test_kind_flags)
+{
+	const struct flag_row *row = &flag_rows[_i];
+	struct sock_rec s;
+
+	memset(&s, 0, sizeof(s));
+	s.protocol = row->protocol;
+	s.family = row->protocol == PROTO_UNIX ? AF_UNIX : AF_INET;
+	s.utype = row->utype;
+	s.state = row->state;
+	s.has_shutdown = row->has_shutdown;
+	s.shutdown = row->shutdown;
+	s.drops = row->drops;
+	ck_assert_uint_eq(audit_flags_of(&s, 0), row->flags);
+	ck_assert_str_eq(sock_state_json_name(&s), row->json_state);
+}
+END_TEST
+
+/* Add a UNIX socket to t. */
+static struct sock_rec *add_unix(struct sock_table *t, uint32_t inode,
+				 uint8_t state, const char *name, size_t len,
+				 uint32_t peer)
+{
+	struct sock_rec *s = table_add_sock(t);
+
+	ck_assert_ptr_nonnull(s);
+	s->protocol = PROTO_UNIX;
+	s->family = AF_UNIX;
+	s->utype = SOCK_STREAM;
+	s->state = state;
+	s->inode = inode;
+	s->has_local = 0;
+	s->has_shutdown = 1;
+	s->ux.peer_inode = peer;
+	if (name)
+		ck_assert_int_eq(table_set_path(t, s, name, len), 0);
+	return s;
+}
+
+/* The group of the socket with this inode. */
+static const struct group *group_of(const struct sock_table *t,
+				    const struct audit *a, uint32_t inode)
+{
+	uint32_t i = table_find(t, inode);
+
+	ck_assert_uint_ne(i, NO_INDEX);
+	ck_assert_uint_ne(t->socks[i].group, NO_INDEX);
+	return &a->groups[t->socks[i].group];
+}
+
+/*
+ * Groups of UNIX sockets: a listener and its accepted sockets under the
+ * listener's name (server), their clients under the peer's name (client,
+ * one group whatever the pool offsets), an unnamed pair by process; UDP
+ * by local port when unconnected, by peer when connected; TCP and UDP on
+ * the same port apart.  -4 leaves UNIX out, and so does a port list.
+ */
+START_TEST(test_kind_groups)
+{
+	struct audit_opts o = { .states = STATES_ALL, .families = FAMILY_BOTH,
+				.ephemeral_low = 32768 };
+	const unsigned char *name;
+	struct sock_table t;
+	struct sock_rec *s;
+	struct audit a;
+	uint8_t ports[65536 / 8];
+
+	table_init(&t);
+	add_unix(&t, 10, ST_LISTEN, "/run/x.sock", 11, 0);
+	add_unix(&t, 11, ST_ESTABLISHED, "/run/x.sock", 11, 21);
+	add_unix(&t, 12, ST_ESTABLISHED, "/run/x.sock", 11, 22);
+	add_unix(&t, 21, ST_ESTABLISHED, NULL, 0, 11);
+	add_unix(&t, 22, ST_ESTABLISHED, NULL, 0, 12)->shutdown = UNIX_SHUT_RCV;
+	add_unix(&t, 30, ST_ESTABLISHED, NULL, 0, 31);
+	add_unix(&t, 31, ST_ESTABLISHED, NULL, 0, 30);
+	add_unix(&t, 40, ST_LISTEN, "\0abs", 4, 0);
+	s = table_add_sock(&t);
+	s->protocol = PROTO_UDP;
+	s->family = AF_INET;
+	s->state = ST_CLOSE;
+	s->lport = 53;
+	s->inode = 50;
+	s->drops = 3;
+	s = table_add_sock(&t);
+	s->family = AF_INET;
+	s->state = ST_LISTEN;
+	s->lport = 53;
+	s->inode = 51;
+	ck_assert_int_eq(table_mark_listener(&t, 53), 0);
+	s = table_add_sock(&t);
+	s->protocol = PROTO_UDP;
+	s->family = AF_INET;
+	s->state = ST_ESTABLISHED;
+	s->lport = 40000;
+	s->rport = 53;
+	s->raddr[0] = 127;
+	s->raddr[3] = 1;
+	s->inode = 52;
+	ck_assert_int_eq(table_index(&t), 0);
+
+	ck_assert_int_eq(audit_run(&t, &o, &a), 0);
+	ck_assert_uint_eq(a.nselected, t.nsocks);
+	ck_assert_ptr_eq(group_of(&t, &a, 10), group_of(&t, &a, 11));
+	ck_assert_ptr_eq(group_of(&t, &a, 10), group_of(&t, &a, 12));
+	ck_assert_int_eq(group_of(&t, &a, 10)->side, SIDE_SERVER);
+	ck_assert_uint_eq(group_of(&t, &a, 10)->n.sockets, 3);
+	ck_assert_uint_eq(audit_group_path(&t, group_of(&t, &a, 10), &name), 11);
+	ck_assert(!memcmp(name, "/run/x.sock", 11));
+	ck_assert_ptr_eq(group_of(&t, &a, 21), group_of(&t, &a, 22));
+	ck_assert_int_eq(group_of(&t, &a, 21)->side, SIDE_CLIENT);
+	ck_assert_uint_eq(group_of(&t, &a, 21)->n.peer_closed, 1);
+	ck_assert_uint_eq(audit_group_path(&t, group_of(&t, &a, 21), &name), 11);
+	ck_assert_ptr_eq(group_of(&t, &a, 30), group_of(&t, &a, 31));
+	ck_assert_int_eq(group_of(&t, &a, 30)->side, SIDE_PROCESS);
+	ck_assert_ptr_ne(group_of(&t, &a, 40), group_of(&t, &a, 10));
+	ck_assert_ptr_ne(group_of(&t, &a, 50), group_of(&t, &a, 51));
+	ck_assert_int_eq(group_of(&t, &a, 50)->side, SIDE_SERVER);
+	ck_assert_uint_eq(group_of(&t, &a, 50)->protocol, PROTO_UDP);
+	ck_assert_uint_eq(group_of(&t, &a, 50)->n.dropping, 1);
+	ck_assert_int_eq(group_of(&t, &a, 52)->side, SIDE_CLIENT);
+	ck_assert_uint_eq(group_of(&t, &a, 52)->port, 53);
+	/* the most suspicious first: the peer-closed clients */
+	ck_assert_ptr_eq(&a.groups[0], group_of(&t, &a, 21));
+	ck_assert_uint_eq(a.totals.peer_closed, 1);
+	ck_assert_uint_eq(a.totals.dropping, 1);
+	audit_free(&a);
+
+	o.families = FAMILY_INET;
+	ck_assert_int_eq(audit_run(&t, &o, &a), 0);
+	ck_assert_uint_eq(a.nselected, 3);
+	audit_free(&a);
+	o.families = FAMILY_BOTH;
+	memset(ports, 0, sizeof(ports));
+	ports[53 >> 3] |= 1u << (53 & 7);
+	o.ports = ports;
+	ck_assert_int_eq(audit_run(&t, &o, &a), 0);
+	ck_assert_uint_eq(a.nselected, 2);
+	audit_free(&a);
+	table_free(&t);
+}
+END_TEST
+
 static Suite *kinds_suite(void)
 {
 	Suite *s = suite_create("kinds");
@@ -442,6 +662,9 @@ static Suite *kinds_suite(void)
 	tcase_add_loop_test(tc, test_unix_rows, 0, NROWS(unix_rows));
 	tcase_add_test(tc, test_unix_long_name);
 	tcase_add_test(tc, test_unix_decode_bad);
+	tcase_add_loop_test(tc, test_kind_options, 0, NROWS(kind_opt_rows));
+	tcase_add_loop_test(tc, test_kind_flags, 0, NROWS(flag_rows));
+	tcase_add_test(tc, test_kind_groups);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("recorded");
 	tcase_add_test(tc, test_recorded_udp);
