@@ -31,7 +31,9 @@ enum row_kind { ROW_SERVER, ROW_CLIENT, ROW_OTHER, ROW_PROCESS };
 
 struct row {
 	enum row_kind kind;
+	uint8_t protocol; /* enum sock_proto: "other" rows are per kind too */
 	uint32_t netns;
+	const struct sock_table *t; /* for UNIX names */
 	const struct group *g; /* NULL for ROW_OTHER */
 	struct counts n;
 };
@@ -47,6 +49,8 @@ static void add_counts(struct counts *to, const struct counts *from)
 	to->idle += from->idle;
 	to->stalled += from->stalled;
 	to->dead += from->dead;
+	to->peer_closed += from->peer_closed;
+	to->dropping += from->dropping;
 }
 
 /* Namespace, kind, then the group's key. */
@@ -56,12 +60,16 @@ static int cmp_rows(const void *x, const void *y)
 
 	if (a->netns != b->netns)
 		return a->netns < b->netns ? -1 : 1;
+	if (a->protocol != b->protocol)
+		return a->protocol < b->protocol ? -1 : 1;
 	if (a->kind != b->kind)
 		return a->kind < b->kind ? -1 : 1;
 	if (a->kind == ROW_OTHER)
 		return 0;
 	if (a->kind == ROW_PROCESS)
 		return (a->g->pid > b->g->pid) - (a->g->pid < b->g->pid);
+	if (a->protocol == PROTO_UNIX)
+		return (a->g->path > b->g->path) - (a->g->path < b->g->path);
 	if (a->kind == ROW_CLIENT) {
 		int c;
 
@@ -80,8 +88,8 @@ static int cmp_rows(const void *x, const void *y)
  * namespace for the client groups past them.  Returns the number of
  * rows in *out (free()), or -ENOMEM.  *folded: client groups folded.
  */
-static long build_rows(const struct audit *a, uint32_t max_peers,
-		       struct row **out, size_t *folded)
+static long build_rows(const struct sock_table *t, const struct audit *a,
+		       uint32_t max_peers, struct row **out, size_t *folded)
 {
 	struct row *rows, *others = NULL;
 	size_t n = 0, nothers = 0, clients = 0, i, j;
@@ -98,6 +106,8 @@ static long build_rows(const struct audit *a, uint32_t max_peers,
 			rows[n].kind = g->side == SIDE_SERVER ? ROW_SERVER :
 				       g->side == SIDE_CLIENT ? ROW_CLIENT : ROW_PROCESS;
 			rows[n].netns = g->netns;
+			rows[n].protocol = g->protocol;
+			rows[n].t = t;
 			rows[n].g = g;
 			rows[n].n = g->n;
 			n++;
@@ -105,7 +115,8 @@ static long build_rows(const struct audit *a, uint32_t max_peers,
 		}
 		(*folded)++;
 		for (j = 0; j < nothers; j++)
-			if (others[j].netns == g->netns)
+			if (others[j].netns == g->netns &&
+			    others[j].protocol == g->protocol)
 				o = &others[j];
 		if (!o) {
 			struct row *p = realloc(others, (nothers + 1) * sizeof(*p));
@@ -120,11 +131,13 @@ static long build_rows(const struct audit *a, uint32_t max_peers,
 			memset(o, 0, sizeof(*o));
 			o->kind = ROW_OTHER;
 			o->netns = g->netns;
+			o->protocol = g->protocol;
+			o->t = t;
 		}
 		add_counts(&o->n, &g->n);
 	}
-	/* There are at most as many namespaces as folded groups, so the
-	 * "other" rows fit in the slots the folded groups left. */
+	/* There are at most as many (namespace, kind) pairs as folded
+	 * groups, so the "other" rows fit in the slots the folded groups left. */
 	if (nothers)
 		memcpy(rows + n, others, nothers * sizeof(*others));
 	n += nothers;
@@ -139,11 +152,44 @@ static void family(FILE *out, const char *name, const char *help)
 	fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
 }
 
-/* side="...",port|peer|pid="..."[,netns="..."] */
+/* path="..." of a UNIX group: its name as the table prints it (escaped
+ * byte by byte, at most 4 * 108 bytes from a sun_path), then escaped for
+ * the format, so the label value is bounded. */
+static void path_label(FILE *out, const struct row *r)
+{
+	char shown[256], esc[4 * 255 + 1], label[3 * sizeof(esc) + 1];
+	const unsigned char *name;
+	size_t len = audit_group_path(r->t, r->g, &name), elen;
+
+	if (!len) {
+		fputs(",path=\"\"", out);
+		return;
+	}
+	text_unix_name(name, len, shown);
+	elen = text_escape_name(shown, len, esc, sizeof(esc));
+	text_prom_label(esc, elen < sizeof(esc) ? elen : sizeof(esc) - 1, label,
+			sizeof(label));
+	fprintf(out, ",path=\"%s\"", label);
+}
+
+/* [protocol="udp|unix",]side="...",port|peer|path|pid="..."[,netns="..."]:
+ * TCP series keep the labels they always had. */
 static void group_labels(FILE *out, const struct row *r)
 {
 	char peer[INET6_ADDRSTRLEN + 16];
 
+	if (r->protocol != PROTO_TCP)
+		fprintf(out, "protocol=\"%s\",", proto_name(r->protocol));
+	if (r->protocol == PROTO_UNIX && r->kind != ROW_PROCESS) {
+		fprintf(out, "side=\"%s\"", r->kind == ROW_SERVER ? "server" : "client");
+		if (r->kind == ROW_OTHER)
+			fputs(",path=\"other\"", out);
+		else
+			path_label(out, r);
+		if (r->netns)
+			fprintf(out, ",netns=\"%u\"", (unsigned)r->netns);
+		return;
+	}
 	switch (r->kind) {
 	case ROW_SERVER:
 		fprintf(out, "side=\"server\",port=\"%u\"", (unsigned)r->g->port);
@@ -183,7 +229,9 @@ static void sockets_series(FILE *out, const struct row *rows, size_t n)
 				continue;
 			fputs("sockaudit_sockets{", out);
 			group_labels(out, &rows[i]);
-			fprintf(out, ",state=\"%s\"} %u\n", state_json_name(s),
+			fprintf(out, ",state=\"%s\"} %u\n",
+				rows[i].protocol != PROTO_TCP && s == ST_CLOSE ?
+					"unconnected" : state_json_name(s),
 				(unsigned)v);
 		}
 	}
@@ -204,11 +252,19 @@ static void flagged_series(FILE *out, const struct row *rows, size_t n)
 	size_t i;
 
 	family(out, "sockaudit_flagged_sockets",
-	       "Selected TCP sockets carrying a flag (close_wait, idle, stalled; "
-	       "dead for process groups), by group.");
+	       "Selected sockets carrying a flag (TCP: close_wait, idle, stalled; "
+	       "dead for process groups; UDP: dropping; UNIX: peer_closed), by group.");
 	for (i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
 
+		if (r->protocol == PROTO_UDP) {
+			flag_series(out, r, FLAG_DROPPING, r->n.dropping);
+			continue;
+		}
+		if (r->protocol == PROTO_UNIX) {
+			flag_series(out, r, FLAG_PEER_CLOSED, r->n.peer_closed);
+			continue;
+		}
 		if (r->kind == ROW_PROCESS) {
 			flag_series(out, r, FLAG_DEAD, r->n.dead);
 			continue;
@@ -272,7 +328,7 @@ int render_prom(FILE *out, const struct sock_table *t, const struct audit *a,
 {
 	struct row *rows = NULL;
 	size_t folded;
-	long n = build_rows(a, ro->max_peers, &rows, &folded);
+	long n = build_rows(t, a, ro->max_peers, &rows, &folded);
 
 	if (n < 0)
 		return (int)n;
