@@ -436,6 +436,16 @@ const char *unix_type_name(unsigned type)
 	return "unknown";
 }
 
+const char *fd_type_name(unsigned type)
+{
+	static const char *const names[FDT_COUNT] = {
+		"tcp", "udp", "unix", "other_socket", "pipe", "anon_inode", "file",
+		"other"
+	};
+
+	return type < FDT_COUNT ? names[type] : "unknown";
+}
+
 const char *flag_name(unsigned flag)
 {
 	unsigned i;

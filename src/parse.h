@@ -66,6 +66,8 @@ const char *flag_name(unsigned flag);
  * or UNIX socket in TCP_CLOSE, else state_json_name (state_table_name). */
 const char *sock_state_json_name(const struct sock_rec *s);
 const char *sock_state_table_name(const struct sock_rec *s);
+/* "tcp", "udp", "unix", "other_socket", "pipe", ... for an enum fd_type. */
+const char *fd_type_name(unsigned type);
 /* "tcp", "udp", "unix" for an enum sock_proto. */
 const char *proto_name(unsigned protocol);
 /* "stream", "dgram", "seqpacket" for a UNIX socket type. */

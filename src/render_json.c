@@ -162,7 +162,8 @@ static void add_group_growth(cJSON *o, const struct group_growth *gg)
 /* The top-level "processes" entry of a process holding selected sockets. */
 static cJSON *holder_object(const struct proc_rec *p, const struct proc_growth *pg)
 {
-	cJSON *o = proc_object(p, -1), *flags, *g;
+	cJSON *o = proc_object(p, -1), *flags, *g, *types;
+	unsigned i;
 
 	if (!o)
 		return NULL;
@@ -173,6 +174,9 @@ static cJSON *holder_object(const struct proc_rec *p, const struct proc_growth *
 		add_uint(o, "fd_limit", p->fd_limit);
 	else
 		cJSON_AddNullToObject(o, "fd_limit");
+	types = cJSON_AddObjectToObject(o, "fd_types");
+	for (i = 0; types && i < FDT_COUNT; i++)
+		add_uint(types, fd_type_name(i), p->fd_types[i]);
 	flags = cJSON_AddArrayToObject(o, "flags");
 	if (flags && (p->flags & PFLAG_FD_PRESSURE))
 		cJSON_AddItemToArray(flags, cJSON_CreateString("fd_pressure"));

@@ -323,6 +323,33 @@ static void process_series(FILE *out, const struct sock_table *t,
 	}
 }
 
+/* sockaudit_process_fds_by_type{pid,comm,type}: every kind, zeros
+ * included, of each process holding selected sockets. */
+static void fd_type_series(FILE *out, const struct sock_table *t,
+			   const struct audit *a)
+{
+	size_t i;
+	unsigned k;
+
+	family(out, "sockaudit_process_fds_by_type",
+	       "Open file descriptors of a process holding selected sockets, by "
+	       "kind (tcp, udp, unix, other_socket, pipe, anon_inode, file, other).");
+	for (i = 0; i < a->nprocs; i++) {
+		const struct proc_rec *p = &t->procs[a->procs[i]];
+		char esc[4 * sizeof(p->comm) + 1], label[3 * sizeof(esc) + 1];
+		size_t len = text_escape_name(p->comm, p->comm_len, esc, sizeof(esc));
+
+		text_prom_label(esc, len < sizeof(esc) ? len : sizeof(esc) - 1, label,
+				sizeof(label));
+		for (k = 0; k < FDT_COUNT; k++)
+			fprintf(out,
+				"sockaudit_process_fds_by_type{pid=\"%d\",comm=\"%s\","
+				"type=\"%s\"} %u\n",
+				(int)p->pid, label, fd_type_name(k),
+				(unsigned)p->fd_types[k]);
+	}
+}
+
 int render_prom(FILE *out, const struct sock_table *t, const struct audit *a,
 		const struct render_opts *ro)
 {
@@ -355,6 +382,7 @@ int render_prom(FILE *out, const struct sock_table *t, const struct audit *a,
 	process_series(out, t, a, "sockaudit_process_socket_fds",
 		       "Socket descriptors (any kind) of a process holding selected "
 		       "sockets.", PV_SOCKET_FDS);
+	fd_type_series(out, t, a);
 	process_series(out, t, a, "sockaudit_process_fd_limit",
 		       "Soft RLIMIT_NOFILE of a process holding selected sockets "
 		       "(absent when unlimited or unknown).", PV_LIMIT);

@@ -251,16 +251,32 @@ static void watch_header(FILE *out, const struct watch_info *w)
 
 /* ---- the processes section ---- */
 
-#define PROC_COLS 7
+#define PROC_COLS 8
 #define PROC_WATCH_COLS 2
 
 static const char *const proc_head[PROC_COLS + PROC_WATCH_COLS] = {
 	"PROCESS", "SOCKETS", "FDS", "SOCKET_FDS", "FD_LIMIT", "USE", "FLAGS",
-	"FDS_PER_MIN", "LIMIT_IN"
+	"FD_TYPES", "FDS_PER_MIN", "LIMIT_IN"
 };
 static const enum align proc_align[PROC_COLS + PROC_WATCH_COLS] = {
-	LEFT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, LEFT, RIGHT, RIGHT
+	LEFT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, LEFT, LEFT, RIGHT, RIGHT
 };
+
+/* "udp=5,unix=15,pipe=7": the kinds a process has descriptors of, in
+ * fd_types order; "-" for none.  types holds FD_TYPES_CELL bytes. */
+#define FD_TYPES_CELL 160
+static void fd_types_cell(const struct proc_rec *p, char *types)
+{
+	size_t used = 0;
+	unsigned k;
+
+	snprintf(types, FD_TYPES_CELL, "-");
+	for (k = 0; k < FDT_COUNT; k++)
+		if (p->fd_types[k])
+			used += (size_t)snprintf(types + used, FD_TYPES_CELL - used,
+						 "%s%s=%u", used ? "," : "",
+						 fd_type_name(k), (unsigned)p->fd_types[k]);
+}
 
 /* Is process i of the audit worth a row?  Every one under --pid; else
  * those near their limit, and under --watch those whose descriptors
@@ -276,7 +292,7 @@ static bool proc_shown(const struct proc_rec *p, const struct render_opts *ro,
 }
 
 static int proc_cells(const struct proc_rec *p, const struct proc_growth *pg,
-		      struct buf *name, char f[8][32], char **cells)
+		      struct buf *name, char f[8][32], char *types, char **cells)
 {
 	name->len = 0;
 	if (buf_str(name, "") || buf_proc(name, p))
@@ -311,8 +327,10 @@ static int proc_cells(const struct proc_rec *p, const struct proc_growth *pg,
 	cells[4] = f[3];
 	cells[5] = f[4];
 	cells[6] = f[5];
-	cells[7] = f[6];
-	cells[8] = f[7];
+	fd_types_cell(p, types);
+	cells[7] = types;
+	cells[8] = f[6];
+	cells[9] = f[7];
 	return 0;
 }
 
@@ -326,7 +344,7 @@ static int procs_section(FILE *out, const struct sock_table *t,
 	size_t widths[PROC_COLS + PROC_WATCH_COLS] = { 0 };
 	char *cells[PROC_COLS + PROC_WATCH_COLS];
 	struct buf name = { 0 };
-	char f[8][32];
+	char f[8][32], types[FD_TYPES_CELL];
 	size_t i, shown = 0;
 	int pass, rc = 0;
 
@@ -346,7 +364,7 @@ static int procs_section(FILE *out, const struct sock_table *t,
 			if (!proc_shown(p, ro, i))
 				continue;
 			rc = proc_cells(p, ro->watch && ro->watch->procs ?
-					&ro->watch->procs[i] : NULL, &name, f, cells);
+					&ro->watch->procs[i] : NULL, &name, f, types, cells);
 			if (rc)
 				break;
 			if (pass == 0)

@@ -16,6 +16,7 @@
 #include "collect.h"
 #include "diag.h"
 #include "fdscan.h"
+#include "fdtypes.h"
 #include "owners.h"
 
 #define PROC_ROOT "/proc"
@@ -355,6 +356,15 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 	rc = audit_run(&s->t, &ao, &s->a);
 	if (rc) {
 		diag_warn("audit: %s", strerror(-rc));
+		status = EXIT_CANNOT_RUN;
+		goto fail;
+	}
+	/* Descriptors by kind, of the processes the report names only. */
+	rc = fdtypes_fill(&s->t, &scan, PROC_ROOT, s->a.procs, s->a.nprocs);
+	if (rc) {
+		diag_warn("reading descriptor kinds in %s: %s", PROC_ROOT,
+			  strerror(-rc));
+		audit_free(&s->a);
 		status = EXIT_CANNOT_RUN;
 		goto fail;
 	}

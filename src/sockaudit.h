@@ -152,6 +152,19 @@ enum proc_flag {
 
 #define FD_LIMIT_NONE UINT64_MAX /* RLIMIT_NOFILE unlimited */
 
+/* Descriptors by kind (contract: "fd_types"), in output order. */
+enum fd_type {
+	FDT_TCP,
+	FDT_UDP,
+	FDT_UNIX,
+	FDT_OTHER_SOCKET,
+	FDT_PIPE,
+	FDT_ANON_INODE,
+	FDT_FILE,
+	FDT_OTHER,
+	FDT_COUNT
+};
+
 /* A process that holds at least one socket of interest. */
 struct proc_rec {
 	pid_t pid;
@@ -163,6 +176,7 @@ struct proc_rec {
 	uint8_t has_fd_limit; /* fd_limit was read from /proc/PID/limits */
 	uint8_t flags;	      /* enum proc_flag bits */
 	uint32_t sockets;     /* selected sockets it holds, set by the audit */
+	uint32_t fd_types[FDT_COUNT]; /* its descriptors by kind (fdtypes.c) */
 };
 
 /* One descriptor: process `proc` holds the socket on `fd`. */
