@@ -101,12 +101,15 @@ static int is_selected(const struct sock_rec *s, const struct audit_opts *o)
 /* What identifies a group; zeroed before use so memcmp compares it. */
 struct group_key {
 	uint32_t netns;
+	int32_t pid;
+	uint32_t path; /* UNIX: canonical name ref (path_map) */
+	uint16_t port;
 	uint8_t side;
 	uint8_t family;
-	uint16_t port;
-	int32_t pid;
 	uint8_t protocol;
-	uint32_t path; /* UNIX: canonical name ref (path_map) */
+	/* No padding: memcmp compares every byte (zeroed with the key). */
+	/* cppcheck-suppress unusedStructMember */
+	uint8_t spare[3];
 	unsigned char raddr[16];
 };
 

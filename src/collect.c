@@ -183,7 +183,7 @@ static int read_sockets(const struct options *o, uint32_t states,
 	int inconsistent = 0, rc;
 
 	if (o->source != SOURCE_PROC && !rs->proc_only) {
-		rc = o->protocols & PROTO_BIT(PROTO_TCP) ?
+		rc = (o->protocols & PROTO_BIT(PROTO_TCP)) ?
 			     read_netlink(t, o, states, &inconsistent) : 0;
 		if (rc == 0)
 			rc = read_netlink_kinds(t, o, states, &inconsistent);
@@ -220,7 +220,7 @@ static int read_sockets(const struct options *o, uint32_t states,
 	/* Both families: listeners of either family decide grouping; the
 	 * audit selects the family. */
 	memset(&pst, 0, sizeof(pst));
-	rc = o->protocols & PROTO_BIT(PROTO_TCP) ?
+	rc = (o->protocols & PROTO_BIT(PROTO_TCP)) ?
 		     procnet_read(proc_dir, t, FAMILY_BOTH, states, &pst) : 0;
 	if (!rc)
 		rc = read_proc_kinds(proc_dir, t, o, states, &what, &pst.malformed);

@@ -515,7 +515,7 @@ int render_table_groups(FILE *out, const struct sock_table *t,
 	show[0] = netns_column(ro);
 	show[11] = (kinds & PROTO_BIT(PROTO_UNIX)) != 0;
 	show[12] = (kinds & PROTO_BIT(PROTO_UDP)) != 0;
-	ncols = compact(head, show, all);
+	compact(head, show, all);
 	for (i = 0, ncols = 0; i < all; i++)
 		if (show[i])
 			al[ncols++] = group_align[i];
@@ -692,7 +692,7 @@ int render_table_list(FILE *out, const struct sock_table *t,
 	}
 	show[0] = netns_column(ro);
 	show[1] = kinds_shown(a) != 0;
-	ncols = compact(head, show, LIST_COLS);
+	compact(head, show, LIST_COLS);
 	for (i = 0, ncols = 0; i < LIST_COLS; i++)
 		if (show[i])
 			al[ncols++] = list_align[i];
