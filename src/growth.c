@@ -10,7 +10,11 @@
 #include <string.h>
 
 struct growth_group {
-	struct group key; /* key fields only: no counts, no processes */
+	struct group key; /* key fields only: no counts, no processes, no
+			   * path ref (it points into one sample's table) */
+	/* A UNIX group's name, owned: names are compared by bytes. */
+	uint8_t path_len;
+	unsigned char path[255];
 	struct series sockets, close_wait, idle;
 	uint64_t seen;	  /* the last sample it was present in */
 	uint64_t present; /* samples it was present in */
@@ -42,10 +46,23 @@ void growth_free(struct growth *g)
 	memset(g, 0, sizeof(*g));
 }
 
-static bool same_key(const struct group *a, const struct group *b)
+/* A UNIX server or client group, keyed by a name. */
+static bool named(const struct group *k)
 {
-	if (a->netns != b->netns || a->side != b->side)
+	return k->protocol == PROTO_UNIX && k->side != SIDE_PROCESS;
+}
+
+/* Whether tracked group e is the group k, whose UNIX name (if any) is
+ * name[0..len). */
+static bool same_key(const struct growth_group *e, const struct group *b,
+		     const unsigned char *name, size_t len)
+{
+	const struct group *a = &e->key;
+
+	if (a->netns != b->netns || a->side != b->side || a->protocol != b->protocol)
 		return false;
+	if (named(b))
+		return e->path_len == len && !memcmp(e->path, name, len);
 	if (a->side == SIDE_SERVER)
 		return a->port == b->port;
 	if (a->side == SIDE_PROCESS)
@@ -63,12 +80,16 @@ static uint32_t hash_bytes(uint32_t h, const void *p, size_t n)
 	return h;
 }
 
-static uint32_t key_hash(const struct group *k)
+static uint32_t key_hash(const struct group *k, const unsigned char *name,
+			 size_t len)
 {
 	uint32_t h = 2166136261u, side = (uint32_t)k->side;
 
 	h = hash_bytes(h, &k->netns, sizeof(k->netns));
 	h = hash_bytes(h, &side, sizeof(side));
+	h = hash_bytes(h, &k->protocol, sizeof(k->protocol));
+	if (named(k))
+		return hash_bytes(h, name, len);
 	if (k->side == SIDE_PROCESS)
 		return hash_bytes(h, &k->pid, sizeof(k->pid));
 	h = hash_bytes(h, &k->port, sizeof(k->port));
@@ -91,7 +112,8 @@ static int rehash_groups(struct growth *g)
 	if (!s)
 		return -ENOMEM;
 	for (i = 0; i < g->ngroups; i++) {
-		size_t j = key_hash(&g->groups[i].key) & (ncap - 1);
+		const struct growth_group *e = &g->groups[i];
+		size_t j = key_hash(&e->key, e->path, e->path_len) & (ncap - 1);
 
 		while (s[j])
 			j = (j + 1) & (ncap - 1);
@@ -139,17 +161,20 @@ static int grow_array(void **v, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
-/* The tracked group with this key, added (all zero so far) if new. */
-static struct growth_group *find_group(struct growth *g, const struct group *k)
+/* The tracked group with this key (a group of table t), added (all
+ * zero so far) if new. */
+static struct growth_group *find_group(struct growth *g, const struct sock_table *t,
+				       const struct group *k)
 {
 	struct growth_group *e;
-	size_t j;
+	const unsigned char *name;
+	size_t len = audit_group_path(t, k, &name), j;
 
 	if (2 * (g->ngroups + 1) > g->slots_cap && rehash_groups(g) < 0)
 		return NULL;
-	for (j = key_hash(k) & (g->slots_cap - 1); g->slots[j];
+	for (j = key_hash(k, name, len) & (g->slots_cap - 1); g->slots[j];
 	     j = (j + 1) & (g->slots_cap - 1))
-		if (same_key(&g->groups[g->slots[j] - 1].key, k))
+		if (same_key(&g->groups[g->slots[j] - 1], k, name, len))
 			return &g->groups[g->slots[j] - 1];
 	if (grow_array((void **)&g->groups, &g->groups_cap, g->ngroups,
 		       sizeof(*g->groups)))
@@ -161,7 +186,11 @@ static struct growth_group *find_group(struct growth *g, const struct group *k)
 	e->key.family = k->family;
 	e->key.port = k->port;
 	e->key.pid = k->pid;
+	e->key.protocol = k->protocol;
 	memcpy(e->key.raddr, k->raddr, sizeof(e->key.raddr));
+	e->path_len = (uint8_t)(len < sizeof(e->path) ? len : sizeof(e->path));
+	if (len)
+		memcpy(e->path, name, e->path_len);
 	g->slots[j] = (uint32_t)g->ngroups + 1;
 	g->ngroups++;
 	return e;
@@ -258,7 +287,7 @@ int growth_add(struct growth *g, const struct sock_table *t,
 
 	for (i = 0; i < a->ngroups; i++) {
 		const struct group *grp = &a->groups[i];
-		struct growth_group *e = find_group(g, grp);
+		struct growth_group *e = find_group(g, t, grp);
 		/* A group new after sample 0 was 0 until now: its first
 		 * value stays 0. */
 		bool first = k == 0;

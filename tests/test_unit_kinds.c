@@ -19,6 +19,7 @@
 #include <linux/unix_diag.h>
 
 #include "audit.h"
+#include "growth.h"
 #include "options.h"
 #include "parse.h"
 #include "source_netlink.h"
@@ -653,6 +654,81 @@ START_TEST(test_kind_groups)
 }
 END_TEST
 
+/* One sample of the watch test: a TCP and a UDP server on port 53 and
+ * two UNIX names, each table built afresh (names at other offsets). */
+static void watch_table(struct sock_table *t, int pad)
+{
+	struct sock_rec *s;
+	int i;
+
+	table_init(t);
+	/* Shift the pool so that the names' refs differ between samples
+	 * (a name stored for no socket of the table). */
+	if (pad) {
+		struct sock_rec none;
+
+		memset(&none, 0, sizeof(none));
+		ck_assert_int_eq(table_set_path(t, &none, "/padding", 8), 0);
+	}
+	for (i = 0; i < 3; i++) {
+		s = table_add_sock(t);
+		s->family = AF_INET;
+		s->state = i ? ST_ESTABLISHED : ST_LISTEN;
+		s->lport = 53;
+		s->rport = (uint16_t)(i ? 40000 + i : 0);
+		s->inode = 100 + (uint32_t)i;
+	}
+	ck_assert_int_eq(table_mark_listener(t, 53), 0);
+	s = table_add_sock(t);
+	s->protocol = PROTO_UDP;
+	s->family = AF_INET;
+	s->state = ST_CLOSE;
+	s->lport = 53;
+	s->inode = 110;
+	add_unix(t, 120, ST_LISTEN, "/run/a", 6, 0);
+	add_unix(t, 121, ST_LISTEN, "/run/b", 6, 0);
+	add_unix(t, 122, ST_ESTABLISHED, "/run/b", 6, 0);
+	ck_assert_int_eq(table_index(t), 0);
+}
+
+/*
+ * --watch keeps one series per group of every kind: TCP and UDP on the
+ * same port, and UNIX groups of different names, are not one group
+ * (which would make an unchanged host look like it grows).
+ */
+START_TEST(test_kind_growth_keys)
+{
+	struct audit_opts o = { .states = STATES_ALL, .families = FAMILY_BOTH,
+				.ephemeral_low = 32768 };
+	struct group_growth gg[16];
+	struct growth g;
+	int sample;
+	size_t i;
+
+	growth_init(&g);
+	for (sample = 0; sample < 6; sample++) {
+		struct sock_table t;
+		struct audit a;
+
+		watch_table(&t, sample & 1);
+		ck_assert_int_eq(audit_run(&t, &o, &a), 0);
+		ck_assert_uint_le(a.ngroups, 16);
+		ck_assert_int_eq(growth_add(&g, &t, &a, 10.0 * sample, gg, NULL), 0);
+		for (i = 0; sample && i < a.ngroups; i++) {
+			ck_assert_msg(gg[i].delta == 0 && !gg[i].leaking,
+				      "sample %d group %zu (protocol %u side %d): delta %lld",
+				      sample, i, a.groups[i].protocol, a.groups[i].side,
+				      (long long)gg[i].delta);
+			ck_assert(gg[i].sockets_per_min == 0);
+		}
+		audit_free(&a);
+		table_free(&t);
+	}
+	ck_assert_uint_eq(g.ngroups, 4); /* tcp 53, udp 53, /run/a, /run/b */
+	growth_free(&g);
+}
+END_TEST
+
 static Suite *kinds_suite(void)
 {
 	Suite *s = suite_create("kinds");
@@ -665,6 +741,7 @@ static Suite *kinds_suite(void)
 	tcase_add_loop_test(tc, test_kind_options, 0, NROWS(kind_opt_rows));
 	tcase_add_loop_test(tc, test_kind_flags, 0, NROWS(flag_rows));
 	tcase_add_test(tc, test_kind_groups);
+	tcase_add_test(tc, test_kind_growth_keys);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("recorded");
 	tcase_add_test(tc, test_recorded_udp);
