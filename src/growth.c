@@ -30,6 +30,7 @@ struct growth_proc {
 	 * slope's n*stt - st*st. */
 	double t1, st, stt;
 	struct series fds, sockets;
+	uint32_t fd_types_first[FDT_COUNT]; /* fd_types in its first sample */
 };
 
 void growth_init(struct growth *g)
@@ -322,6 +323,7 @@ int growth_add(struct growth *g, const struct sock_table *t,
 		const struct proc_rec *p = &t->procs[a->procs[i]];
 		struct growth_proc *e = find_proc(g, p->pid);
 		double n, tp;
+		unsigned k2;
 
 		if (!e)
 			return -ENOMEM;
@@ -335,6 +337,7 @@ int growth_add(struct growth *g, const struct sock_table *t,
 			e->comm_len = p->comm_len;
 			memcpy(e->comm, p->comm, sizeof(e->comm));
 			e->t1 = tm;
+			memcpy(e->fd_types_first, p->fd_types, sizeof(e->fd_types_first));
 		}
 		tp = tm - e->t1;
 		e->n++;
@@ -348,6 +351,9 @@ int growth_add(struct growth *g, const struct sock_table *t,
 		pg[i].fds_per_min = slope(&e->fds, n, e->st, e->stt);
 		pg[i].sockets_per_min = slope(&e->sockets, n, e->st, e->stt);
 		pg[i].fds_delta = (int64_t)e->fds.last - (int64_t)e->fds.first;
+		for (k2 = 0; k2 < FDT_COUNT; k2++)
+			pg[i].fd_types_delta[k2] = (int64_t)p->fd_types[k2] -
+						   (int64_t)e->fd_types_first[k2];
 		pg[i].samples = e->n;
 		pg[i].minutes_to_limit = -1;
 		if (pg[i].fds_per_min > 0 && p->has_fd_limit &&

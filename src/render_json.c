@@ -187,6 +187,9 @@ static cJSON *holder_object(const struct proc_rec *p, const struct proc_growth *
 		add_rate(g, "fds_per_min", pg->fds_per_min);
 		add_rate(g, "sockets_per_min", pg->sockets_per_min);
 		add_int(g, "fds_delta", pg->fds_delta);
+		types = cJSON_AddObjectToObject(g, "fd_types_delta");
+		for (i = 0; types && i < FDT_COUNT; i++)
+			add_int(types, fd_type_name(i), pg->fd_types_delta[i]);
 		if (pg->minutes_to_limit >= 0)
 			add_rate(g, "minutes_to_fd_limit", pg->minutes_to_limit);
 		else

@@ -255,27 +255,37 @@ static void watch_header(FILE *out, const struct watch_info *w)
 #define PROC_WATCH_COLS 2
 
 static const char *const proc_head[PROC_COLS + PROC_WATCH_COLS] = {
-	"PROCESS", "SOCKETS", "FDS", "SOCKET_FDS", "FD_LIMIT", "USE", "FLAGS",
-	"FD_TYPES", "FDS_PER_MIN", "LIMIT_IN"
+	"PROCESS", "SOCKETS", "FDS", "SOCKET_FDS", "FD_LIMIT", "USE", "FD_TYPES",
+	"FLAGS", "FDS_PER_MIN", "LIMIT_IN"
 };
 static const enum align proc_align[PROC_COLS + PROC_WATCH_COLS] = {
 	LEFT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, LEFT, LEFT, RIGHT, RIGHT
 };
 
 /* "udp=5,unix=15,pipe=7": the kinds a process has descriptors of, in
- * fd_types order; "-" for none.  types holds FD_TYPES_CELL bytes. */
-#define FD_TYPES_CELL 160
-static void fd_types_cell(const struct proc_rec *p, char *types)
+ * fd_types order; "-" for none.  Under --watch each kind that changed
+ * since the process's first sample says by how much: "pipe=40(+30)".
+ * types holds FD_TYPES_CELL bytes (8 kinds of 32 at most). */
+#define FD_TYPES_CELL 320
+static void fd_types_cell(const struct proc_rec *p, const struct proc_growth *pg,
+			  char *types)
 {
 	size_t used = 0;
 	unsigned k;
 
 	snprintf(types, FD_TYPES_CELL, "-");
-	for (k = 0; k < FDT_COUNT; k++)
-		if (p->fd_types[k])
+	for (k = 0; k < FDT_COUNT; k++) {
+		long long d = pg ? pg->fd_types_delta[k] : 0;
+
+		if (!p->fd_types[k] && !d)
+			continue;
+		used += (size_t)snprintf(types + used, FD_TYPES_CELL - used,
+					 "%s%s=%u", used ? "," : "", fd_type_name(k),
+					 (unsigned)p->fd_types[k]);
+		if (d)
 			used += (size_t)snprintf(types + used, FD_TYPES_CELL - used,
-						 "%s%s=%u", used ? "," : "",
-						 fd_type_name(k), (unsigned)p->fd_types[k]);
+						 d > 0 ? "(+%lld)" : "(%lld)", d);
+	}
 }
 
 /* Is process i of the audit worth a row?  Every one under --pid; else
@@ -326,9 +336,9 @@ static int proc_cells(const struct proc_rec *p, const struct proc_growth *pg,
 	cells[3] = f[2];
 	cells[4] = f[3];
 	cells[5] = f[4];
-	cells[6] = f[5];
-	fd_types_cell(p, types);
-	cells[7] = types;
+	fd_types_cell(p, pg, types);
+	cells[6] = types;
+	cells[7] = f[5];
 	cells[8] = f[6];
 	cells[9] = f[7];
 	return 0;

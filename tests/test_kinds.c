@@ -33,10 +33,10 @@ struct helper {
 	char dir[64], pid_arg[24];
 };
 
-static void helper_start(struct helper *h)
+static void helper_start_args(struct helper *h, const char *extra)
 {
 	char path[PATH_MAX], line[128];
-	const char *argv[3];
+	const char *argv[4];
 
 	snprintf(h->dir, sizeof(h->dir), "/tmp/sockaudit-kinds-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(h->dir));
@@ -44,7 +44,8 @@ static void helper_start(struct helper *h)
 		 test_env_dir("TEST_PROGS", "build/tests/progs"));
 	argv[0] = path;
 	argv[1] = h->dir;
-	argv[2] = NULL;
+	argv[2] = extra;
+	argv[3] = NULL;
 	ck_assert_int_eq(bg_start(&h->p, argv, true), 0);
 	if (bg_read_line(&h->p, line, sizeof(line), 10000) ||
 	    sscanf(line, "ready %d %d %d", &h->port_flood, &h->port_read,
@@ -52,6 +53,11 @@ static void helper_start(struct helper *h)
 		ck_abort_msg("kinds_helper did not start: %s", bg_stderr(&h->p));
 	h->pid = h->p.pid;
 	snprintf(h->pid_arg, sizeof(h->pid_arg), "%d", (int)h->pid);
+}
+
+static void helper_start(struct helper *h)
+{
+	helper_start_args(h, NULL);
 }
 
 static void helper_stop(struct helper *h)
@@ -567,6 +573,45 @@ START_TEST(test_fd_types)
 }
 END_TEST
 
+/* --watch on a process leaking pipes: fd_types_delta says which kind
+ * grows, in JSON and in the table's FD_TYPES cell. */
+START_TEST(test_fd_types_watch)
+{
+	const char *args[] = { "-x", "--pid", NULL, "--watch", "300ms", "--count", "4",
+			       "-j", NULL };
+	struct helper h;
+	struct run_result r;
+	const cJSON *p, *d;
+	char *last, *nl;
+	cJSON *doc;
+
+	helper_start_args(&h, "leak-pipes");
+	args[2] = h.pid_arg;
+	run_sockaudit_v(&r, NULL, args);
+	ck_assert_msg(r.status == 0, "%s", run_describe(&r));
+	/* The last NDJSON line. */
+	r.out[r.out_len - 1] = '\0';
+	nl = strrchr(r.out, '\n');
+	last = nl ? nl + 1 : r.out;
+	doc = cJSON_Parse(last);
+	ck_assert_ptr_nonnull(doc);
+	p = cJSON_GetArrayItem(json_array(doc, "processes"), 0);
+	d = json_object(json_object(p, "growth"), "fd_types_delta");
+	ck_assert_int_gt(json_int(d, "pipe"), 0);
+	ck_assert_int_eq(json_int(d, "unix"), 0);
+	ck_assert_int_eq(json_int(d, "udp"), 0);
+	cJSON_Delete(doc);
+	run_result_free(&r);
+
+	args[7] = NULL; /* the table */
+	run_sockaudit_v(&r, NULL, args);
+	ck_assert_msg(r.status == 0, "%s", run_describe(&r));
+	ck_assert_msg(strstr(r.out, ",pipe=") && strstr(r.out, "(+"), "%s", r.out);
+	run_result_free(&r);
+	helper_stop(&h);
+}
+END_TEST
+
 static Suite *kinds_suite(void)
 {
 	Suite *s = suite_create("kinds");
@@ -579,6 +624,7 @@ static Suite *kinds_suite(void)
 	tcase_add_test(tc, test_udp_proc_source);
 	tcase_add_test(tc, test_udp_dropping_assertion);
 	tcase_add_test(tc, test_fd_types);
+	tcase_add_test(tc, test_fd_types_watch);
 	suite_add_tcase(s, tc);
 	return s;
 }

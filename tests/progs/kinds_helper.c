@@ -2,7 +2,7 @@
  * kinds_helper: a process holding UDP and UNIX sockets and other
  * descriptors in known numbers, for test_kinds.
  *
- *   kinds_helper DIR
+ *   kinds_helper DIR [leak-pipes]
  *
  * UDP, on loopback, kernel-chosen ports:
  *   - F: unconnected, a 1-byte receive buffer asked for, flooded with 300
@@ -19,7 +19,9 @@
  * Others: 3 pipes (6 descriptors), 2 eventfds, /dev/null, DIR/file.
  *
  * When ready it prints "ready PORT_F PORT_R PORT_R6" and reads R until
- * killed; it dies with its parent.
+ * killed; it dies with its parent.  With leak-pipes it also opens one
+ * more pipe every 100 ms (up to 200 pipes): a descriptor leak that is no
+ * socket.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -146,10 +148,13 @@ int main(int argc, char **argv)
 	socklen_t salen;
 	int f, r, r6, pf, pr, pr6, send_s, l, la, srv, pair[2], p[2], i, one = 1;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: kinds_helper DIR\n");
+	int leak = 0, leaked = 0;
+
+	if (argc < 2 || argc > 3) {
+		fprintf(stderr, "usage: kinds_helper DIR [leak-pipes]\n");
 		return 2;
 	}
+	leak = argc == 3 && !strcmp(argv[2], "leak-pipes");
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	(void)one;
 
@@ -213,7 +218,9 @@ int main(int argc, char **argv)
 	for (;;) {
 		struct pollfd pfd = { .fd = r, .events = POLLIN };
 
-		if (poll(&pfd, 1, -1) > 0)
+		if (poll(&pfd, 1, leak ? 100 : -1) > 0)
 			(void)recv(r, buf, sizeof(buf), MSG_DONTWAIT);
+		if (leak && leaked < 200 && pipe(p) == 0)
+			leaked++;
 	}
 }
