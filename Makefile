@@ -302,7 +302,7 @@ FUZZ_JOBS    ?= 1
 FUZZ_LONG_SECONDS ?= 600
 FUZZ_LONG_JOBS    ?= 2
 FUZZ_DEFS    ?=
-FUZZ_TARGETS  = procnet netlink options escape render growth http cgroup
+FUZZ_TARGETS  = procnet netlink udp unix options escape render growth http cgroup
 FUZZ_FLAGS    = -std=gnu11 -D_GNU_SOURCE -pthread -O1 -g \
                 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all -Isrc $(FUZZ_DEFS) \

@@ -16,12 +16,32 @@
 
 #include "workload.h"
 
+/*
+ * The flags of a UDP or UNIX socket: dropping for a UDP socket that has
+ * dropped datagrams; peer_closed for a connected UNIX stream or
+ * seqpacket socket whose peer closed (or shut down writing): the kernel
+ * set its receive side shut down.  Only sock_diag gives that state.
+ */
+static unsigned kind_flags(const struct sock_rec *s)
+{
+	if (s->protocol == PROTO_UDP)
+		return s->drops ? FLAG_DROPPING : 0;
+	if (s->protocol == PROTO_UNIX && s->has_shutdown &&
+	    s->state == ST_ESTABLISHED &&
+	    (s->utype == SOCK_STREAM || s->utype == SOCK_SEQPACKET) &&
+	    (s->shutdown & UNIX_SHUT_RCV))
+		return FLAG_PEER_CLOSED;
+	return 0;
+}
+
 unsigned audit_flags_of(const struct sock_rec *s, uint32_t idle_ms)
 {
 	unsigned f = 0;
 
 	if (sock_is_dead(s))
 		return FLAG_DEAD;
+	if (s->protocol != PROTO_TCP)
+		return kind_flags(s);
 	if (s->state == ST_CLOSE_WAIT)
 		f |= FLAG_CLOSE_WAIT;
 	if (!s->has_times)
@@ -59,11 +79,16 @@ static int bit_set(const uint8_t *bits, uint16_t v)
 
 static int is_selected(const struct sock_rec *s, const struct audit_opts *o)
 {
-	unsigned fam = s->family == AF_INET ? FAMILY_INET : FAMILY_INET6;
+	unsigned fam = s->family == AF_INET ? FAMILY_INET :
+		       s->family == AF_INET6 ? FAMILY_INET6 : FAMILY_BOTH;
 
 	if (s->origin == ORIGIN_LATE || !(o->states & STATE_BIT(s->state)))
 		return 0;
-	if (!(o->families & fam))
+	/* -4, -6: a UNIX socket is neither. */
+	if ((o->families & fam) != fam)
+		return 0;
+	/* A UNIX socket has no port: a port selection leaves it out. */
+	if ((o->ports || o->rports) && s->protocol == PROTO_UNIX)
 		return 0;
 	if (o->ports && !(s->has_local && bit_set(o->ports, s->lport)))
 		return 0;
@@ -95,12 +120,121 @@ static int held_by_selected(const struct sock_table *t, const struct sock_rec *s
 struct group_key {
 	uint64_t wl_hash;	/* workload sides: of the key, 0 for none */
 	uint32_t netns;
+	int32_t pid;
+	uint32_t path; /* UNIX: canonical name ref (path_map) */
+	uint16_t port;
 	uint8_t side;
 	uint8_t family;
-	uint16_t port;
-	int64_t pid;		/* 64 bits: no padding, for memcmp */
+	uint8_t protocol;
+	/* No padding: memcmp compares every byte (zeroed with the key). */
+	/* cppcheck-suppress unusedStructMember */
+	uint8_t spare[7];
 	unsigned char raddr[16];
 };
+
+/*
+ * UNIX names interned: sockets that share a name carry it at different
+ * places of the table's pool; groups need one reference for equal bytes.
+ * An open-addressing set of path refs, hashed by their bytes.
+ */
+struct path_map {
+	uint32_t *slots; /* path ref, 0 = empty */
+	size_t cap, n;
+};
+
+static uint32_t bytes_hash(const unsigned char *p, size_t len)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+/* Grow the set to twice its size.  Returns 0 or -ENOMEM. */
+static int path_map_grow(struct path_map *pm, const struct sock_table *t)
+{
+	size_t ncap = pm->cap ? 2 * pm->cap : 64, i;
+	uint32_t *slots = calloc(ncap, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (i = 0; i < pm->cap; i++) {
+		uint32_t ref = pm->slots[i];
+		size_t j;
+
+		if (!ref)
+			continue;
+		j = bytes_hash(t->paths + ref, t->paths[ref - 1]) & (ncap - 1);
+		while (slots[j])
+			j = (j + 1) & (ncap - 1);
+		slots[j] = ref;
+	}
+	free(pm->slots);
+	pm->slots = slots;
+	pm->cap = ncap;
+	return 0;
+}
+
+/*
+ * The canonical reference of path ref `ref` (the first one seen with the
+ * same bytes) into *out; 0 stays 0.  Returns 0 or -ENOMEM.
+ */
+static int path_canon(struct path_map *pm, const struct sock_table *t,
+		      uint32_t ref, uint32_t *out)
+{
+	const unsigned char *name;
+	size_t len, j;
+
+	*out = 0;
+	if (!ref || ref > t->paths_len)
+		return 0;
+	if (2 * (pm->n + 1) > pm->cap && path_map_grow(pm, t) < 0)
+		return -ENOMEM;
+	name = t->paths + ref;
+	len = t->paths[ref - 1];
+	j = bytes_hash(name, len) & (pm->cap - 1);
+	while (pm->slots[j]) {
+		uint32_t other = pm->slots[j];
+
+		if (t->paths[other - 1] == len && !memcmp(t->paths + other, name, len)) {
+			*out = other;
+			return 0;
+		}
+		j = (j + 1) & (pm->cap - 1);
+	}
+	pm->slots[j] = ref;
+	pm->n++;
+	*out = ref;
+	return 0;
+}
+
+size_t audit_group_path(const struct sock_table *t, const struct group *g,
+			const unsigned char **name)
+{
+	*name = NULL;
+	if (g->protocol != PROTO_UNIX || !g->path || g->path > t->paths_len)
+		return 0;
+	*name = t->paths + g->path;
+	return t->paths[g->path - 1];
+}
+
+size_t audit_peer_path(const struct sock_table *t, const struct sock_rec *s,
+		       const unsigned char **name, int *found)
+{
+	uint32_t peer;
+
+	*name = NULL;
+	*found = 0;
+	if (s->protocol != PROTO_UNIX || !s->ux.peer_inode)
+		return 0;
+	peer = table_find(t, s->ux.peer_inode);
+	if (peer == NO_INDEX || t->socks[peer].protocol != PROTO_UNIX)
+		return 0;
+	*found = 1;
+	return table_path(t, &t->socks[peer], name);
+}
 
 struct group_map {
 	uint32_t *slots; /* group index + 1, 0 = empty */
@@ -140,6 +274,8 @@ static void key_of_group(const struct group *g, struct group_key *k)
 	k->family = g->family;
 	k->port = g->port;
 	k->pid = g->pid;
+	k->protocol = g->protocol;
+	k->path = g->path;
 	memcpy(k->raddr, g->raddr, sizeof(k->raddr));
 	k->wl_hash = wl_hash(g->wl_key);
 }
@@ -202,7 +338,9 @@ static struct group *map_get(struct group_map *m, const struct group_key *k,
 	g->side = (enum group_side)k->side;
 	g->family = k->family;
 	g->port = k->port;
-	g->pid = (pid_t)k->pid;
+	g->pid = k->pid;
+	g->protocol = k->protocol;
+	g->path = k->path;
 	memcpy(g->raddr, k->raddr, sizeof(g->raddr));
 	g->wl_proc = wl_proc;
 	if (wl_key && !(g->wl_key = strdup(wl_key)))
@@ -212,21 +350,75 @@ static struct group *map_get(struct group_map *m, const struct group_key *k,
 	return g;
 }
 
-static void group_key_of(const struct sock_table *t, const struct sock_rec *s,
-			 const struct audit_opts *o, struct group_key *k)
+/* Side process: the lowest PID that holds s. */
+static void key_by_process(const struct sock_table *t, const struct sock_rec *s,
+			   struct group_key *k)
+{
+	uint32_t r;
+
+	k->side = SIDE_PROCESS;
+	for (r = s->owners; r != NO_INDEX; r = t->refs[r].next) {
+		pid_t pid = t->procs[t->refs[r].proc].pid;
+
+		if (!k->pid || pid < k->pid)
+			k->pid = pid;
+	}
+}
+
+/*
+ * The group of a UNIX socket: its own name (server), else its peer's
+ * (client), else its process.  Returns 0 or -ENOMEM.
+ */
+static int unix_key(const struct sock_table *t, const struct sock_rec *s,
+		    struct path_map *pm, struct group_key *k)
+{
+	uint32_t peer;
+
+	if (s->ux.path) {
+		k->side = SIDE_SERVER;
+		return path_canon(pm, t, s->ux.path, &k->path);
+	}
+	peer = s->ux.peer_inode ? table_find(t, s->ux.peer_inode) : NO_INDEX;
+	if (peer != NO_INDEX && t->socks[peer].protocol == PROTO_UNIX &&
+	    t->socks[peer].ux.path) {
+		k->side = SIDE_CLIENT;
+		return path_canon(pm, t, t->socks[peer].ux.path, &k->path);
+	}
+	key_by_process(t, s, k);
+	return 0;
+}
+
+/* The group of a UDP socket: unconnected by local port (server),
+ * connected by peer (client). */
+static void udp_key(const struct sock_rec *s, struct group_key *k)
+{
+	if (s->state != ST_ESTABLISHED) {
+		k->side = SIDE_SERVER;
+		k->port = s->lport;
+		return;
+	}
+	k->side = SIDE_CLIENT;
+	k->family = s->family;
+	k->port = s->rport;
+	memcpy(k->raddr, s->raddr, sizeof(k->raddr));
+}
+
+/* The group of socket s into *k.  Returns 0 or -ENOMEM. */
+static int group_key_of(const struct sock_table *t, const struct sock_rec *s,
+			const struct audit_opts *o, struct path_map *pm,
+			struct group_key *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->netns = s->netns;
+	k->protocol = s->protocol;
+	if (s->protocol == PROTO_UNIX)
+		return unix_key(t, s, pm, k);
+	if (s->protocol == PROTO_UDP) {
+		udp_key(s, k);
+		return 0;
+	}
 	if (sock_is_dead(s)) {
-		uint32_t r;
-
-		k->side = SIDE_PROCESS;
-		for (r = s->owners; r != NO_INDEX; r = t->refs[r].next) {
-			pid_t pid = t->procs[t->refs[r].proc].pid;
-
-			if (!k->pid || pid < k->pid)
-				k->pid = pid;
-		}
+		key_by_process(t, s, k);
 	} else if (s->lport &&
 		   (table_has_listener(t, s->netns, s->lport) ||
 		    s->lport < table_ephemeral_low(t, s->netns, o->ephemeral_low))) {
@@ -240,6 +432,7 @@ static void group_key_of(const struct sock_table *t, const struct sock_rec *s,
 		k->port = s->rport;
 		memcpy(k->raddr, s->raddr, sizeof(k->raddr));
 	}
+	return 0;
 }
 
 /* The holder of s with the lowest PID, NO_INDEX when none. */
@@ -295,25 +488,34 @@ static void count(struct counts *c, const struct sock_rec *s)
 	c->idle += !!(s->flags & FLAG_IDLE);
 	c->stalled += !!(s->flags & FLAG_STALLED);
 	c->dead += !!(s->flags & FLAG_DEAD);
+	c->peer_closed += !!(s->flags & FLAG_PEER_CLOSED);
+	c->dropping += !!(s->flags & FLAG_DROPPING);
 }
 
 /* Most suspicious first: dead and close_wait, then stalled, then idle;
  * then bigger groups; then by side and key so the order is stable. */
 static int cmp_groups(const struct group *a, const struct group *b)
 {
-	uint32_t ua = a->n.dead + a->n.close_wait, ub = b->n.dead + b->n.close_wait;
+	uint32_t ua = a->n.dead + a->n.close_wait + a->n.peer_closed;
+	uint32_t ub = b->n.dead + b->n.close_wait + b->n.peer_closed;
 	int c;
 
 	if (ua != ub)
 		return ua > ub ? -1 : 1;
-	if (a->n.stalled != b->n.stalled)
-		return a->n.stalled > b->n.stalled ? -1 : 1;
+	ua = a->n.stalled + a->n.dropping;
+	ub = b->n.stalled + b->n.dropping;
+	if (ua != ub)
+		return ua > ub ? -1 : 1;
 	if (a->n.idle != b->n.idle)
 		return a->n.idle > b->n.idle ? -1 : 1;
 	if (a->n.sockets != b->n.sockets)
 		return a->n.sockets > b->n.sockets ? -1 : 1;
+	if (a->protocol != b->protocol)
+		return a->protocol < b->protocol ? -1 : 1;
 	if (a->side != b->side)
 		return a->side < b->side ? -1 : 1;
+	if (a->path != b->path)
+		return a->path < b->path ? -1 : 1;
 	if (a->family != b->family)
 		return a->family < b->family ? -1 : 1;
 	c = memcmp(a->raddr, b->raddr, sizeof(a->raddr));
@@ -491,6 +693,7 @@ int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
 {
 	struct group_map m = { 0 };
 	char kbuf[512];
+	struct path_map pm = { 0 };
 	struct group *g;
 	uint32_t *rank = NULL, *order = NULL;
 	size_t i;
@@ -512,7 +715,8 @@ int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
 		if (!s->selected)
 			continue;
 		if (o->group_by == GROUP_BY_PORT) {
-			group_key_of(t, s, o, &k);
+			if (group_key_of(t, s, o, &pm, &k) < 0)
+				goto out;
 			g = map_get(&m, &k, NULL, NO_INDEX);
 		} else {
 			const char *key;
@@ -558,6 +762,7 @@ out:
 	free(rank);
 	free(m.groups);
 	free(m.slots);
+	free(pm.slots);
 	if (rc)
 		audit_free(a);
 	return rc;

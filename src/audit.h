@@ -47,10 +47,14 @@ struct counts {
 	uint32_t sockets;
 	uint32_t states[ST_COUNT]; /* by enum tcp_state_num */
 	uint32_t close_wait, idle, stalled, dead;
+	uint32_t peer_closed, dropping; /* UNIX, UDP */
 };
 
 struct group {
 	enum group_side side;
+	uint8_t protocol;	/* enum sock_proto of its sockets */
+	uint32_t path;		/* UNIX server, client: the name (a table path
+				 * ref, see table_path_of); 0: none */
 	uint32_t netns;		/* the sockets' namespace inode (0: current) */
 	uint8_t family;		/* client: family of the peer address */
 	unsigned char raddr[16]; /* client */
@@ -99,6 +103,16 @@ static inline bool audit_side_is_workload(enum group_side side)
 {
 	return side >= SIDE_UNIT && side < SIDE_COUNT;
 }
+
+/* The UNIX name of a group (server: its sockets' own, client: their
+ * peers'), as table_path gives it. */
+size_t audit_group_path(const struct sock_table *t, const struct group *g,
+			const unsigned char **name);
+
+/* The name of the peer of UNIX socket s (NULL, 0 when it has none or
+ * its peer is not in the table); *found tells whether the peer is. */
+size_t audit_peer_path(const struct sock_table *t, const struct sock_rec *s,
+		       const unsigned char **name, int *found);
 
 /* "server", "client", "process", "unit", "container", "pod". */
 const char *audit_side_name(enum group_side side);

@@ -17,6 +17,8 @@
 #include "source_bpf.h"
 #include "source_netlink.h"
 #include "source_procnet.h"
+#include "source_udp.h"
+#include "source_unix.h"
 
 #define PROC_ROOT "/proc"
 
@@ -78,6 +80,65 @@ static int read_netlink(struct sock_table *t, const struct options *o,
 	req.want_info = 0;
 	rc = netlink_dump(t, &req, &st);
 	*inconsistent |= st.inconsistent;
+	return rc;
+}
+
+/*
+ * Dump the UDP and UNIX sockets the options select (-u, -x) with
+ * sock_diag: UDP with its drop counters, filtered by the kernel on
+ * family, state and local port like TCP; UNIX on state.  Nothing is
+ * asked for a kind that was not selected.  Returns 0 or -errno.
+ */
+static int read_netlink_kinds(struct sock_table *t, const struct options *o,
+			      uint32_t states, int *inconsistent)
+{
+	struct dump_request req = {
+		.protocol = PROTO_UDP,
+		.families = o->families,
+		.states = states,
+		.want_info = 1,
+		.ports = o->has_ports ? o->ports : NULL,
+	};
+	struct netlink_stats st;
+	int rc = 0;
+
+	if (o->protocols & PROTO_BIT(PROTO_UDP)) {
+		rc = netlink_dump(t, &req, &st);
+		*inconsistent |= st.inconsistent;
+	}
+	if (!rc && (o->protocols & PROTO_BIT(PROTO_UNIX))) {
+		memset(&req, 0, sizeof(req));
+		req.protocol = PROTO_UNIX;
+		req.states = states;
+		rc = netlink_dump(t, &req, &st);
+		*inconsistent |= st.inconsistent;
+	}
+	return rc;
+}
+
+/*
+ * The UDP and UNIX sockets the options select from PROC_DIR/net/udp,
+ * udp6 and unix.  *what names the file that failed.  Returns 0 or
+ * -errno.
+ */
+static int read_proc_kinds(const char *proc_dir, struct sock_table *t,
+			   const struct options *o, uint32_t states,
+			   const char **what, unsigned *malformed)
+{
+	struct udp_stats ust;
+	struct unix_stats xst;
+	int rc = 0;
+
+	if (o->protocols & PROTO_BIT(PROTO_UDP)) {
+		*what = "net/udp";
+		rc = udp_proc_read(proc_dir, t, FAMILY_BOTH, states, &ust);
+		*malformed += ust.malformed;
+	}
+	if (!rc && (o->protocols & PROTO_BIT(PROTO_UNIX))) {
+		*what = "net/unix";
+		rc = unix_proc_read(proc_dir, t, states, &xst);
+		*malformed += xst.malformed;
+	}
 	return rc;
 }
 
@@ -171,6 +232,7 @@ static int read_sockets(const struct options *o, uint32_t states,
 {
 	size_t mark = t->nsocks;
 	struct procnet_stats pst;
+	const char *what = "net/tcp";
 	char where[512];
 	int inconsistent = 0, rc;
 
@@ -183,7 +245,10 @@ static int read_sockets(const struct options *o, uint32_t states,
 		rs->bpf = false;
 	}
 	if (o->source != SOURCE_PROC && !rs->proc_only) {
-		rc = read_netlink(t, o, states, &inconsistent);
+		rc = (o->protocols & PROTO_BIT(PROTO_TCP)) ?
+			     read_netlink(t, o, states, &inconsistent) : 0;
+		if (rc == 0)
+			rc = read_netlink_kinds(t, o, states, &inconsistent);
 		if (rc == 0) {
 			if (inconsistent)
 				diag_warn_once(DIAG_INCONSISTENT,
@@ -217,24 +282,32 @@ static int read_sockets(const struct options *o, uint32_t states,
 	}
 	/* Both families: listeners of either family decide grouping; the
 	 * audit selects the family. */
-	rc = procnet_read(proc_dir, t, FAMILY_BOTH, states, &pst);
+	memset(&pst, 0, sizeof(pst));
+	rc = (o->protocols & PROTO_BIT(PROTO_TCP)) ?
+		     procnet_read(proc_dir, t, FAMILY_BOTH, states, &pst) : 0;
+	if (!rc)
+		rc = read_proc_kinds(proc_dir, t, o, states, &what, &pst.malformed);
 	if (rc && !rs->err)
 		rs->err = rc;
 	if (rc && rs->quiet)
 		return EXIT_CANNOT_RUN;
 	if (rc) {
-		diag_warn("reading %s/net/tcp%s: %s", proc_dir,
+		diag_warn("reading %s/%s%s: %s", proc_dir, what,
 			  in_netns(nt, where, sizeof(where)), strerror(-rc));
 		return EXIT_CANNOT_RUN;
 	}
 	if (pst.malformed && !rs->quiet)
-		diag_warn_once(DIAG_MALFORMED, "%u malformed lines in %s/net/tcp skipped",
+		diag_warn_once(DIAG_MALFORMED, "%u malformed lines in %s/net skipped",
 			       pst.malformed, proc_dir);
 	if (pst.inconsistent && !rs->quiet)
 		diag_warn_once(DIAG_INCONSISTENT,
 			       "the kernel's socket dump kept changing while it was read; "
 			       "the report may be inconsistent");
 	rs->inconsistent |= pst.inconsistent != 0;
+	if ((o->protocols & PROTO_BIT(PROTO_UNIX)) && !rs->quiet)
+		diag_warn_once(DIAG_UNIX_PROC,
+			       "/proc/net/unix has no peers or shutdown state: "
+			       "peer_inode and peer_path are null and peer_closed is not set");
 	rs->used_proc = true;
 	return 0;
 }

@@ -17,6 +17,7 @@ enum diag_kind {
 	DIAG_NETNS_UNREADABLE,	/* --all-netns: processes' ns/net unreadable */
 	DIAG_NETNS_PID,		/* --pid: its ns/net unreadable */
 	DIAG_WORKLOAD_STATE,	/* container runtime state unreadable */
+	DIAG_UNIX_PROC,		/* /proc/net/unix: no peers, no shutdown */
 	DIAG_KIND_COUNT
 };
 

@@ -121,6 +121,20 @@ static void fail(struct proc_fds *p, int err, const char *what)
 	}
 }
 
+enum fd_type fdscan_link_type(const char *link)
+{
+	if (!strncmp(link, "socket:[", 8))
+		return FDT_OTHER_SOCKET; /* its kind needs the table */
+	if (!strncmp(link, "pipe:[", 6))
+		return FDT_PIPE;
+	if (!strncmp(link, "anon_inode:", 11))
+		return FDT_ANON_INODE;
+	/* A path: a file, a directory, a device, a deleted file. */
+	if (link[0] == '/')
+		return FDT_FILE;
+	return FDT_OTHER; /* net:[...], mnt:[...], a memfd's "/memfd:" is a path */
+}
+
 /*
  * Read the entries of an open PID/fd directory into the slot.  A
  * descriptor closed between readdir and readlink is skipped; any other
@@ -162,8 +176,10 @@ static void read_fd_dir(DIR *dir, int fdfd, struct proc_fds *p)
 		if (n <= 0)
 			continue;
 		link[n] = '\0';
-		if (strncmp(link, "socket:[", 8) != 0)
+		if (strncmp(link, "socket:[", 8) != 0) {
+			p->fd_types[fdscan_link_type(link)]++;
 			continue;
+		}
 		p->socket_fds++;
 		ino = strtoul(link + 8, &end, 10);
 		if (*end != ']' || ino == 0 || ino > UINT32_MAX)

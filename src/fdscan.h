@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "sockaudit.h"
+
 /* One socket descriptor: fd holds socket inode `inode`. */
 struct fd_sock {
 	int32_t fd;
@@ -31,6 +33,9 @@ struct proc_fds {
 	uint32_t denied_links;
 	uint32_t fds;	     /* every descriptor listed */
 	uint32_t socket_fds; /* of them, sockets of any kind */
+	/* The others by kind: FDT_PIPE, FDT_ANON_INODE, FDT_FILE,
+	 * FDT_OTHER (the socket slots stay 0: fdtypes.c sorts those). */
+	uint32_t fd_types[FDT_COUNT];
 	uint64_t fd_limit;   /* soft "Max open files", when it holds sockets */
 	int has_fd_limit;    /* fd_limit read (FD_LIMIT_NONE: unlimited) */
 	struct fd_sock *socks; /* in the order the directory lists them */
@@ -58,6 +63,11 @@ int fdscan_start(struct fdscan *s, const char *proc_root, const pid_t *pids,
 /* Wait for the workers.  Returns 0 or -ENOMEM (a process's list could
  * not grow; its err says so too). */
 int fdscan_wait(struct fdscan *s);
+
+/* The kind of a descriptor by the target of its /proc link: pipe:[N],
+ * anon_inode:..., a path (file), socket:[N] (FDT_OTHER_SOCKET: its
+ * protocol is not in the link), anything else (other).  No I/O. */
+enum fd_type fdscan_link_type(const char *link);
 
 /* Free what fdscan_start made (only after it returned 0). */
 void fdscan_free(struct fdscan *s);

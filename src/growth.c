@@ -10,7 +10,11 @@
 #include <string.h>
 
 struct growth_group {
-	struct group key; /* key fields only: no counts, no processes */
+	struct group key; /* key fields only: no counts, no processes, no
+			   * path ref (it points into one sample's table) */
+	/* A UNIX group's name, owned: names are compared by bytes. */
+	uint8_t path_len;
+	unsigned char path[255];
 	struct series sockets, close_wait, idle;
 	uint64_t seen;	  /* the last sample it was present in */
 	uint64_t present; /* samples it was present in */
@@ -26,6 +30,7 @@ struct growth_proc {
 	 * slope's n*stt - st*st. */
 	double t1, st, stt;
 	struct series fds, sockets;
+	uint32_t fd_types_first[FDT_COUNT]; /* fd_types in its first sample */
 };
 
 void growth_init(struct growth *g)
@@ -46,10 +51,24 @@ void growth_free(struct growth *g)
 	memset(g, 0, sizeof(*g));
 }
 
-static bool same_key(const struct group *a, const struct group *b)
+/* A UNIX server or client group, keyed by a name. */
+static bool named(const struct group *k)
 {
-	if (a->netns != b->netns || a->side != b->side)
+	return k->protocol == PROTO_UNIX &&
+	       (k->side == SIDE_SERVER || k->side == SIDE_CLIENT);
+}
+
+/* Whether tracked group e is the group k, whose UNIX name (if any) is
+ * name[0..len). */
+static bool same_key(const struct growth_group *e, const struct group *b,
+		     const unsigned char *name, size_t len)
+{
+	const struct group *a = &e->key;
+
+	if (a->netns != b->netns || a->side != b->side || a->protocol != b->protocol)
 		return false;
+	if (named(b))
+		return e->path_len == len && !memcmp(e->path, name, len);
 	if (a->side == SIDE_SERVER)
 		return a->port == b->port;
 	if (a->side == SIDE_PROCESS)
@@ -70,12 +89,16 @@ static uint32_t hash_bytes(uint32_t h, const void *p, size_t n)
 	return h;
 }
 
-static uint32_t key_hash(const struct group *k)
+static uint32_t key_hash(const struct group *k, const unsigned char *name,
+			 size_t len)
 {
 	uint32_t h = 2166136261u, side = (uint32_t)k->side;
 
 	h = hash_bytes(h, &k->netns, sizeof(k->netns));
 	h = hash_bytes(h, &side, sizeof(side));
+	h = hash_bytes(h, &k->protocol, sizeof(k->protocol));
+	if (named(k))
+		return hash_bytes(h, name, len);
 	if (k->side == SIDE_PROCESS)
 		return hash_bytes(h, &k->pid, sizeof(k->pid));
 	if (audit_side_is_workload(k->side))
@@ -100,7 +123,8 @@ static int rehash_groups(struct growth *g)
 	if (!s)
 		return -ENOMEM;
 	for (i = 0; i < g->ngroups; i++) {
-		size_t j = key_hash(&g->groups[i].key) & (ncap - 1);
+		const struct growth_group *e = &g->groups[i];
+		size_t j = key_hash(&e->key, e->path, e->path_len) & (ncap - 1);
 
 		while (s[j])
 			j = (j + 1) & (ncap - 1);
@@ -148,17 +172,20 @@ static int grow_array(void **v, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
-/* The tracked group with this key, added (all zero so far) if new. */
-static struct growth_group *find_group(struct growth *g, const struct group *k)
+/* The tracked group with this key (a group of table t), added (all
+ * zero so far) if new. */
+static struct growth_group *find_group(struct growth *g, const struct sock_table *t,
+				       const struct group *k)
 {
 	struct growth_group *e;
-	size_t j;
+	const unsigned char *name;
+	size_t len = audit_group_path(t, k, &name), j;
 
 	if (2 * (g->ngroups + 1) > g->slots_cap && rehash_groups(g) < 0)
 		return NULL;
-	for (j = key_hash(k) & (g->slots_cap - 1); g->slots[j];
+	for (j = key_hash(k, name, len) & (g->slots_cap - 1); g->slots[j];
 	     j = (j + 1) & (g->slots_cap - 1))
-		if (same_key(&g->groups[g->slots[j] - 1].key, k))
+		if (same_key(&g->groups[g->slots[j] - 1], k, name, len))
 			return &g->groups[g->slots[j] - 1];
 	if (grow_array((void **)&g->groups, &g->groups_cap, g->ngroups,
 		       sizeof(*g->groups)))
@@ -170,11 +197,15 @@ static struct growth_group *find_group(struct growth *g, const struct group *k)
 	e->key.family = k->family;
 	e->key.port = k->port;
 	e->key.pid = k->pid;
+	e->key.protocol = k->protocol;
 	memcpy(e->key.raddr, k->raddr, sizeof(e->key.raddr));
 	/* The workload's key, its own copy: the audit's goes with it. */
 	e->key.wl_proc = NO_INDEX;
 	if (k->wl_key && !(e->key.wl_key = strdup(k->wl_key)))
 		return NULL;
+	e->path_len = (uint8_t)(len < sizeof(e->path) ? len : sizeof(e->path));
+	if (len)
+		memcpy(e->path, name, e->path_len);
 	g->slots[j] = (uint32_t)g->ngroups + 1;
 	g->ngroups++;
 	return e;
@@ -271,7 +302,7 @@ int growth_add(struct growth *g, const struct sock_table *t,
 
 	for (i = 0; i < a->ngroups; i++) {
 		const struct group *grp = &a->groups[i];
-		struct growth_group *e = find_group(g, grp);
+		struct growth_group *e = find_group(g, t, grp);
 		/* A group new after sample 0 was 0 until now: its first
 		 * value stays 0. */
 		bool first = k == 0;
@@ -306,6 +337,7 @@ int growth_add(struct growth *g, const struct sock_table *t,
 		const struct proc_rec *p = &t->procs[a->procs[i]];
 		struct growth_proc *e = find_proc(g, p->pid);
 		double n, tp;
+		unsigned k2;
 
 		if (!e)
 			return -ENOMEM;
@@ -319,6 +351,7 @@ int growth_add(struct growth *g, const struct sock_table *t,
 			e->comm_len = p->comm_len;
 			memcpy(e->comm, p->comm, sizeof(e->comm));
 			e->t1 = tm;
+			memcpy(e->fd_types_first, p->fd_types, sizeof(e->fd_types_first));
 		}
 		tp = tm - e->t1;
 		e->n++;
@@ -332,6 +365,9 @@ int growth_add(struct growth *g, const struct sock_table *t,
 		pg[i].fds_per_min = slope(&e->fds, n, e->st, e->stt);
 		pg[i].sockets_per_min = slope(&e->sockets, n, e->st, e->stt);
 		pg[i].fds_delta = (int64_t)e->fds.last - (int64_t)e->fds.first;
+		for (k2 = 0; k2 < FDT_COUNT; k2++)
+			pg[i].fd_types_delta[k2] = (int64_t)p->fd_types[k2] -
+						   (int64_t)e->fd_types_first[k2];
 		pg[i].samples = e->n;
 		pg[i].minutes_to_limit = -1;
 		if (pg[i].fds_per_min > 0 && p->has_fd_limit &&

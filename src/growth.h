@@ -29,6 +29,8 @@ struct group_growth {
 struct proc_growth {
 	double fds_per_min, sockets_per_min;
 	int64_t fds_delta;	/* fds: last - first sample it was seen in */
+	/* The same per kind of descriptor (enum fd_type). */
+	int64_t fd_types_delta[FDT_COUNT];
 	double minutes_to_limit; /* at fds_per_min; < 0: not growing or no limit */
 	uint64_t samples;	/* samples it was seen in */
 };

@@ -23,13 +23,13 @@ static const struct opt_value state_values[] = {
 	{ "established", 0 }, { "syn-sent", 0 },   { "syn-recv", 0 },
 	{ "fin-wait-1", 0 },  { "fin-wait-2", 0 }, { "time-wait", 0 },
 	{ "close", 0 },	      { "close-wait", 0 }, { "last-ack", 0 },
-	{ "listen", 0 },      { "closing", 0 },	   { "all", 0 },
-	{ NULL, 0 },
+	{ "listen", 0 },      { "closing", 0 },	   { "unconnected", 0 },
+	{ "all", 0 },	      { NULL, 0 },
 };
 
 static const struct opt_value flag_values[] = {
 	{ "close_wait", 0 }, { "idle", 0 }, { "stalled", 0 }, { "dead", 0 },
-	{ NULL, 0 },
+	{ "peer_closed", 0 }, { "dropping", 0 }, { NULL, 0 },
 };
 
 static const struct opt_value format_values[] = {
@@ -79,10 +79,20 @@ const struct opt_def opt_table[] = {
 	  "sockets in these TCP states:\n"
 	  "established syn-sent syn-recv fin-wait-1\n"
 	  "fin-wait-2 time-wait close close-wait\n"
-	  "last-ack listen closing, or all (default)", SEC_SELECTION, FIELD(states) },
+	  "last-ack listen closing, unconnected (UDP,\n"
+	  "UNIX), or all (default)", SEC_SELECTION, FIELD(states) },
 	{ "flag", 'F', KIND_FLAGS, "FLAG[,FLAG...]", flag_values,
 	  "sockets with one of these flags:\n"
-	  "close_wait idle stalled dead", SEC_SELECTION, FIELD(flags) },
+	  "close_wait idle stalled dead peer_closed\n"
+	  "dropping", SEC_SELECTION, FIELD(flags) },
+	{ "tcp", 't', KIND_OR, NULL, NULL,
+	  "TCP sockets (the default when no kind is given)", SEC_SELECTION,
+	  FIELD(protocols), .set = PROTO_BIT(PROTO_TCP) },
+	{ "udp", 'u', KIND_OR, NULL, NULL,
+	  "UDP sockets", SEC_SELECTION, FIELD(protocols), .set = PROTO_BIT(PROTO_UDP) },
+	{ "unix", 'x', KIND_OR, NULL, NULL,
+	  "UNIX domain sockets (stream, seqpacket, dgram)", SEC_SELECTION,
+	  FIELD(protocols), .set = PROTO_BIT(PROTO_UNIX) },
 	{ NULL, '4', KIND_SET, NULL, NULL,
 	  "IPv4 or IPv6 sockets only", SEC_SELECTION, FIELD(families), .set = FAMILY_INET },
 	{ NULL, '6', KIND_SET, NULL, NULL,

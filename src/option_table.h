@@ -17,6 +17,7 @@
  */
 enum opt_kind {
 	KIND_SET,      /* no value: stores `set` in the field */
+	KIND_OR,       /* no value: ors `set` into the (unsigned) field */
 	KIND_UINT,     /* a whole number in [min, max] (parse_uint) */
 	KIND_DURATION, /* a DURATION in ms, at least `min` (parse_duration_ms) */
 	KIND_RATE,     /* a decimal number >= 0 (parse_rate), a double */

@@ -72,8 +72,9 @@ void options_usage(FILE *out)
 	size_t i;
 
 	fputs("Usage: sockaudit [OPTION]...\n"
-	      "Audit TCP sockets: who holds them, which are in CLOSE-WAIT, idle,\n"
-	      "stalled or dead, grouped by server port and client peer.\n",
+	      "Audit TCP (and with -u, -x UDP and UNIX) sockets: who holds them,\n"
+	      "which are in CLOSE-WAIT, idle, stalled or dead, grouped by server\n"
+	      "port and client peer.\n",
 	      out);
 	for (i = 0; i < opt_table_len; i++) {
 		const struct opt_def *d = &opt_table[i];
@@ -102,7 +103,7 @@ void options_usage(FILE *out)
 
 /* How a shell completes each kind's value (see --dump-options). */
 static const char *const kind_complete[KIND_COUNT] = {
-	[KIND_SET] = "none",	  [KIND_UINT] = "value",  [KIND_DURATION] = "value",
+	[KIND_SET] = "none",	  [KIND_OR] = "none",	  [KIND_UINT] = "value",  [KIND_DURATION] = "value",
 	[KIND_RATE] = "value",	  [KIND_ENUM] = "enum",	  [KIND_STATES] = "list",
 	[KIND_FLAGS] = "list",	  [KIND_PORTS] = "value", [KIND_PIDS] = "pids",
 	[KIND_NETNS] = "netns",	  [KIND_LISTEN] = "value", [KIND_NAMES] = "value",
@@ -261,6 +262,7 @@ static void expected_text(const struct opt_def *d, char *buf, size_t len)
 			 "[::1]:9477, 0.0.0.0:9477)");
 		return;
 	case KIND_SET:
+	case KIND_OR:
 	case KIND_COUNT:
 		break;
 	}
@@ -344,6 +346,14 @@ static int read_value(struct options *o, const struct opt_def *d, const char *ar
 	case KIND_SET:
 		store_uint(o, d, (uint64_t)d->set);
 		return 0;
+	case KIND_OR: {
+		unsigned bits;
+
+		memcpy(&bits, field, sizeof(bits));
+		bits |= (unsigned)d->set;
+		memcpy(field, &bits, sizeof(bits));
+		return 0;
+	}
 	case KIND_UINT:
 		if (parse_uint(arg, d->min, d->max, &u))
 			return -EINVAL;
@@ -423,7 +433,8 @@ static void getopt_tables(struct option *longs, char *shorts)
 	shorts[s++] = ':'; /* a missing value is ':', not '?' */
 	for (i = 0; i < opt_table_len; i++) {
 		const struct opt_def *d = &opt_table[i];
-		int has_arg = d->kind == KIND_SET ? no_argument : required_argument;
+		int has_arg = d->kind == KIND_SET || d->kind == KIND_OR ?
+				      no_argument : required_argument;
 
 		if (d->name)
 			longs[n++] = (struct option){ d->name, has_arg, NULL, 256 + (int)i };
@@ -518,6 +529,9 @@ int options_parse(int argc, char *const argv[], struct options *o, char *err,
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
 		rc = 2;
 	}
+	/* Kinds combine; none given is TCP alone, as before -t/-u/-x. */
+	if (!o->protocols)
+		o->protocols = PROTO_BIT(PROTO_TCP);
 	if (!rc && o->action == ACTION_AUDIT)
 		rc = check_combinations(o, err, errlen);
 	if (rc)

@@ -44,6 +44,7 @@ struct options {
 	uint32_t states;      /* STATE_BIT mask */
 	uint32_t flags;	      /* enum sock_flag mask, 0 = any */
 	unsigned families;
+	unsigned protocols;   /* PROTO_BIT mask: -t, -u, -x (default TCP) */
 	uint32_t idle_ms;
 	uint32_t watch_ms;    /* --watch interval */
 	unsigned fd_pressure; /* percent, 1-100 (default 80) */

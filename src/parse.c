@@ -173,7 +173,7 @@ static const char *const state_table_names[ST_COUNT] = {
 };
 
 static const char *const flag_names[FLAG_NAMES_COUNT] = {
-	"close_wait", "idle", "stalled", "dead"
+	"close_wait", "idle", "stalled", "dead", "peer_closed", "dropping"
 };
 
 /* Compare a user's word with a name: any case, '-' and '_' alike. */
@@ -207,6 +207,12 @@ static int state_lookup(const char *word, size_t len, int *out)
 			*out = s;
 			return 0;
 		}
+	}
+	/* UDP and UNIX sockets that are not connected are in the kernel's
+	 * TCP_CLOSE; ss calls them UNCONN. */
+	if (name_eq(word, len, "unconnected")) {
+		*out = ST_CLOSE;
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -394,6 +400,50 @@ const char *state_table_name(int state)
 	if (state <= 0 || state >= ST_COUNT)
 		return "UNKNOWN";
 	return state_table_names[state];
+}
+
+const char *sock_state_json_name(const struct sock_rec *s)
+{
+	if (s->protocol != PROTO_TCP && s->state == ST_CLOSE)
+		return "unconnected";
+	return state_json_name(s->state);
+}
+
+const char *sock_state_table_name(const struct sock_rec *s)
+{
+	if (s->protocol != PROTO_TCP && s->state == ST_CLOSE)
+		return "UNCONN";
+	return state_table_name(s->state);
+}
+
+const char *proto_name(unsigned protocol)
+{
+	static const char *const names[] = { "tcp", "udp", "unix" };
+
+	return protocol < 3 ? names[protocol] : "unknown";
+}
+
+const char *unix_type_name(unsigned type)
+{
+	switch (type) {
+	case SOCK_STREAM:
+		return "stream";
+	case SOCK_DGRAM:
+		return "dgram";
+	case SOCK_SEQPACKET:
+		return "seqpacket";
+	}
+	return "unknown";
+}
+
+const char *fd_type_name(unsigned type)
+{
+	static const char *const names[FDT_COUNT] = {
+		"tcp", "udp", "unix", "other_socket", "pipe", "anon_inode", "file",
+		"other"
+	};
+
+	return type < FDT_COUNT ? names[type] : "unknown";
 }
 
 const char *flag_name(unsigned flag)

@@ -54,11 +54,23 @@ int parse_rate(const char *s, double *out);
 int parse_listen_addr(const char *s, struct sockaddr_storage *addr,
 		      socklen_t *len);
 
+struct sock_rec;
+
 /* Names used in output: "established", "close_wait", "fin_wait_1", ... */
 const char *state_json_name(int state);
 /* Upper-case names as ss prints them: "ESTAB", "CLOSE-WAIT", ... */
 const char *state_table_name(int state);
 /* "close_wait", "idle", "stalled", "dead" for one flag bit. */
 const char *flag_name(unsigned flag);
+/* A socket's state by its kind: "unconnected" (table "UNCONN") for a UDP
+ * or UNIX socket in TCP_CLOSE, else state_json_name (state_table_name). */
+const char *sock_state_json_name(const struct sock_rec *s);
+const char *sock_state_table_name(const struct sock_rec *s);
+/* "tcp", "udp", "unix", "other_socket", "pipe", ... for an enum fd_type. */
+const char *fd_type_name(unsigned type);
+/* "tcp", "udp", "unix" for an enum sock_proto. */
+const char *proto_name(unsigned protocol);
+/* "stream", "dgram", "seqpacket" for a UNIX socket type. */
+const char *unix_type_name(unsigned type);
 
 #endif

@@ -88,6 +88,43 @@ static void add_counts(cJSON *o, const struct counts *n)
 	add_uint(o, "idle", n->idle);
 	add_uint(o, "stalled", n->stalled);
 	add_uint(o, "dead", n->dead);
+	add_uint(o, "peer_closed", n->peer_closed);
+	add_uint(o, "dropping", n->dropping);
+}
+
+/* A UNIX name (len bytes, 0: unbound) as a JSON string like a process
+ * name, or null. */
+static void add_unix_name(cJSON *o, const char *key, const unsigned char *name,
+			  size_t len)
+{
+	char shown[256], quoted[6 * 256 + 3];
+
+	if (!name || !len) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	text_unix_name(name, len, shown);
+	text_json_string(shown, len, quoted, sizeof(quoted));
+	cJSON_AddItemToObject(o, key, cJSON_CreateRaw(quoted));
+}
+
+/* The keys of a UNIX socket: "type", "path", "peer_inode", "peer_path"
+ * (null when the source cannot tell: /proc). */
+static void add_unix_keys(cJSON *o, const struct sock_table *t,
+			  const struct sock_rec *s)
+{
+	const unsigned char *name;
+	size_t len = table_path(t, s, &name);
+	int found;
+
+	cJSON_AddStringToObject(o, "type", unix_type_name(s->utype));
+	add_unix_name(o, "path", name, len);
+	if (s->ux.peer_inode)
+		add_uint(o, "peer_inode", s->ux.peer_inode);
+	else
+		cJSON_AddNullToObject(o, "peer_inode");
+	len = audit_peer_path(t, s, &name, &found);
+	add_unix_name(o, "peer_path", name, len);
 }
 
 /* A rate as a raw number with three decimals ("-0.000" never). */
@@ -179,7 +216,8 @@ static void add_workload(cJSON *o, const struct workload *w)
 /* The top-level "processes" entry of a process holding selected sockets. */
 static cJSON *holder_object(const struct proc_rec *p, const struct proc_growth *pg)
 {
-	cJSON *o = proc_object(p, -1), *flags, *g;
+	cJSON *o = proc_object(p, -1), *flags, *g, *types;
+	unsigned i;
 
 	if (!o)
 		return NULL;
@@ -190,6 +228,9 @@ static cJSON *holder_object(const struct proc_rec *p, const struct proc_growth *
 		add_uint(o, "fd_limit", p->fd_limit);
 	else
 		cJSON_AddNullToObject(o, "fd_limit");
+	types = cJSON_AddObjectToObject(o, "fd_types");
+	for (i = 0; types && i < FDT_COUNT; i++)
+		add_uint(types, fd_type_name(i), p->fd_types[i]);
 	flags = cJSON_AddArrayToObject(o, "flags");
 	if (flags && (p->flags & PFLAG_FD_PRESSURE))
 		cJSON_AddItemToArray(flags, cJSON_CreateString("fd_pressure"));
@@ -201,6 +242,9 @@ static cJSON *holder_object(const struct proc_rec *p, const struct proc_growth *
 		add_rate(g, "fds_per_min", pg->fds_per_min);
 		add_rate(g, "sockets_per_min", pg->sockets_per_min);
 		add_int(g, "fds_delta", pg->fds_delta);
+		types = cJSON_AddObjectToObject(g, "fd_types_delta");
+		for (i = 0; types && i < FDT_COUNT; i++)
+			add_int(types, fd_type_name(i), pg->fd_types_delta[i]);
 		if (pg->minutes_to_limit >= 0)
 			add_rate(g, "minutes_to_fd_limit", pg->minutes_to_limit);
 		else
@@ -247,9 +291,15 @@ static cJSON *group_object(const struct sock_table *t, const struct group *g,
 	if (!o)
 		return NULL;
 	cJSON_AddStringToObject(o, "side", audit_side_name(g->side));
+	cJSON_AddStringToObject(o, "protocol", proto_name(g->protocol));
 	if (render_shows_netns(ro))
 		add_netns(o, ro, g->netns);
-	if (g->side == SIDE_SERVER) {
+	if (g->protocol == PROTO_UNIX && g->side != SIDE_PROCESS) {
+		const unsigned char *name;
+		size_t len = audit_group_path(t, g, &name);
+
+		add_unix_name(o, "path", name, len);
+	} else if (g->side == SIDE_SERVER) {
 		add_uint(o, "local_port", g->port);
 	} else if (g->side == SIDE_CLIENT) {
 		add_addr(o, "remote_address", g->family, g->raddr);
@@ -268,7 +318,9 @@ static cJSON *group_object(const struct sock_table *t, const struct group *g,
 	states = cJSON_AddObjectToObject(o, "states");
 	for (s = ST_ESTABLISHED; states && s < ST_COUNT; s++)
 		if (g->n.states[s])
-			add_uint(states, state_json_name(s), g->n.states[s]);
+			add_uint(states, g->protocol != PROTO_TCP && s == ST_CLOSE ?
+						 "unconnected" : state_json_name(s),
+				 g->n.states[s]);
 	add_counts(o, &g->n);
 	return o;
 }
@@ -286,8 +338,12 @@ static cJSON *socket_object(const struct sock_table *t, const struct sock_rec *s
 		return NULL;
 	if (render_shows_netns(ro))
 		add_netns(o, ro, s->netns);
-	cJSON_AddStringToObject(o, "family", s->family == AF_INET ? "inet" : "inet6");
-	cJSON_AddStringToObject(o, "state", state_json_name(s->state));
+	cJSON_AddStringToObject(o, "protocol", proto_name(s->protocol));
+	cJSON_AddStringToObject(o, "family", s->family == AF_INET ? "inet" :
+					     s->family == AF_INET6 ? "inet6" : "unix");
+	cJSON_AddStringToObject(o, "state", sock_state_json_name(s));
+	if (s->protocol == PROTO_UNIX)
+		add_unix_keys(o, t, s);
 	if (s->has_local) {
 		add_addr(o, "local_address", s->family, s->laddr);
 		add_uint(o, "local_port", s->lport);
@@ -295,7 +351,7 @@ static cJSON *socket_object(const struct sock_table *t, const struct sock_rec *s
 		cJSON_AddNullToObject(o, "local_address");
 		cJSON_AddNullToObject(o, "local_port");
 	}
-	if (dead) {
+	if (dead || s->protocol == PROTO_UNIX) {
 		cJSON_AddNullToObject(o, "remote_address");
 		cJSON_AddNullToObject(o, "remote_port");
 	} else {
@@ -311,6 +367,8 @@ static cJSON *socket_object(const struct sock_table *t, const struct sock_rec *s
 		add_uint(o, "recv_q", s->recv_q);
 		add_uint(o, "send_q", s->send_q);
 	}
+	if (s->protocol == PROTO_UDP)
+		add_uint(o, "drops", s->drops);
 	if (times) {
 		add_uint(o, "last_recv_ms", s->last_recv_ms);
 		add_uint(o, "last_send_ms", s->last_send_ms);
@@ -326,7 +384,7 @@ static cJSON *socket_object(const struct sock_table *t, const struct sock_rec *s
 		cJSON_AddItemToArray(procs, proc_object(&t->procs[t->refs[r].proc],
 							t->refs[r].fd));
 	flags = cJSON_AddArrayToObject(o, "flags");
-	for (bit = 1; flags && bit <= FLAG_DEAD; bit <<= 1)
+	for (bit = 1; flags && bit <= FLAG_LAST; bit <<= 1)
 		if (s->flags & bit)
 			cJSON_AddItemToArray(flags, cJSON_CreateString(flag_name(bit)));
 	return o;

@@ -32,7 +32,9 @@ enum row_kind { ROW_SERVER, ROW_CLIENT, ROW_OTHER, ROW_PROCESS, ROW_WORKLOAD };
 
 struct row {
 	enum row_kind kind;
+	uint8_t protocol; /* enum sock_proto: "other" rows are per kind too */
 	uint32_t netns;
+	const struct sock_table *t; /* for UNIX names */
 	const struct group *g; /* NULL for ROW_OTHER */
 	struct counts n;
 	enum group_side other_side; /* ROW_OTHER: the side folded */
@@ -50,6 +52,8 @@ static void add_counts(struct counts *to, const struct counts *from)
 	to->idle += from->idle;
 	to->stalled += from->stalled;
 	to->dead += from->dead;
+	to->peer_closed += from->peer_closed;
+	to->dropping += from->dropping;
 }
 
 /* Namespace, kind, then the group's key. */
@@ -59,6 +63,8 @@ static int cmp_rows(const void *x, const void *y)
 
 	if (a->netns != b->netns)
 		return a->netns < b->netns ? -1 : 1;
+	if (a->protocol != b->protocol)
+		return a->protocol < b->protocol ? -1 : 1;
 	if (a->kind != b->kind)
 		return a->kind < b->kind ? -1 : 1;
 	if (a->kind == ROW_OTHER)
@@ -70,6 +76,8 @@ static int cmp_rows(const void *x, const void *y)
 			return !!a->g->wl_key - !!b->g->wl_key; /* null first */
 		return strcmp(a->g->wl_key, b->g->wl_key);
 	}
+	if (a->protocol == PROTO_UNIX)
+		return (a->g->path > b->g->path) - (a->g->path < b->g->path);
 	if (a->kind == ROW_CLIENT) {
 		int c;
 
@@ -111,6 +119,8 @@ static long build_rows(const struct sock_table *t, const struct audit *a,
 				       g->side == SIDE_CLIENT ? ROW_CLIENT :
 				       g->side == SIDE_PROCESS ? ROW_PROCESS : ROW_WORKLOAD;
 			rows[n].netns = g->netns;
+			rows[n].protocol = g->protocol;
+			rows[n].t = t;
 			rows[n].g = g;
 			rows[n].n = g->n;
 			if (g->wl_proc != NO_INDEX)
@@ -120,7 +130,8 @@ static long build_rows(const struct sock_table *t, const struct audit *a,
 		}
 		(*folded)++;
 		for (j = 0; j < nothers; j++)
-			if (others[j].netns == g->netns)
+			if (others[j].netns == g->netns &&
+			    others[j].protocol == g->protocol)
 				o = &others[j];
 		if (!o) {
 			struct row *p = realloc(others, (nothers + 1) * sizeof(*p));
@@ -136,11 +147,13 @@ static long build_rows(const struct sock_table *t, const struct audit *a,
 			o->kind = ROW_OTHER;
 			o->netns = g->netns;
 			o->other_side = g->side;
+			o->protocol = g->protocol;
+			o->t = t;
 		}
 		add_counts(&o->n, &g->n);
 	}
-	/* There are at most as many namespaces as folded groups, so the
-	 * "other" rows fit in the slots the folded groups left. */
+	/* There are at most as many (namespace, kind) pairs as folded
+	 * groups, so the "other" rows fit in the slots the folded groups left. */
 	if (nothers)
 		memcpy(rows + n, others, nothers * sizeof(*others));
 	n += nothers;
@@ -176,11 +189,45 @@ static void workload_group_labels(FILE *out, const struct row *r)
 	}
 }
 
-/* side="...",port|peer|pid="..."[,netns="..."] */
+
+/* path="..." of a UNIX group: its name as the table prints it (escaped
+ * byte by byte, at most 4 * 108 bytes from a sun_path), then escaped for
+ * the format, so the label value is bounded. */
+static void path_label(FILE *out, const struct row *r)
+{
+	char shown[256], esc[4 * 255 + 1], label[3 * sizeof(esc) + 1];
+	const unsigned char *name;
+	size_t len = audit_group_path(r->t, r->g, &name), elen;
+
+	if (!len) {
+		fputs(",path=\"\"", out);
+		return;
+	}
+	text_unix_name(name, len, shown);
+	elen = text_escape_name(shown, len, esc, sizeof(esc));
+	text_prom_label(esc, elen < sizeof(esc) ? elen : sizeof(esc) - 1, label,
+			sizeof(label));
+	fprintf(out, ",path=\"%s\"", label);
+}
+
+/* [protocol="udp|unix",]side="...",port|peer|path|pid="..."[,netns="..."]:
+ * TCP series keep the labels they always had. */
 static void group_labels(FILE *out, const struct row *r)
 {
 	char peer[INET6_ADDRSTRLEN + 16];
 
+	if (r->protocol != PROTO_TCP)
+		fprintf(out, "protocol=\"%s\",", proto_name(r->protocol));
+	if (r->protocol == PROTO_UNIX && r->kind != ROW_PROCESS) {
+		fprintf(out, "side=\"%s\"", r->kind == ROW_SERVER ? "server" : "client");
+		if (r->kind == ROW_OTHER)
+			fputs(",path=\"other\"", out);
+		else
+			path_label(out, r);
+		if (r->netns)
+			fprintf(out, ",netns=\"%u\"", (unsigned)r->netns);
+		return;
+	}
 	switch (r->kind) {
 	case ROW_SERVER:
 		fprintf(out, "side=\"server\",port=\"%u\"", (unsigned)r->g->port);
@@ -230,7 +277,9 @@ static void sockets_series(FILE *out, const struct row *rows, size_t n)
 				continue;
 			fputs("sockaudit_sockets{", out);
 			group_labels(out, &rows[i]);
-			fprintf(out, ",state=\"%s\"} %u\n", state_json_name(s),
+			fprintf(out, ",state=\"%s\"} %u\n",
+				rows[i].protocol != PROTO_TCP && s == ST_CLOSE ?
+					"unconnected" : state_json_name(s),
 				(unsigned)v);
 		}
 	}
@@ -251,11 +300,19 @@ static void flagged_series(FILE *out, const struct row *rows, size_t n)
 	size_t i;
 
 	family(out, "sockaudit_flagged_sockets",
-	       "Selected TCP sockets carrying a flag (close_wait, idle, stalled; "
-	       "dead for process groups), by group.");
+	       "Selected sockets carrying a flag (TCP: close_wait, idle, stalled; "
+	       "dead for process groups; UDP: dropping; UNIX: peer_closed), by group.");
 	for (i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
 
+		if (r->protocol == PROTO_UDP) {
+			flag_series(out, r, FLAG_DROPPING, r->n.dropping);
+			continue;
+		}
+		if (r->protocol == PROTO_UNIX) {
+			flag_series(out, r, FLAG_PEER_CLOSED, r->n.peer_closed);
+			continue;
+		}
 		if (r->kind == ROW_PROCESS) {
 			flag_series(out, r, FLAG_DEAD, r->n.dead);
 			continue;
@@ -347,6 +404,33 @@ static void process_series(FILE *out, const struct sock_table *t,
 	}
 }
 
+/* sockaudit_process_fds_by_type{pid,comm,type}: every kind, zeros
+ * included, of each process holding selected sockets. */
+static void fd_type_series(FILE *out, const struct sock_table *t,
+			   const struct audit *a)
+{
+	size_t i;
+	unsigned k;
+
+	family(out, "sockaudit_process_fds_by_type",
+	       "Open file descriptors of a process holding selected sockets, by "
+	       "kind (tcp, udp, unix, other_socket, pipe, anon_inode, file, other).");
+	for (i = 0; i < a->nprocs; i++) {
+		const struct proc_rec *p = &t->procs[a->procs[i]];
+		char esc[4 * sizeof(p->comm) + 1], label[3 * sizeof(esc) + 1];
+		size_t len = text_escape_name(p->comm, p->comm_len, esc, sizeof(esc));
+
+		text_prom_label(esc, len < sizeof(esc) ? len : sizeof(esc) - 1, label,
+				sizeof(label));
+		for (k = 0; k < FDT_COUNT; k++)
+			fprintf(out,
+				"sockaudit_process_fds_by_type{pid=\"%d\",comm=\"%s\","
+				"type=\"%s\"} %u\n",
+				(int)p->pid, label, fd_type_name(k),
+				(unsigned)p->fd_types[k]);
+	}
+}
+
 int render_prom(FILE *out, const struct sock_table *t, const struct audit *a,
 		const struct render_opts *ro)
 {
@@ -379,6 +463,7 @@ int render_prom(FILE *out, const struct sock_table *t, const struct audit *a,
 	process_series(out, t, a, "sockaudit_process_socket_fds",
 		       "Socket descriptors (any kind) of a process holding selected "
 		       "sockets.", PV_SOCKET_FDS);
+	fd_type_series(out, t, a);
 	process_series(out, t, a, "sockaudit_process_fd_limit",
 		       "Soft RLIMIT_NOFILE of a process holding selected sockets "
 		       "(absent when unlimited or unknown).", PV_LIMIT);

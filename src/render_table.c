@@ -61,6 +61,50 @@ static int buf_proc(struct buf *b, const struct proc_rec *p)
 	return buf_str(b, esc) || buf_str(b, pid) ? -ENOMEM : 0;
 }
 
+/* Which kinds other than TCP the audit selected sockets of:
+ * PROTO_BIT mask. */
+static unsigned kinds_shown(const struct audit *a)
+{
+	unsigned m = 0;
+	size_t i;
+
+	for (i = 0; i < a->ngroups; i++)
+		m |= PROTO_BIT(a->groups[i].protocol);
+	return m & ~PROTO_BIT(PROTO_TCP);
+}
+
+/* A UNIX name (len bytes) escaped for a terminal as a process name is,
+ * "@" for an abstract one's leading NUL; "*" when unbound.  out holds
+ * 4 * 255 + 1 bytes. */
+static const char *unix_name_cell(const unsigned char *name, size_t len,
+				  char *out, size_t outsz)
+{
+	char shown[256];
+
+	if (!name || !len) {
+		snprintf(out, outsz, "*");
+		return out;
+	}
+	text_unix_name(name, len, shown);
+	text_escape_name(shown, len, out, outsz);
+	return out;
+}
+
+/*
+ * Keep the cells of shown columns (show[c]), in order, at the front of
+ * cells; returns how many.  Rows and headings go through it alike, so
+ * optional columns stay aligned.
+ */
+static size_t compact(char **cells, const bool *show, size_t ncols)
+{
+	size_t c, n = 0;
+
+	for (c = 0; c < ncols; c++)
+		if (show[c])
+			cells[n++] = cells[c];
+	return n;
+}
+
 /* Print one row: cells padded to widths, the last one unpadded. */
 static void print_row(FILE *out, char *const *cells, const size_t *widths,
 		      const enum align *al, size_t ncols)
@@ -168,6 +212,9 @@ static void totals_line(FILE *out, const struct audit *a,
 		netns_summary(ro, ns, sizeof(ns)),
 		ro->inconsistent ? "; INCONSISTENT: the kernel's dump kept changing "
 				   "while read" : "");
+	if (kinds_shown(a))
+		fprintf(out, "%u peer_closed (UNIX), %u dropping (UDP)\n",
+			a->totals.peer_closed, a->totals.dropping);
 }
 
 static int finish(FILE *out)
@@ -205,15 +252,15 @@ static void watch_header(FILE *out, const struct watch_info *w)
 
 /* ---- the processes section ---- */
 
-#define PROC_COLS 8
+#define PROC_COLS 9
 #define PROC_WATCH_COLS 2
 
 static const char *const proc_head[PROC_COLS + PROC_WATCH_COLS] = {
 	"PROCESS", "WORKLOAD", "SOCKETS", "FDS", "SOCKET_FDS", "FD_LIMIT", "USE",
-	"FLAGS", "FDS_PER_MIN", "LIMIT_IN"
+	"FD_TYPES", "FLAGS", "FDS_PER_MIN", "LIMIT_IN"
 };
 static const enum align proc_align[PROC_COLS + PROC_WATCH_COLS] = {
-	LEFT, LEFT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, LEFT, RIGHT, RIGHT
+	LEFT, LEFT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, LEFT, LEFT, RIGHT, RIGHT
 };
 
 /* Workload cells longer than this end in "..." (a cri-containerd scope
@@ -239,6 +286,32 @@ static void workload_cell(const struct workload *w, char *cell, size_t size)
 	}
 }
 
+/* "udp=5,unix=15,pipe=7": the kinds a process has descriptors of, in
+ * fd_types order; "-" for none.  Under --watch each kind that changed
+ * since the process's first sample says by how much: "pipe=40(+30)".
+ * types holds FD_TYPES_CELL bytes (8 kinds of 32 at most). */
+#define FD_TYPES_CELL 320
+static void fd_types_cell(const struct proc_rec *p, const struct proc_growth *pg,
+			  char *types)
+{
+	size_t used = 0;
+	unsigned k;
+
+	snprintf(types, FD_TYPES_CELL, "-");
+	for (k = 0; k < FDT_COUNT; k++) {
+		long long d = pg ? pg->fd_types_delta[k] : 0;
+
+		if (!p->fd_types[k] && !d)
+			continue;
+		used += (size_t)snprintf(types + used, FD_TYPES_CELL - used,
+					 "%s%s=%u", used ? "," : "", fd_type_name(k),
+					 (unsigned)p->fd_types[k]);
+		if (d)
+			used += (size_t)snprintf(types + used, FD_TYPES_CELL - used,
+						 d > 0 ? "(+%lld)" : "(%lld)", d);
+	}
+}
+
 /* Is process i of the audit worth a row?  Every one under --pid; else
  * those near their limit, and under --watch those whose descriptors
  * grow. */
@@ -253,7 +326,8 @@ static bool proc_shown(const struct proc_rec *p, const struct render_opts *ro,
 }
 
 static int proc_cells(const struct proc_rec *p, const struct proc_growth *pg,
-		      struct buf *name, char f[8][32], char *wl, char **cells)
+		      struct buf *name, char f[8][32], char *wl, char *types,
+		      char **cells)
 {
 	name->len = 0;
 	if (buf_str(name, "") || buf_proc(name, p))
@@ -289,9 +363,11 @@ static int proc_cells(const struct proc_rec *p, const struct proc_growth *pg,
 	cells[4] = f[2];
 	cells[5] = f[3];
 	cells[6] = f[4];
-	cells[7] = f[5];
-	cells[8] = f[6];
-	cells[9] = f[7];
+	fd_types_cell(p, pg, types);
+	cells[7] = types;
+	cells[8] = f[5];
+	cells[9] = f[6];
+	cells[10] = f[7];
 	return 0;
 }
 
@@ -305,7 +381,7 @@ static int procs_section(FILE *out, const struct sock_table *t,
 	size_t widths[PROC_COLS + PROC_WATCH_COLS] = { 0 };
 	char *cells[PROC_COLS + PROC_WATCH_COLS];
 	struct buf name = { 0 };
-	char f[8][32], wl[WORKLOAD_CELL_BUF];
+	char f[8][32], wl[WORKLOAD_CELL_BUF], types[FD_TYPES_CELL];
 	size_t i, shown = 0;
 	int pass, rc = 0;
 
@@ -325,7 +401,8 @@ static int procs_section(FILE *out, const struct sock_table *t,
 			if (!proc_shown(p, ro, i))
 				continue;
 			rc = proc_cells(p, ro->watch && ro->watch->procs ?
-					&ro->watch->procs[i] : NULL, &name, f, wl, cells);
+					&ro->watch->procs[i] : NULL, &name, f, wl, types,
+					cells);
 			if (rc)
 				break;
 			if (pass == 0)
@@ -342,18 +419,42 @@ static int procs_section(FILE *out, const struct sock_table *t,
 
 /* NETNS (first, when shown), the columns every group table has, and
  * those appended under --watch. */
-#define GROUP_COLS 11
+#define GROUP_COLS 13 /* the last two only with UDP or UNIX groups */
 #define WATCH_COLS 4
 
 static const char *const group_head[GROUP_COLS + WATCH_COLS] = {
 	"NETNS", "GROUP", "SIDE", "PROCESSES", "TOTAL", "ESTAB", "IDLE",
-	"CLOSE_WAIT", "STALLED", "DEAD", "OTHER",
+	"CLOSE_WAIT", "STALLED", "DEAD", "OTHER", "PEER_CLOSED", "DROPPING",
 	"+FIRST", "+PREV", "PER_MIN", "LEAKING"
 };
 static const enum align group_align[GROUP_COLS + WATCH_COLS] = {
 	LEFT, LEFT, LEFT, LEFT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT,
-	RIGHT, RIGHT, RIGHT, LEFT
+	RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, LEFT
 };
+
+/* The key cell of a UDP or UNIX group: "udp *:53", "udp 10.0.0.1:53",
+ * "unix /run/x.sock", "unix pid 42".  key holds GROUP_KEY_MAX bytes. */
+#define GROUP_KEY_MAX (4 * 255 + 64)
+static void kind_group_key(const struct sock_table *t, const struct group *g,
+			   char *key)
+{
+	char name[4 * 255 + 1], ep[64];
+	const unsigned char *path;
+	size_t len;
+
+	if (g->side == SIDE_PROCESS)
+		snprintf(key, GROUP_KEY_MAX, "%s pid %d", proto_name(g->protocol),
+			 (int)g->pid);
+	else if (g->protocol == PROTO_UNIX) {
+		len = audit_group_path(t, g, &path);
+		snprintf(key, GROUP_KEY_MAX, "unix %s",
+			 unix_name_cell(path, len, name, sizeof(name)));
+	} else if (g->side == SIDE_SERVER)
+		snprintf(key, GROUP_KEY_MAX, "udp *:%u", (unsigned)g->port);
+	else
+		snprintf(key, GROUP_KEY_MAX, "udp %s",
+			 text_endpoint(g->family, g->raddr, g->port, ep, sizeof(ep)));
+}
 
 /* The watch columns of one group (sample 0: no change yet). */
 static void watch_cells(const struct watch_info *w, size_t i, char nums[4][24],
@@ -396,7 +497,7 @@ static void workload_group_name(const struct sock_table *t, const struct group *
 /* Cells of one group row but NETNS (cells[0]); the caller frees
  * procs.s. */
 static int group_cells(const struct sock_table *t, const struct group *g,
-		       char key[64], char nums[7][16], struct buf *procs,
+		       char *key, char nums[9][16], struct buf *procs,
 		       char **cells)
 {
 	const struct counts *n = &g->n;
@@ -406,16 +507,18 @@ static int group_cells(const struct sock_table *t, const struct group *g,
 			     n->close_wait, n->stalled, n->dead };
 	size_t i;
 
-	if (g->side == SIDE_SERVER)
-		snprintf(key, 64, "*:%u", (unsigned)g->port);
+	if (g->protocol != PROTO_TCP)
+		kind_group_key(t, g, key);
+	else if (g->side == SIDE_SERVER)
+		snprintf(key, GROUP_KEY_MAX, "*:%u", (unsigned)g->port);
 	else if (g->side == SIDE_CLIENT)
-		text_endpoint(g->family, g->raddr, g->port, key, 64);
+		text_endpoint(g->family, g->raddr, g->port, key, GROUP_KEY_MAX);
 	else if (audit_side_is_workload(g->side))
-		workload_group_name(t, g, key, 64);
+		workload_group_name(t, g, key, GROUP_KEY_MAX);
 	else if (g->pid)
-		snprintf(key, 64, "pid %d", (int)g->pid);
+		snprintf(key, GROUP_KEY_MAX, "pid %d", (int)g->pid);
 	else
-		snprintf(key, 64, "-");
+		snprintf(key, GROUP_KEY_MAX, "-");
 
 	procs->len = 0;
 	if (buf_str(procs, ""))
@@ -443,6 +546,10 @@ static int group_cells(const struct sock_table *t, const struct group *g,
 	}
 	snprintf(nums[6], 16, "%u", (unsigned)other);
 	cells[10] = nums[6];
+	snprintf(nums[7], 16, "%u", (unsigned)n->peer_closed);
+	cells[11] = nums[7];
+	snprintf(nums[8], 16, "%u", (unsigned)n->dropping);
+	cells[12] = nums[8];
 	return 0;
 }
 
@@ -450,38 +557,51 @@ int render_table_groups(FILE *out, const struct sock_table *t,
 			const struct audit *a, const struct render_opts *ro)
 {
 	size_t widths[GROUP_COLS + WATCH_COLS] = { 0 };
-	char key[64], nums[7][16], wnums[4][24], ns[4 * 255 + 1];
-	char *cells[GROUP_COLS + WATCH_COLS];
+	char key[GROUP_KEY_MAX], nums[9][16], wnums[4][24], ns[4 * 255 + 1];
+	char *cells[GROUP_COLS + WATCH_COLS], *head[GROUP_COLS + WATCH_COLS];
+	enum align al[GROUP_COLS + WATCH_COLS];
+	bool show[GROUP_COLS + WATCH_COLS];
+	unsigned kinds = kinds_shown(a);
 	struct buf procs = { 0 };
-	/* Without a NETNS column, rows start at the second column. */
-	size_t first = netns_column(ro) ? 0 : 1;
-	size_t ncols = GROUP_COLS + (ro->watch ? WATCH_COLS : 0) - first;
-	size_t i;
+	size_t all = GROUP_COLS + (ro->watch ? WATCH_COLS : 0), ncols, i;
 	int pass, rc = 0;
 
+	/* NETNS with more than one namespace; PEER_CLOSED, DROPPING with
+	 * UNIX, UDP groups. */
+	for (i = 0; i < all; i++) {
+		show[i] = true;
+		head[i] = (char *)group_head[i];
+		cells[i] = (char *)"";
+	}
+	show[0] = netns_column(ro);
+	show[11] = (kinds & PROTO_BIT(PROTO_UNIX)) != 0;
+	show[12] = (kinds & PROTO_BIT(PROTO_UDP)) != 0;
+	compact(head, show, all);
+	for (i = 0, ncols = 0; i < all; i++)
+		if (show[i])
+			al[ncols++] = group_align[i];
 	if (ro->watch)
 		watch_header(out, ro->watch);
-	widen(widths + first, (char *const *)group_head + first, ncols);
+	widen(widths, head, ncols);
 	for (pass = 0; pass < 2 && !rc; pass++) {
 		if (pass == 1)
-			print_row(out, (char *const *)group_head + first, widths + first,
-				  group_align + first, ncols);
+			print_row(out, head, widths, al, ncols);
 		for (i = 0; i < a->ngroups && !rc; i++) {
 			rc = group_cells(t, &a->groups[i], key, nums, &procs, cells);
 			if (rc)
 				break;
 			if (ro->watch)
 				watch_cells(ro->watch, i, wnums, cells);
-			if (!first)
-				cells[0] = (char *)netns_cell(ro, a->groups[i].netns, ns,
-							      sizeof(ns));
+			if (show[0])
+				cells[0] = (char *)netns_cell(ro, a->groups[i].netns,
+							      ns, sizeof(ns));
+			compact(cells, show, all);
 			/* The last column is not padded, but PROCESSES is
 			 * not last: size it too. */
 			if (pass == 0)
-				widen(widths + first, cells + first, ncols);
+				widen(widths, cells, ncols);
 			else
-				print_row(out, cells + first, widths + first,
-					  group_align + first, ncols);
+				print_row(out, cells, widths, al, ncols);
 		}
 	}
 	free(procs.s);
@@ -496,20 +616,48 @@ int render_table_groups(FILE *out, const struct sock_table *t,
 
 /* ---- one row per socket ---- */
 
-/* NETNS, then the columns every list has. */
-#define LIST_COLS 9
+/* NETNS, NETID (with UDP or UNIX sockets), then the columns every list
+ * has. */
+#define LIST_COLS 10
+#define LIST_CELL 1100 /* an escaped name (4 * 255) and an inode */
 
 static const char *const list_head[LIST_COLS] = {
-	"NETNS", "STATE", "RECV-Q", "SEND-Q", "LOCAL", "REMOTE", "IDLE", "FLAGS",
-	"PROCESS"
+	"NETNS", "NETID", "STATE", "RECV-Q", "SEND-Q", "LOCAL", "REMOTE", "IDLE",
+	"FLAGS", "PROCESS"
 };
 static const enum align list_align[LIST_COLS] = {
-	LEFT, LEFT, RIGHT, RIGHT, LEFT, LEFT, RIGHT, LEFT, LEFT
+	LEFT, LEFT, LEFT, RIGHT, RIGHT, LEFT, LEFT, RIGHT, LEFT, LEFT
 };
 
-/* Cells of one socket row but NETNS (cells[0]). */
+/* ss's Netid: tcp, udp, u_str, u_dgr, u_seq. */
+static const char *netid(const struct sock_rec *s)
+{
+	if (s->protocol != PROTO_UNIX)
+		return proto_name(s->protocol);
+	return s->utype == SOCK_STREAM ? "u_str" :
+	       s->utype == SOCK_DGRAM ? "u_dgr" : "u_seq";
+}
+
+/* LOCAL and REMOTE of a UNIX socket as ss -x prints them: its name and
+ * inode, its peer's name and inode ("*" unbound or unknown, 0 no peer). */
+static void unix_endpoints(const struct sock_table *t, const struct sock_rec *s,
+			   char *local, char *remote)
+{
+	char name[4 * 255 + 1];
+	const unsigned char *path;
+	size_t len = table_path(t, s, &path);
+	int found;
+
+	snprintf(local, LIST_CELL, "%s %u", unix_name_cell(path, len, name, sizeof(name)),
+		 (unsigned)s->inode);
+	len = audit_peer_path(t, s, &path, &found);
+	snprintf(remote, LIST_CELL, "%s %u", unix_name_cell(path, len, name, sizeof(name)),
+		 (unsigned)s->ux.peer_inode);
+}
+
+/* Cells of one socket row but NETNS (cells[0]) and NETID (cells[1]). */
 static int list_cells(const struct sock_table *t, const struct sock_rec *s,
-		      char f[6][64], struct buf *procs, char **cells)
+		      char f[6][LIST_CELL], struct buf *procs, char **cells)
 {
 	unsigned bit;
 	size_t used;
@@ -517,14 +665,24 @@ static int list_cells(const struct sock_table *t, const struct sock_rec *s,
 
 	snprintf(f[0], 64, "%u", (unsigned)s->recv_q);
 	snprintf(f[1], 64, "%u", (unsigned)s->send_q);
-	if (s->has_local)
+	if (s->protocol == PROTO_UNIX)
+		unix_endpoints(t, s, f[2], f[3]);
+	else if (s->has_local)
 		text_endpoint(s->family, s->laddr, s->lport, f[2], 64);
 	else
 		snprintf(f[2], 64, "*");
-	if (sock_is_dead(s)) {
+	if (s->protocol == PROTO_UNIX) {
+		/* (both set above) */
+	} else if (sock_is_dead(s)) {
 		snprintf(f[0], 64, "-");
 		snprintf(f[1], 64, "-");
 		snprintf(f[3], 64, "*");
+	} else if (s->protocol == PROTO_UDP && s->state != ST_ESTABLISHED) {
+		char a[64];
+
+		/* An unconnected UDP socket: "0.0.0.0:*", as ss prints it. */
+		snprintf(f[3], 64, s->family == AF_INET6 ? "[%s]:*" : "%s:*",
+			 text_addr(s->family, s->raddr, a, sizeof(a)));
 	} else if (s->state == ST_LISTEN) {
 		char a[64];
 
@@ -540,10 +698,10 @@ static int list_cells(const struct sock_table *t, const struct sock_rec *s,
 	else
 		snprintf(f[4], 64, "-");
 	snprintf(f[5], 64, "-");
-	for (bit = 1, used = 0; bit <= FLAG_DEAD; bit <<= 1) {
+	for (bit = 1, used = 0; bit <= FLAG_LAST; bit <<= 1) {
 		if (!(s->flags & bit))
 			continue;
-		/* Four names with commas fit in 64 bytes. */
+		/* Every name with commas fits in 64 bytes. */
 		used += (size_t)snprintf(f[5] + used, 64 - used, "%s%s",
 					 used ? "," : "", flag_name(bit));
 	}
@@ -562,14 +720,15 @@ static int list_cells(const struct sock_table *t, const struct sock_rec *s,
 	if (s->owners == NO_INDEX && buf_str(procs, "-"))
 		return -ENOMEM;
 
-	cells[1] = (char *)state_table_name(s->state);
-	cells[2] = f[0];
-	cells[3] = f[1];
-	cells[4] = f[2];
-	cells[5] = f[3];
-	cells[6] = f[4];
-	cells[7] = f[5];
-	cells[8] = procs->s;
+	cells[1] = (char *)netid(s);
+	cells[2] = (char *)sock_state_table_name(s);
+	cells[3] = f[0];
+	cells[4] = f[1];
+	cells[5] = f[2];
+	cells[6] = f[3];
+	cells[7] = f[4];
+	cells[8] = f[5];
+	cells[9] = procs->s;
 	return 0;
 }
 
@@ -577,34 +736,46 @@ int render_table_list(FILE *out, const struct sock_table *t,
 		      const struct audit *a, const struct render_opts *ro)
 {
 	size_t widths[LIST_COLS] = { 0 };
-	char f[6][64], ns[4 * 255 + 1];
-	char *cells[LIST_COLS];
+	char f[6][LIST_CELL];
+	char ns[4 * 255 + 1];
+	char *cells[LIST_COLS], *head[LIST_COLS];
+	enum align al[LIST_COLS];
+	bool show[LIST_COLS];
 	struct buf procs = { 0 };
-	/* Without a NETNS column, rows start at the second column. */
-	size_t first = netns_column(ro) ? 0 : 1, ncols = LIST_COLS - first;
-	size_t i;
+	size_t ncols, i;
 	int pass, rc = 0;
 
+	/* NETNS with more than one namespace, NETID with other kinds than
+	 * TCP: the TCP-only list is as it always was. */
+	for (i = 0; i < LIST_COLS; i++) {
+		show[i] = true;
+		head[i] = (char *)list_head[i];
+	}
+	show[0] = netns_column(ro);
+	show[1] = kinds_shown(a) != 0;
+	compact(head, show, LIST_COLS);
+	for (i = 0, ncols = 0; i < LIST_COLS; i++)
+		if (show[i])
+			al[ncols++] = list_align[i];
 	if (ro->watch)
 		watch_header(out, ro->watch);
-	widen(widths + first, (char *const *)list_head + first, ncols);
+	widen(widths, head, ncols);
 	for (pass = 0; pass < 2 && !rc; pass++) {
 		if (pass == 1)
-			print_row(out, (char *const *)list_head + first, widths + first,
-				  list_align + first, ncols);
+			print_row(out, head, widths, al, ncols);
 		for (i = 0; i < a->nselected; i++) {
 			const struct sock_rec *s = &t->socks[a->selected[i]];
 
 			rc = list_cells(t, s, f, &procs, cells);
 			if (rc)
 				break;
-			if (!first)
-				cells[0] = (char *)netns_cell(ro, s->netns, ns, sizeof(ns));
+			cells[0] = show[0] ? (char *)netns_cell(ro, s->netns, ns,
+								sizeof(ns)) : (char *)"";
+			compact(cells, show, LIST_COLS);
 			if (pass == 0)
-				widen(widths + first, cells + first, ncols);
+				widen(widths, cells, ncols);
 			else
-				print_row(out, cells + first, widths + first,
-					  list_align + first, ncols);
+				print_row(out, cells, widths, al, ncols);
 		}
 	}
 	free(procs.s);

@@ -17,6 +17,7 @@
 #include "diag.h"
 #include "fdscan.h"
 #include "fdscan_bpf.h"
+#include "fdtypes.h"
 #include "owners.h"
 
 #define PROC_ROOT "/proc"
@@ -494,7 +495,9 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 	rc = fdscan_wait(&scan);
 	if (!rc)
 		rc = table_index(&s->t);
-	if (!rc && states == STATES_ALL) {
+	/* Dead sockets are TCP's: without TCP in the table every TCP
+	 * descriptor would look dead. */
+	if (!rc && states == STATES_ALL && (o->protocols & PROTO_BIT(PROTO_TCP))) {
 		rc = whole_namespaces(&s->ns, &whole, &oo.nnetns);
 		oo.netns = whole;
 		oo.self_netns = s->ns.self;
@@ -551,6 +554,15 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 	}
 	if (rc) {
 		diag_warn("audit: %s", strerror(-rc));
+		status = EXIT_CANNOT_RUN;
+		goto fail;
+	}
+	/* Descriptors by kind, of the processes the report names only. */
+	rc = fdtypes_fill(&s->t, &scan, PROC_ROOT, s->a.procs, s->a.nprocs);
+	if (rc) {
+		diag_warn("reading descriptor kinds in %s: %s", PROC_ROOT,
+			  strerror(-rc));
+		audit_free(&s->a);
 		status = EXIT_CANNOT_RUN;
 		goto fail;
 	}

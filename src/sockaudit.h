@@ -49,8 +49,27 @@ enum sock_flag {
 	FLAG_IDLE = 1u << 1,
 	FLAG_STALLED = 1u << 2,
 	FLAG_DEAD = 1u << 3,
+	FLAG_PEER_CLOSED = 1u << 4, /* UNIX: connected, its peer closed */
+	FLAG_DROPPING = 1u << 5,    /* UDP: datagrams dropped */
 };
-#define FLAG_NAMES_COUNT 4
+#define FLAG_NAMES_COUNT 6
+#define FLAG_LAST FLAG_DROPPING
+
+/* Socket kinds (contract: "Every socket kind").  PROTO_TCP is 0 so that
+ * a zeroed record is a TCP socket. */
+enum sock_proto {
+	PROTO_TCP = 0,
+	PROTO_UDP,
+	PROTO_UNIX,
+};
+/* Kind selection bits (-t, -u, -x): PROTO_BIT(PROTO_UDP)... */
+#define PROTO_BIT(p) (1u << (p))
+#define PROTOS_ALL (PROTO_BIT(PROTO_TCP) | PROTO_BIT(PROTO_UDP) | PROTO_BIT(PROTO_UNIX))
+
+/* A UNIX socket's shutdown state (UNIX_DIAG_SHUTDOWN): its own
+ * sk_shutdown bits, RCV set when the peer closed or shut down writing. */
+#define UNIX_SHUT_RCV 1u
+#define UNIX_SHUT_SEND 2u
 
 /* Address-family selection bits. */
 #define FAMILY_INET 1u
@@ -85,13 +104,21 @@ enum sock_origin {
 };
 
 /*
- * One TCP socket.  Addresses are in network byte order, as the kernel
+ * One socket.  Addresses are in network byte order, as the kernel
  * gives them: 4 bytes used for AF_INET, 16 for AF_INET6.  Ports are in
- * host order.
+ * host order.  A UNIX socket (family AF_UNIX) has no addresses or ports:
+ * the bytes of the remote address hold its peer and its name instead,
+ * which keeps the record of every TCP socket small.
  */
 struct sock_rec {
 	unsigned char laddr[16];
-	unsigned char raddr[16];
+	union {
+		unsigned char raddr[16]; /* TCP, UDP */
+		struct {		 /* UNIX */
+			uint32_t peer_inode; /* 0: no peer (or not known) */
+			uint32_t path; /* name in the table's pool, 0: unbound */
+		} ux;
+	};
 	uint32_t inode;
 	uint32_t uid;
 	uint32_t recv_q;
@@ -110,6 +137,11 @@ struct sock_rec {
 	uint8_t has_local; /* local address known (always, but for ORIGIN_FD) */
 	uint8_t flags;	   /* enum sock_flag bits, set by the audit */
 	uint8_t selected;  /* set by the audit */
+	uint8_t protocol;  /* enum sock_proto */
+	uint8_t utype;	   /* UNIX: SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+	uint8_t shutdown;  /* UNIX: UNIX_SHUT_* bits, valid with has_shutdown */
+	uint8_t has_shutdown; /* UNIX: the source gave the peer and shutdown */
+	uint32_t drops;	   /* UDP: datagrams dropped (SK_MEMINFO_DROPS) */
 };
 
 /* A descriptor whose socket the kernel no longer has (flag dead). */
@@ -126,6 +158,18 @@ enum proc_flag {
 #define FD_LIMIT_NONE UINT64_MAX /* RLIMIT_NOFILE unlimited */
 
 struct workload;
+/* Descriptors by kind (contract: "fd_types"), in output order. */
+enum fd_type {
+	FDT_TCP,
+	FDT_UDP,
+	FDT_UNIX,
+	FDT_OTHER_SOCKET,
+	FDT_PIPE,
+	FDT_ANON_INODE,
+	FDT_FILE,
+	FDT_OTHER,
+	FDT_COUNT
+};
 
 /* A process that holds at least one socket of interest. */
 struct proc_rec {
@@ -141,6 +185,7 @@ struct proc_rec {
 	/* Its cgroup, unit, container and pod (workload.h), set after the
 	 * audit for processes holding selected sockets; NULL otherwise. */
 	const struct workload *wl;
+	uint32_t fd_types[FDT_COUNT]; /* its descriptors by kind (fdtypes.c) */
 };
 
 /* One descriptor: process `proc` holds the socket on `fd`. */

@@ -1,9 +1,11 @@
 /*
  * Source: sock_diag over netlink (libmnl).  One SOCK_DIAG_BY_FAMILY dump
- * per address family, with the selected states filtered by the kernel
- * and tcp_info requested for idle times.
+ * per address family and protocol, with the selected states filtered by
+ * the kernel, tcp_info requested for idle times (TCP), sk_meminfo for
+ * drops (UDP); UNIX messages are decoded by source_unix.c.
  */
 #include "source_netlink.h"
+#include "source_unix.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -18,6 +20,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <linux/tcp.h>
+#include <linux/unix_diag.h>
 
 /* The kernel sends at most 32 KiB per dump message; twice that leaves
  * room for anything a future kernel adds. */
@@ -37,8 +40,24 @@ static int attr_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-/* One inet_diag message into a socket record.  Returns 0 or -errno. */
-static int decode_diag(const struct nlmsghdr *nlh, struct sock_table *t)
+/* The drop counter of an INET_DIAG_SKMEMINFO attribute (an array of
+ * u32 indexed by SK_MEMINFO_*; older kernels send fewer). */
+static uint32_t meminfo_drops(const struct nlattr *a)
+{
+	uint32_t v[SK_MEMINFO_VARS];
+	size_t len = mnl_attr_get_payload_len(a);
+
+	if (len < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
+		return 0;
+	memset(v, 0, sizeof(v));
+	memcpy(v, mnl_attr_get_payload(a), len < sizeof(v) ? len : sizeof(v));
+	return v[SK_MEMINFO_DROPS];
+}
+
+/* One inet_diag message of a TCP or UDP dump into a socket record.
+ * Returns 0 or -errno. */
+static int decode_diag(const struct nlmsghdr *nlh, unsigned protocol,
+		       struct sock_table *t)
 {
 	const struct nlattr *tb[INET_DIAG_MAX + 1] = { NULL };
 	const struct inet_diag_msg *m;
@@ -71,6 +90,13 @@ static int decode_diag(const struct nlmsghdr *nlh, struct sock_table *t)
 	r->uid = m->idiag_uid;
 	r->recv_q = m->idiag_rqueue;
 	r->send_q = m->idiag_wqueue;
+	if (protocol == PROTO_UDP) {
+		/* UDP has no listeners and no tcp_info. */
+		r->protocol = PROTO_UDP;
+		if (tb[INET_DIAG_SKMEMINFO])
+			r->drops = meminfo_drops(tb[INET_DIAG_SKMEMINFO]);
+		return 0;
+	}
 	if (r->state == ST_LISTEN && table_mark_listener(t, r->lport) < 0)
 		return -ENOMEM;
 
@@ -111,6 +137,14 @@ static int nlmsg_fits(const struct nlmsghdr *nlh, int len)
 int netlink_decode(const void *buf, size_t len, uint32_t seq, uint32_t portid,
 		   struct sock_table *t, int *interrupted)
 {
+	return netlink_decode_proto(buf, len, seq, portid, PROTO_TCP, t,
+				    interrupted);
+}
+
+int netlink_decode_proto(const void *buf, size_t len, uint32_t seq,
+			 uint32_t portid, unsigned protocol,
+			 struct sock_table *t, int *interrupted)
+{
 	const struct nlmsghdr *nlh = buf;
 	int numbytes = len > INT32_MAX ? INT32_MAX : (int)len;
 
@@ -145,7 +179,10 @@ int netlink_decode(const void *buf, size_t len, uint32_t seq, uint32_t portid,
 		case NLMSG_NOOP:
 			continue;
 		case SOCK_DIAG_BY_FAMILY:
-			rc = decode_diag(nlh, t);
+			rc = protocol == PROTO_UNIX ?
+				     unix_diag_decode(mnl_nlmsg_get_payload(nlh),
+						      mnl_nlmsg_get_payload_len(nlh), t) :
+				     decode_diag(nlh, protocol, t);
 			if (rc < 0)
 				return rc;
 			continue;
@@ -215,17 +252,44 @@ static ssize_t bc_build(const struct dump_request *req,
 	return (ssize_t)(n * BC_TEST_LEN);
 }
 
+/* Send the dump request of every UNIX socket in the selected states,
+ * with its name, peer, queues, VFS inode, shutdown state and owner. */
+static int send_unix_request(struct mnl_socket *nl,
+			     const struct dump_request *req, uint32_t seq)
+{
+	char buf[256] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh;
+	struct unix_diag_req *r;
+
+	memset(buf, 0, sizeof(buf));
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	r = mnl_nlmsg_put_extra_header(nlh, sizeof(*r));
+	r->sdiag_family = AF_UNIX;
+	r->udiag_states = req->states;
+	r->udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN |
+			UDIAG_SHOW_VFS | UDIAG_SHOW_UID;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	return 0;
+}
+
 /* Send one dump request for a family on an open socket. */
 static int send_request(struct mnl_socket *nl, int family,
 			const struct dump_request *req, uint32_t seq)
 {
 	struct inet_diag_bc_op *bc;
-	ssize_t bclen = bc_build(req, &bc);
+	ssize_t bclen;
 	struct nlmsghdr *nlh;
 	struct inet_diag_req_v2 *r;
 	char *buf;
 	int rc = 0;
 
+	if (family == AF_UNIX)
+		return send_unix_request(nl, req, seq);
+	bclen = bc_build(req, &bc);
 	if (bclen < 0)
 		return (int)bclen;
 	/* Header, request, attribute header and program, each aligned. */
@@ -241,10 +305,12 @@ static int send_request(struct mnl_socket *nl, int family,
 	nlh->nlmsg_seq = seq;
 	r = mnl_nlmsg_put_extra_header(nlh, sizeof(*r));
 	r->sdiag_family = (uint8_t)family;
-	r->sdiag_protocol = IPPROTO_TCP;
+	r->sdiag_protocol = req->protocol == PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP;
 	r->idiag_states = req->states;
 	if (req->want_info)
-		r->idiag_ext = 1u << (INET_DIAG_INFO - 1);
+		r->idiag_ext = req->protocol == PROTO_UDP ?
+				       1u << (INET_DIAG_SKMEMINFO - 1) :
+				       1u << (INET_DIAG_INFO - 1);
 	if (bclen > 0)
 		mnl_attr_put(nlh, INET_DIAG_REQ_BYTECODE, (size_t)bclen, bc);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
@@ -280,7 +346,8 @@ static int dump_family(struct mnl_socket *nl, int family,
 				continue;
 			return -errno;
 		}
-		rc = netlink_decode(buf, (size_t)n, seq, portid, t, &interrupted);
+		rc = netlink_decode_proto(buf, (size_t)n, seq, portid,
+					  req->protocol, t, &interrupted);
 		if (rc < 0)
 			return rc;
 		if (rc == 0)
@@ -318,10 +385,13 @@ static struct mnl_socket *open_diag(int *err)
 int netlink_dump(struct sock_table *t, const struct dump_request *req,
 		 struct netlink_stats *st)
 {
-	static const struct {
-		unsigned bit;
+	static const struct fam_dump {
+		unsigned bit; /* FAMILY_*, 0: always */
 		int family;
-	} fams[] = { { FAMILY_INET, AF_INET }, { FAMILY_INET6, AF_INET6 } };
+	} fams[] = { { FAMILY_INET, AF_INET }, { FAMILY_INET6, AF_INET6 } },
+	  unix_fam[] = { { 0, AF_UNIX } };
+	const struct fam_dump *list = fams;
+	size_t nlist = sizeof(fams) / sizeof(fams[0]);
 	struct mnl_socket *nl;
 	uint32_t seq = (uint32_t)time(NULL);
 	char *buf;
@@ -337,14 +407,18 @@ int netlink_dump(struct sock_table *t, const struct dump_request *req,
 		mnl_socket_close(nl);
 		return -ENOMEM;
 	}
-	for (i = 0; i < sizeof(fams) / sizeof(fams[0]) && rc == 0; i++) {
+	if (req->protocol == PROTO_UNIX) {
+		list = unix_fam;
+		nlist = 1;
+	}
+	for (i = 0; i < nlist && rc == 0; i++) {
 		size_t mark = t->nsocks;
 		int attempt;
 
-		if (!(req->families & fams[i].bit))
+		if (list[i].bit && !(req->families & list[i].bit))
 			continue;
 		for (attempt = 0;; attempt++) {
-			rc = dump_family(nl, fams[i].family, req, t, buf, ++seq);
+			rc = dump_family(nl, list[i].family, req, t, buf, ++seq);
 			if (rc != -EINTR)
 				break;
 			if (attempt == DUMP_RETRIES) {

@@ -1,4 +1,4 @@
-/* Source: TCP sockets dumped with sock_diag (NETLINK_SOCK_DIAG). */
+/* Source: TCP, UDP and UNIX sockets dumped with sock_diag (NETLINK_SOCK_DIAG). */
 #ifndef SOURCE_NETLINK_H
 #define SOURCE_NETLINK_H
 
@@ -9,9 +9,11 @@
 
 /* What to ask the kernel for. */
 struct dump_request {
-	unsigned families; /* FAMILY_INET | FAMILY_INET6 */
+	unsigned protocol; /* enum sock_proto: PROTO_TCP (0), UDP, UNIX */
+	unsigned families; /* FAMILY_INET | FAMILY_INET6 (TCP, UDP) */
 	uint32_t states;   /* STATE_BIT mask, passed in idiag_states */
-	int want_info;	   /* ask for tcp_info (INET_DIAG_INFO) */
+	int want_info;	   /* TCP: tcp_info (INET_DIAG_INFO); UDP:
+			    * sk_meminfo (INET_DIAG_SKMEMINFO) */
 	/* Optional kernel-side filter (a 65536-bit port set, NULL = any):
 	 * only sockets whose local port is in it are dumped.  (No remote
 	 * port filter: it would drop the listeners, whose remote port is 0,
@@ -48,5 +50,15 @@ int netlink_dump(struct sock_table *t, const struct dump_request *req,
  */
 int netlink_decode(const void *buf, size_t len, uint32_t seq, uint32_t portid,
 		   struct sock_table *t, int *interrupted);
+
+/*
+ * netlink_decode for a dump of `protocol` (enum sock_proto): PROTO_TCP
+ * is netlink_decode; PROTO_UDP decodes inet_diag messages as UDP sockets
+ * (drops from INET_DIAG_SKMEMINFO); PROTO_UNIX decodes unix_diag
+ * messages (unix_diag_decode).  Same returns.
+ */
+int netlink_decode_proto(const void *buf, size_t len, uint32_t seq,
+			 uint32_t portid, unsigned protocol,
+			 struct sock_table *t, int *interrupted);
 
 #endif

@@ -20,6 +20,7 @@ void table_free(struct sock_table *t)
 	free(t->index);
 	free(t->listeners);
 	free(t->netns);
+	free(t->paths);
 	table_init(t);
 }
 
@@ -330,4 +331,46 @@ uint16_t table_ephemeral_low(const struct sock_table *t, uint32_t netns,
 		if (t->netns[i].netns == netns)
 			return t->netns[i].ephemeral_low;
 	return dflt;
+}
+
+int table_set_path(struct sock_table *t, struct sock_rec *r, const void *name,
+		   size_t len)
+{
+	if (len > 255)
+		len = 255;
+	if (t->paths_len + 1 + len > t->paths_cap) {
+		size_t ncap = t->paths_cap ? t->paths_cap : 4096;
+		unsigned char *p;
+
+		while (ncap < t->paths_len + 1 + len)
+			ncap *= 2;
+		p = realloc(t->paths, ncap);
+		if (!p)
+			return -ENOMEM;
+		t->paths = p;
+		t->paths_cap = ncap;
+	}
+	/* Offsets are 32-bit: past 4 GiB of names, refuse. */
+	if (t->paths_len >= UINT32_MAX - 256)
+		return -ENOMEM;
+	r->ux.path = (uint32_t)t->paths_len + 1;
+	t->paths[t->paths_len] = (unsigned char)len;
+	memcpy(t->paths + t->paths_len + 1, name, len);
+	t->paths_len += 1 + len;
+	return 0;
+}
+
+size_t table_path(const struct sock_table *t, const struct sock_rec *r,
+		  const unsigned char **name)
+{
+	size_t off;
+
+	*name = NULL;
+	if (r->protocol != PROTO_UNIX || !r->ux.path)
+		return 0;
+	off = r->ux.path - 1;
+	if (off >= t->paths_len)
+		return 0;
+	*name = t->paths + off + 1;
+	return t->paths[off];
 }

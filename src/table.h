@@ -37,6 +37,11 @@ struct sock_table {
 	/* The namespace the sources are reading: stamped on every socket
 	 * and listener they add (sock_rec.netns; 0: the current one). */
 	uint32_t cur_netns;
+	/* Names of UNIX sockets (sock_rec.ux.path - 1 is an offset): each
+	 * a length byte then its raw bytes, an abstract name with its
+	 * leading NUL. */
+	unsigned char *paths;
+	size_t paths_len, paths_cap;
 };
 
 void table_init(struct sock_table *t);
@@ -84,5 +89,15 @@ int table_set_ephemeral_low(struct sock_table *t, uint32_t netns, uint16_t lo);
 /* The first ephemeral port of `netns`, or `dflt` when it was not set. */
 uint16_t table_ephemeral_low(const struct sock_table *t, uint32_t netns,
 			     uint16_t dflt);
+
+/* Store the UNIX name of `len` raw bytes (at most 255; a leading NUL
+ * for an abstract name) as r's path.  Returns 0 or -ENOMEM. */
+int table_set_path(struct sock_table *t, struct sock_rec *r, const void *name,
+		   size_t len);
+
+/* The name of UNIX socket r into *name, returning its length; 0 (and
+ * *name NULL) when it is unbound or not a UNIX socket. */
+size_t table_path(const struct sock_table *t, const struct sock_rec *r,
+		  const unsigned char **name);
 
 #endif

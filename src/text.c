@@ -253,3 +253,13 @@ const char *text_rfc3339(const struct timespec *ts, char *buf, size_t len)
 	snprintf(buf, len, "%s.%03ldZ", day, (long)(ts->tv_nsec / 1000000));
 	return buf;
 }
+
+size_t text_unix_name(const unsigned char *name, size_t len, char *out)
+{
+	if (!len)
+		return 0;
+	memcpy(out, name, len);
+	if (out[0] == '\0')
+		out[0] = '@';
+	return len;
+}

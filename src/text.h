@@ -46,6 +46,13 @@ size_t text_json_string(const char *in, size_t len, char *out, size_t outsz);
  */
 size_t text_prom_label(const char *in, size_t len, char *out, size_t outsz);
 
+/*
+ * A UNIX socket name as users write it: an abstract name's leading NUL
+ * becomes '@' (ss, /proc/net/unix); other bytes are copied, still
+ * untrusted.  out has room for len bytes.  Returns len.
+ */
+size_t text_unix_name(const unsigned char *name, size_t len, char *out);
+
 /* Display width (in columns) of an escaped, valid-UTF-8 string: one per
  * code point.  Used to align table columns. */
 size_t text_width(const char *s);

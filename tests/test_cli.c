@@ -135,7 +135,7 @@ static const struct cli_row bad_rows[] = {
 	{ { "foo" }, 2, "foo", "" },
 	{ { "-j", "--json=x" }, 2, "json", "" },
 	/* A bad short option after a long one is named, not the long one. */
-	{ { "--json", "-x4" }, 2, "x", "-x" },
+	{ { "--json", "-y4" }, 2, "y", "-y" },
 	{ { "--format", "xml" }, 2, NULL, NULL },
 	/* Prometheus and the exporter. */
 	{ { "--max-peers", "-1" }, 2, NULL, NULL },

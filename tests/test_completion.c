@@ -351,12 +351,15 @@ START_TEST(test_table_rows)
 			ck_assert_msg(!d->letter || d->letter != opt_table[k].letter,
 				      "-%c twice", d->letter);
 		}
-		ck_assert_msg((d->kind == KIND_SET) == !d->metavar,
+		ck_assert_msg((d->kind == KIND_SET || d->kind == KIND_OR) == !d->metavar,
 			      "%s: a metavar exactly when it takes a value", key);
 		if (d->kind == KIND_SET || d->kind == KIND_UINT || d->kind == KIND_ENUM ||
 		    d->kind == KIND_DURATION)
 			ck_assert_msg(d->size == 1 || d->size == 4 || d->size == 8,
 				      "%s: field of %zu bytes", key, d->size);
+		if (d->kind == KIND_OR)
+			ck_assert_msg(d->size == sizeof(unsigned), "%s: field of %zu bytes",
+				      key, d->size);
 		if (d->kind == KIND_UINT)
 			ck_assert_msg(d->size == 8 || d->max <= UINT32_MAX, "%s: max %llu in %zu bytes",
 				      key, (unsigned long long)d->max, d->size);
