@@ -203,10 +203,32 @@ static int collect_bpf(const struct options *o, uint32_t states,
 		       struct sock_table *t, const struct netns_target *nt,
 		       struct read_state *rs)
 {
-	int rc = bpf_dump_tcp(t, o->families, states);
+	int inconsistent = 0, rc = 0;
 
-	if (!rc)
+	if (o->protocols & PROTO_BIT(PROTO_TCP))
+		rc = bpf_dump_tcp(t, o->families, states);
+	if (!rc) {
+		/* UDP and UNIX sockets come from sock_diag in the same audit
+		 * (the iterators read TCP only); "source" names the TCP one. */
+		rc = read_netlink_kinds(t, o, states, &inconsistent);
+		if (rc) {
+			if (!rs->err)
+				rs->err = rc;
+			if (!rs->quiet) {
+				char where[512];
+
+				diag_warn("sock_diag netlink dump%s: %s",
+					  in_netns(nt, where, sizeof(where)), strerror(-rc));
+			}
+			return -EXIT_CANNOT_RUN;
+		}
+		if (inconsistent)
+			diag_warn_once(DIAG_INCONSISTENT,
+				       "the kernel's socket dump kept changing while "
+				       "it was read; the report may be inconsistent");
+		rs->inconsistent |= inconsistent != 0;
 		return 0;
+	}
 	if (!rs->err)
 		rs->err = rc;
 	if (o->source != SOURCE_BPF && !short_of_resources(rc))

@@ -70,12 +70,19 @@ static void proc_begin(struct proc_fds *p, uint32_t tgid,
 /* Add one descriptor record to its process.  Returns 0 or -ENOMEM. */
 static int proc_add(struct proc_fds *p, const struct sa_fd_rec *f)
 {
+	static const enum fd_type file_type[] = {
+		[SA_FILE_FILE] = FDT_FILE, [SA_FILE_PIPE] = FDT_PIPE,
+		[SA_FILE_ANON_INODE] = FDT_ANON_INODE, [SA_FILE_OTHER] = FDT_OTHER,
+	};
+
 	p->fds++;
-	if (f->kind == SA_FD_OTHER)
+	if (f->kind == SA_FD_OTHER) {
+		p->fd_types[f->state <= SA_FILE_OTHER ? file_type[f->state] : FDT_OTHER]++;
 		return 0;
+	}
+	/* Every socket, as the /proc scan lists them: UDP and UNIX sockets
+	 * are joined to their holders too, and fdtypes.c sorts them. */
 	p->socket_fds++;
-	if (f->kind != SA_FD_TCP)
-		return 0;
 	if (p->nsocks == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 8;
 		struct fd_sock *v = realloc(p->socks, cap * sizeof(*v));

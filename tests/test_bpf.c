@@ -365,15 +365,21 @@ static struct sa_fd_rec fd_rec(uint32_t tgid, int fd, int kind, uint32_t inode)
 	return r;
 }
 
-/* Descriptors grouped by process, counted by kind, TCP ones listed;
+/* Descriptors grouped by process, counted by kind (a file that is no
+ * socket by its filesystem, as fd_types counts it), every socket listed;
  * comm and limit from the task records; --pid keeps only those. */
 START_TEST(test_decode_fds)
 {
 	struct sa_fd_rec f[] = {
 		fd_rec(20, 0, SA_FD_OTHER, 0),	 fd_rec(20, 3, SA_FD_TCP, 111),
-		fd_rec(20, 4, SA_FD_SOCKET, 222), fd_rec(10, 1, SA_FD_OTHER, 0),
-		fd_rec(10, 5, SA_FD_TCP, 333),
+		fd_rec(20, 4, SA_FD_SOCKET, 222), fd_rec(20, 6, SA_FD_OTHER, 0),
+		fd_rec(20, 7, SA_FD_OTHER, 0),	 fd_rec(20, 8, SA_FD_OTHER, 0),
+		fd_rec(10, 1, SA_FD_OTHER, 0),	 fd_rec(10, 5, SA_FD_TCP, 333),
 	};
+
+	f[3].state = SA_FILE_PIPE;
+	f[4].state = SA_FILE_ANON_INODE;
+	f[5].state = SA_FILE_OTHER;
 	struct sa_proc_rec tasks[2];
 	struct fdscan s;
 	const pid_t only[] = { 10 };
@@ -393,11 +399,17 @@ START_TEST(test_decode_fds)
 	ck_assert_uint_eq(s.procs[0].fd_limit, 1024);
 	ck_assert_uint_eq(s.procs[0].nsocks, 1);
 	ck_assert_int_eq(s.procs[1].pid, 20);
-	ck_assert_uint_eq(s.procs[1].fds, 3);
+	ck_assert_uint_eq(s.procs[1].fds, 6);
 	ck_assert_uint_eq(s.procs[1].socket_fds, 2);
-	ck_assert_uint_eq(s.procs[1].nsocks, 1);
+	ck_assert_uint_eq(s.procs[1].nsocks, 2);
 	ck_assert_int_eq(s.procs[1].socks[0].fd, 3);
 	ck_assert_uint_eq(s.procs[1].socks[0].inode, 111);
+	ck_assert_int_eq(s.procs[1].socks[1].fd, 4); /* UDP, UNIX: joined too */
+	ck_assert_uint_eq(s.procs[1].socks[1].inode, 222);
+	ck_assert_uint_eq(s.procs[1].fd_types[FDT_FILE], 1);
+	ck_assert_uint_eq(s.procs[1].fd_types[FDT_PIPE], 1);
+	ck_assert_uint_eq(s.procs[1].fd_types[FDT_ANON_INODE], 1);
+	ck_assert_uint_eq(s.procs[1].fd_types[FDT_OTHER], 1);
 	ck_assert_uint_eq(s.procs[1].fd_limit, FD_LIMIT_NONE);
 	ck_assert_int_eq(s.procs[1].has_fd_limit, 1);
 	ck_assert_int_eq(memcmp(s.procs[1].comm, "twenty", 6), 0);

@@ -39,13 +39,23 @@ enum sa_fd_kind {
 	SA_FD_TCP = 2,	  /* a TCP socket (AF_INET or AF_INET6) */
 };
 
+/* What a descriptor that is not a socket holds, as fd_types counts it
+ * (the filesystem of its inode: what /proc/PID/fd's link would say). */
+enum sa_file_kind {
+	SA_FILE_FILE = 0,	/* a path: files, devices, memfds */
+	SA_FILE_PIPE = 1,	/* pipefs: "pipe:[N]" */
+	SA_FILE_ANON_INODE = 2, /* anon_inodefs: "anon_inode:..." */
+	SA_FILE_OTHER = 3,	/* nsfs: "net:[N]", "mnt:[N]", ... */
+};
+
 /* One descriptor of a process (iter/task_file). */
 struct sa_fd_rec {
 	__u32 tgid; /* the process, as our PID namespace numbers it */
 	__s32 fd;
 	__u32 inode; /* of the socket; 0 when not a socket */
 	__u8 kind;   /* enum sa_fd_kind */
-	__u8 state;  /* SA_FD_TCP: the socket's TCP state */
+	__u8 state;  /* SA_FD_TCP: the socket's TCP state; SA_FD_OTHER:
+		      * enum sa_file_kind */
 	__u8 family; /* SA_FD_TCP: AF_INET or AF_INET6 */
 	__u8 pad;
 };

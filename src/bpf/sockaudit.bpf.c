@@ -39,6 +39,9 @@ extern int CONFIG_HZ __kconfig;
 #define SOCK_STREAM_NUM 1
 #define RLIMIT_NOFILE_NUM 7
 #define PF_KTHREAD_FLAG 0x00200000
+#define PIPEFS_MAGIC_NUM 0x50495045
+#define ANON_INODE_FS_MAGIC_NUM 0x09041934
+#define NSFS_MAGIC_NUM 0x6e736673
 
 /* The kernel's jiffies_to_msecs for any HZ: exact multiple when HZ
  * divides 1000, else rounded up, truncated to 32 bits as it is. */
@@ -197,7 +200,14 @@ int sa_task_file(struct bpf_iter__task_file *ctx)
 	r.tgid = our_tgid(task);
 	r.fd = (__s32)ctx->fd;
 	so = bpf_sock_from_file(file);
-	if (so) {
+	if (!so) {
+		unsigned long magic = file->f_inode->i_sb->s_magic;
+
+		r.state = magic == PIPEFS_MAGIC_NUM	   ? SA_FILE_PIPE :
+			  magic == ANON_INODE_FS_MAGIC_NUM ? SA_FILE_ANON_INODE :
+			  magic == NSFS_MAGIC_NUM	   ? SA_FILE_OTHER :
+							     SA_FILE_FILE;
+	} else {
 		r.kind = SA_FD_SOCKET;
 		r.inode = (__u32)file->f_inode->i_ino;
 		sk = so->sk;
