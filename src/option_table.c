@@ -119,6 +119,11 @@ const struct opt_def opt_table[] = {
 	  "selections; numeric address, default 127.0.0.1\n"
 	  "(e.g. 127.0.0.1:9477, [::1]:9477, 0.0.0.0:9477);\n"
 	  "runs until SIGTERM or SIGINT", SEC_EXPORTER, HAS(has_listen) },
+	{ "max-requests", 0, KIND_UINT, "N", NULL,
+	  "scrapes waiting for an audit at once (default\n"
+	  "40); more get 503 at once; scrapes that come\n"
+	  "during an audit share its result", SEC_EXPORTER,
+	  FIELD(max_requests), .min = 1, .max = 100000 },
 
 	{ "help", 'h', KIND_SET, NULL, NULL,
 	  "show this help and exit", SEC_GENERAL, FIELD(action), .set = ACTION_HELP },

@@ -163,6 +163,7 @@ static void defaults(struct options *o)
 	o->source = SOURCE_AUTO;
 	o->fd_pressure = 80;
 	o->max_peers = 50;
+	o->max_requests = 40;
 }
 
 void options_free(struct options *o)

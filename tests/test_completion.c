@@ -537,7 +537,7 @@ static const struct comp_row bash_rows[] = {
 	{ "sockaudit --port ", { NULL }, 0 },
 	{ "sockaudit --idle 1", { NULL }, 0 },
 	/* An option without a value leaves the next word to options. */
-	{ "sockaudit --json --ma", { "--max", "--max-peers", "--max-growth" }, 3 },
+	{ "sockaudit --json --ma", { "--max", "--max-peers", "--max-growth", "--max-requests" }, 4 },
 };
 
 static void check_answer(const char *shell, const struct comp_row *row, const char *out)
