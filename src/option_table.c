@@ -90,6 +90,11 @@ const struct opt_def opt_table[] = {
 	  "prometheus: client peers exported one by one,\n"
 	  "the rest summed as peer=\"other\" (default 50)", SEC_OUTPUT,
 	  FIELD(max_peers), .min = 0, .max = UINT32_MAX },
+	{ "max-processes", 0, KIND_UINT, "N", NULL,
+	  "prometheus: processes exported one by one, the\n"
+	  "most sockets first, the rest summed as\n"
+	  "pid=\"other\" (default 100)", SEC_OUTPUT,
+	  FIELD(max_processes), .min = 0, .max = UINT32_MAX },
 	{ "source", 0, KIND_ENUM, "auto|netlink|proc", source_values,
 	  "where sockets are read (default auto:\n"
 	  "netlink, else /proc/net/tcp with a warning)", SEC_OUTPUT, FIELD(source) },

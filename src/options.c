@@ -164,6 +164,7 @@ static void defaults(struct options *o)
 	o->fd_pressure = 80;
 	o->max_peers = 50;
 	o->max_requests = 40;
+	o->max_processes = 100;
 }
 
 void options_free(struct options *o)

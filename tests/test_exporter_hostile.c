@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/http.h"
@@ -151,6 +152,18 @@ static int scrape(int port, const char *path, long long *ms)
 	if (!rc)
 		http_free(&r);
 	return status;
+}
+
+/* The environment for the slow_audit shim: LD_PRELOAD, and (under ASan,
+ * whose runtime must come first, which a preload breaks) ASAN_OPTIONS. */
+static void shim_env(char *preload, size_t plen, char *asan, size_t alen)
+{
+	const char *shims = test_env_dir("TEST_SHIMS", "build/tests/shim");
+	const char *old = getenv("ASAN_OPTIONS");
+
+	snprintf(preload, plen, "LD_PRELOAD=%s/slow_audit.so", shims);
+	snprintf(asan, alen, "ASAN_OPTIONS=%s%sverify_asan_link_order=0", old ? old : "",
+		 old && *old ? ":" : "");
 }
 
 /* ---- slowloris and silent connections ---- */
@@ -325,14 +338,14 @@ END_TEST
  * audit, which the shared counter says. */
 START_TEST(test_max_requests_and_single_flight)
 {
-	char preload[600];
-	const char *shims = test_env_dir("TEST_SHIMS", "build/tests/shim");
+	char preload[600], asan[1200];
 	struct bg_proc e;
 	int port, counts[4];
 	double shared;
 
-	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s/slow_audit.so", shims);
-	exporter_start(&e, &port, (const char *const[]){ preload, "SHIM_AUDIT_DELAY_MS=700", NULL },
+	shim_env(preload, sizeof(preload), asan, sizeof(asan));
+	exporter_start(&e, &port,
+		       (const char *const[]){ preload, asan, "SHIM_AUDIT_DELAY_MS=700", NULL },
 		       (const char *const[]){ "-P", "1", "--max-requests", "3", NULL });
 	run_burst(port, 30, counts, "max-requests 3");
 	ck_assert_int_eq(counts[3], 0);
@@ -407,16 +420,16 @@ START_TEST(test_scrape_timeout)
 	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n"
 				  "X-Prometheus-Scrape-Timeout-Seconds: 1.5\r\n"
 				  "Connection: close\r\n\r\n";
-	char preload[600];
-	const char *shims = test_env_dir("TEST_SHIMS", "build/tests/shim");
+	char preload[600], asan[1200];
 	struct bg_proc e;
 	struct http_resp r;
 	long long t0, ms;
 	int port;
 	double late;
 
-	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s/slow_audit.so", shims);
-	exporter_start(&e, &port, (const char *const[]){ preload, "SHIM_AUDIT_DELAY_MS=3000", NULL },
+	shim_env(preload, sizeof(preload), asan, sizeof(asan));
+	exporter_start(&e, &port,
+		       (const char *const[]){ preload, asan, "SHIM_AUDIT_DELAY_MS=3000", NULL },
 		       (const char *const[]){ "-P", "1", NULL });
 	t0 = test_now_ms();
 	ck_assert_int_eq(http_raw("127.0.0.1", port, req, sizeof(req) - 1, HTTP_MS, &r), 0);
@@ -429,6 +442,97 @@ START_TEST(test_scrape_timeout)
 	late = metric_value(port, "sockaudit_exporter_scrapes_late_total");
 	ck_assert_msg(late == 1, "late %f", late);
 	exporter_stop_ok(&e);
+}
+END_TEST
+
+/* ---- bounded output ---- */
+
+/* The value of `name{pid="PID"...}` in an exposition, or -1. */
+static long long proc_value(const char *text, const char *name, const char *pid)
+{
+	char key[128];
+	const char *p;
+
+	snprintf(key, sizeof(key), "%s{pid=\"%s\"", name, pid);
+	p = strstr(text, key);
+	if (!p)
+		return -1;
+	p = strchr(p, '}');
+	return p ? strtoll(p + 1, NULL, 10) : -1;
+}
+
+/* --max-processes: the processes holding most sockets one by one, the
+ * rest summed as pid="other"; sockaudit_folded_processes counts them.
+ * This process holds a listener and an accepted socket, a child the
+ * client side. */
+START_TEST(test_max_processes)
+{
+	static const struct {
+		const char *max;
+		long long parent, child, other, folded;
+	} rows[] = {
+		{ NULL, 2, 1, -1, 0 },
+		{ "2", 2, 1, -1, 0 },
+		{ "1", 2, -1, 1, 1 },
+		{ "0", -1, -1, 3, 2 },
+	};
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c, a, pipefd[2];
+	char pids[64], me[16], kid[16];
+	pid_t child;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(l, 0);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(l, 4), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sa, &len), 0);
+	c = connect_to(ntohs(sa.sin_port));
+	ck_assert_int_ge(c, 0);
+	a = accept(l, NULL, NULL);
+	ck_assert_int_ge(a, 0);
+	ck_assert_int_eq(pipe(pipefd), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		char b;
+
+		close(l);
+		close(a);
+		close(pipefd[1]);
+		/* Hold c until the test closes the pipe. */
+		(void)!read(pipefd[0], &b, 1);
+		_exit(0);
+	}
+	close(pipefd[0]);
+	close(c);
+	snprintf(me, sizeof(me), "%d", (int)getpid());
+	snprintf(kid, sizeof(kid), "%d", (int)child);
+	snprintf(pids, sizeof(pids), "%s,%s", me, kid);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *args[8] = { "--format", "prometheus", "--pid", pids, NULL };
+		struct run_result r;
+		const char *f;
+
+		if (rows[i].max) {
+			args[4] = "--max-processes";
+			args[5] = rows[i].max;
+		}
+		run_sockaudit_v(&r, NULL, args);
+		ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
+		ck_assert_int_eq(proc_value(r.out, "sockaudit_process_sockets", me), rows[i].parent);
+		ck_assert_int_eq(proc_value(r.out, "sockaudit_process_sockets", kid), rows[i].child);
+		ck_assert_int_eq(proc_value(r.out, "sockaudit_process_sockets", "other"),
+				 rows[i].other);
+		f = strstr(r.out, "\nsockaudit_folded_processes ");
+		ck_assert_msg(f && atoll(f + 28) == rows[i].folded, "max %s: %s", rows[i].max,
+			      f ? f : "no sockaudit_folded_processes");
+		run_result_free(&r);
+	}
+	close(pipefd[1]);
+	waitpid(child, NULL, 0);
+	close(a);
+	close(l);
 }
 END_TEST
 
@@ -549,6 +653,7 @@ static Suite *hostile_suite(void)
 	tcase_add_test(tc, test_slowloris_and_silent);
 	tcase_add_test(tc, test_gzip);
 	tcase_add_test(tc, test_scrape_timeout);
+	tcase_add_test(tc, test_max_processes);
 	suite_add_tcase(s, tc);
 	return s;
 }
