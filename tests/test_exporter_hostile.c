@@ -48,9 +48,10 @@ static int count_dir(const char *path)
 	return n;
 }
 
-/* Start `[env ENV...] sockaudit --listen 127.0.0.1:PORT extra...` and
- * wait until it accepts connections. */
-static void exporter_start(struct bg_proc *p, int *port, const char *const env[],
+/* Start `[PRE...] sockaudit --listen 127.0.0.1:PORT extra...` (PRE: a
+ * command prefix such as "env A=B" or "nofile N") and wait until it
+ * accepts connections. */
+static void exporter_start(struct bg_proc *p, int *port, const char *const pre[],
 			   const char *const extra[])
 {
 	for (int attempt = 0; attempt < 5; attempt++) {
@@ -62,11 +63,8 @@ static void exporter_start(struct bg_proc *p, int *port, const char *const env[]
 		*port = free_port();
 		ck_assert_int_gt(*port, 0);
 		snprintf(addr, sizeof(addr), "127.0.0.1:%d", *port);
-		if (env) {
-			argv[n++] = "env";
-			while (*env && n < 8)
-				argv[n++] = *env++;
-		}
+		for (const char *const *w = pre; w && *w && n < 8; w++)
+			argv[n++] = *w;
 		argv[n++] = sockaudit_path();
 		argv[n++] = "--listen";
 		argv[n++] = addr;
@@ -117,6 +115,26 @@ static int connect_to(int port)
 		return -1;
 	}
 	return fd;
+}
+
+/* A process's resident memory in KiB, or -1. */
+static long rss_kib(pid_t pid)
+{
+	char path[64], *line = NULL;
+	size_t cap = 0;
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (getline(&line, &cap, f) > 0)
+		if (!strncmp(line, "VmRSS:", 6))
+			kib = atol(line + 6);
+	free(line);
+	fclose(f);
+	return kib;
 }
 
 /* The exporter's descriptors and threads now. */
@@ -319,12 +337,23 @@ START_TEST(test_burst_every_request_answered)
 {
 	enum { N = 200 };
 	struct bg_proc e;
-	int port, counts[4], fds, threads;
+	int port, counts[8], fds, threads;
+	long long ms;
 
-	exporter_start(&e, &port, NULL, (const char *const[]){ "-P", "1", NULL });
+	long idle, after;
+
+	/* Every process on the host: audits of some size. */
+	exporter_start(&e, &port, NULL, NULL);
+	ck_assert_int_eq(scrape(port, "/metrics", &ms), 200);
+	idle = rss_kib(e.pid);
 	run_burst(port, N, counts, "burst");
+	run_burst(port, N, counts + 4, "burst again");
+	sleep_ms(500);
+	after = rss_kib(e.pid);
 	proc_counts(e.pid, &fds, &threads);
-	fprintf(stderr, "burst: after it, %d fds, %d threads\n", fds, threads);
+	fprintf(stderr, "burst: after them, %d fds, %d threads, RSS %ld KiB (idle %ld KiB)\n",
+		fds, threads, after, idle);
+	ck_assert_msg(after < idle + 32 * 1024, "RSS %ld KiB after, %ld KiB idle", after, idle);
 	ck_assert_int_eq(counts[3], 0);
 	ck_assert_int_eq(counts[2], 0);
 	ck_assert_int_gt(counts[0], 0);
@@ -345,7 +374,7 @@ START_TEST(test_max_requests_and_single_flight)
 
 	shim_env(preload, sizeof(preload), asan, sizeof(asan));
 	exporter_start(&e, &port,
-		       (const char *const[]){ preload, asan, "SHIM_AUDIT_DELAY_MS=700", NULL },
+		       (const char *const[]){ "env", preload, asan, "SHIM_AUDIT_DELAY_MS=700", NULL },
 		       (const char *const[]){ "-P", "1", "--max-requests", "3", NULL });
 	run_burst(port, 30, counts, "max-requests 3");
 	ck_assert_int_eq(counts[3], 0);
@@ -429,7 +458,7 @@ START_TEST(test_scrape_timeout)
 
 	shim_env(preload, sizeof(preload), asan, sizeof(asan));
 	exporter_start(&e, &port,
-		       (const char *const[]){ preload, asan, "SHIM_AUDIT_DELAY_MS=3000", NULL },
+		       (const char *const[]){ "env", preload, asan, "SHIM_AUDIT_DELAY_MS=3000", NULL },
 		       (const char *const[]){ "-P", "1", NULL });
 	t0 = test_now_ms();
 	ck_assert_int_eq(http_raw("127.0.0.1", port, req, sizeof(req) - 1, HTTP_MS, &r), 0);
@@ -478,7 +507,8 @@ START_TEST(test_max_processes)
 	};
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t len = sizeof(sa);
-	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c, a, pipefd[2];
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c, a, pipefd[2], ready[2];
+	char b;
 	char pids[64], me[16], kid[16];
 	pid_t child;
 
@@ -492,19 +522,24 @@ START_TEST(test_max_processes)
 	a = accept(l, NULL, NULL);
 	ck_assert_int_ge(a, 0);
 	ck_assert_int_eq(pipe(pipefd), 0);
+	ck_assert_int_eq(pipe(ready), 0);
 	child = fork();
 	ck_assert_int_ge(child, 0);
 	if (child == 0) {
-		char b;
-
 		close(l);
 		close(a);
 		close(pipefd[1]);
+		close(ready[0]);
+		(void)!write(ready[1], "r", 1);
 		/* Hold c until the test closes the pipe. */
 		(void)!read(pipefd[0], &b, 1);
 		_exit(0);
 	}
 	close(pipefd[0]);
+	close(ready[1]);
+	/* The child holds c alone from now on. */
+	ck_assert_int_eq(read(ready[0], &b, 1), 1);
+	close(ready[0]);
 	close(c);
 	snprintf(me, sizeof(me), "%d", (int)getpid());
 	snprintf(kid, sizeof(kid), "%d", (int)child);
@@ -533,6 +568,78 @@ START_TEST(test_max_processes)
 	waitpid(child, NULL, 0);
 	close(a);
 	close(l);
+}
+END_TEST
+
+/* ---- out of descriptors ---- */
+
+/* CPU seconds (user + system) the process has used. */
+static double cpu_seconds(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	p = p ? strrchr(buf, ')') : NULL;
+	/* After ") ": state is field 3; utime and stime are 14 and 15. */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+			 &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/*
+ * With 24 descriptors, 150 connections held open: those past the
+ * connection limit wait (or are refused, counted, the kind logged once)
+ * without a line each and without spinning on accept; once they are
+ * gone a scrape is served again.
+ */
+START_TEST(test_out_of_descriptors)
+{
+	enum { N = 150 };
+	char progs[600];
+	const char *dir = test_env_dir("TEST_PROGS", "build/tests/progs");
+	struct bg_proc e;
+	int port, fds[N], opened = 0, lines;
+	double cpu0, cpu1, refused;
+	long long ms;
+	char *err;
+
+	snprintf(progs, sizeof(progs), "%s/nofile", dir);
+	exporter_start(&e, &port, (const char *const[]){ progs, "24", NULL },
+		       (const char *const[]){ "-P", "1", NULL });
+	cpu0 = cpu_seconds(e.pid);
+	for (int i = 0; i < N; i++) {
+		fds[i] = connect_to(port);
+		opened += fds[i] >= 0;
+	}
+	sleep_ms(3000);
+	cpu1 = cpu_seconds(e.pid);
+	for (int i = 0; i < N; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	/* The backlog drains (each closed connection accepted, read, closed). */
+	for (int i = 0; i < 20 && scrape(port, "/metrics", &ms) != 200; i++)
+		sleep_ms(500);
+	ck_assert_int_eq(scrape(port, "/metrics", &ms), 200);
+	refused = metric_value(port, "sockaudit_exporter_connections_refused_total");
+	err = bg_stderr(&e);
+	lines = count_lines(err);
+	fprintf(stderr, "nofile 24: %d connections held 3 s: %.2f s of CPU, %d stderr lines, "
+		"%.0f refused\n", opened, cpu1 - cpu0, lines, refused);
+	ck_assert_msg(lines <= 4, "stderr: %s", err);
+	free(err);
+	ck_assert_msg(cpu1 - cpu0 < 1.5, "%.2f s of CPU in 3 s", cpu1 - cpu0);
+	/* Connections past the limit wait in the backlog: refused only
+	 * when the accept itself fails. */
+	ck_assert_msg(refused >= 0, "refused %f", refused);
+	exporter_stop_ok(&e);
 }
 END_TEST
 
@@ -654,6 +761,7 @@ static Suite *hostile_suite(void)
 	tcase_add_test(tc, test_gzip);
 	tcase_add_test(tc, test_scrape_timeout);
 	tcase_add_test(tc, test_max_processes);
+	tcase_add_test(tc, test_out_of_descriptors);
 	suite_add_tcase(s, tc);
 	return s;
 }
