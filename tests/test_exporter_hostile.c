@@ -83,7 +83,8 @@ static void exporter_start(struct bg_proc *p, int *port, const char *const pre[]
 		char *err = bg_stderr(p);
 
 		if (!strstr(err, "Address already in use"))
-			ck_abort_msg("exporter did not start (status %d): %s", p->status, err);
+			ck_abort_msg("exporter did not start (status %d after %lld ms): %s", p->status,
+				     test_now_ms() - (deadline - START_MS), err);
 		free(err);
 		bg_stop(p, SIGKILL, 1000);
 		bg_free(p);
@@ -135,6 +136,26 @@ static long rss_kib(pid_t pid)
 	free(line);
 	fclose(f);
 	return kib;
+}
+
+/* Whether the process runs under ASan or valgrind (its memory is then
+ * the tool's: RSS is not bounded). */
+static bool under_tool(pid_t pid)
+{
+	char path[64], *line = NULL;
+	size_t cap = 0;
+	bool tool = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (!tool && getline(&line, &cap, f) > 0)
+		tool = strstr(line, "libasan") || strstr(line, "vgpreload");
+	free(line);
+	fclose(f);
+	return tool;
 }
 
 /* The exporter's descriptors and threads now. */
@@ -353,7 +374,9 @@ START_TEST(test_burst_every_request_answered)
 	proc_counts(e.pid, &fds, &threads);
 	fprintf(stderr, "burst: after them, %d fds, %d threads, RSS %ld KiB (idle %ld KiB)\n",
 		fds, threads, after, idle);
-	ck_assert_msg(after < idle + 32 * 1024, "RSS %ld KiB after, %ld KiB idle", after, idle);
+	if (!under_tool(e.pid))
+		ck_assert_msg(after < idle + 32 * 1024, "RSS %ld KiB after, %ld KiB idle", after,
+			      idle);
 	ck_assert_int_eq(counts[3], 0);
 	ck_assert_int_eq(counts[2], 0);
 	ck_assert_int_gt(counts[0], 0);
@@ -612,7 +635,10 @@ START_TEST(test_out_of_descriptors)
 	char *err;
 
 	snprintf(progs, sizeof(progs), "%s/nofile", dir);
-	exporter_start(&e, &port, (const char *const[]){ progs, "24", NULL },
+	/* valgrind (tests/valgrind-sockaudit) keeps descriptors of its own
+	 * within the limit. */
+	exporter_start(&e, &port,
+		       (const char *const[]){ progs, getenv("SOCKAUDIT_BIN") ? "64" : "24", NULL },
 		       (const char *const[]){ "-P", "1", NULL });
 	cpu0 = cpu_seconds(e.pid);
 	for (int i = 0; i < N; i++) {
@@ -631,7 +657,7 @@ START_TEST(test_out_of_descriptors)
 	refused = metric_value(port, "sockaudit_exporter_connections_refused_total");
 	err = bg_stderr(&e);
 	lines = count_lines(err);
-	fprintf(stderr, "nofile 24: %d connections held 3 s: %.2f s of CPU, %d stderr lines, "
+	fprintf(stderr, "few descriptors: %d connections held 3 s: %.2f s of CPU, %d stderr lines, "
 		"%.0f refused\n", opened, cpu1 - cpu0, lines, refused);
 	ck_assert_msg(lines <= 4, "stderr: %s", err);
 	free(err);
