@@ -363,8 +363,9 @@ START_TEST(test_burst_every_request_answered)
 
 	long idle, after;
 
-	/* Every process on the host: audits of some size. */
-	exporter_start(&e, &port, NULL, NULL);
+	/* Port 1 only: under valgrind an audit of the whole host outlasts
+	 * the clients' timeout. */
+	exporter_start(&e, &port, NULL, (const char *const[]){ "-P", "1", NULL });
 	ck_assert_int_eq(scrape(port, "/metrics", &ms), 200);
 	idle = rss_kib(e.pid);
 	run_burst(port, N, counts, "burst");
