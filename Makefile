@@ -23,7 +23,7 @@ UNITDIR  ?= $(PREFIX)/lib/systemd/system
 UNITS     = sockaudit-exporter.service sockaudit-textfile.service \
             sockaudit-textfile.timer
 CC       ?= cc
-PKGS      = libmnl libcjson libmicrohttpd
+PKGS      = libmnl libcjson libmicrohttpd zlib
 TEST_PKGS = check libcjson
 
 CFLAGS   ?= -O2 -g

@@ -5,7 +5,7 @@
 set -eu
 
 # build: compiler, pkg-config, libmnl, cJSON, libmicrohttpd (the
-# exporter's HTTP server); tests: Check, and the oracles the real-socket
+# exporter's HTTP server), zlib (its gzip answers); tests: Check, and the oracles the real-socket
 # tests compare against (ss from iproute2, jq); the Prometheus tests:
 # promtool and the prometheus server (Debian's prometheus package), curl
 # as their HTTP client.  lint and memory checks: cppcheck, clang-tidy,
@@ -18,7 +18,7 @@ set -eu
 # checks it, man-db reads its man page.  The completion tests:
 # bash-completion and zsh.  Workloads: runc, and busybox-static as a
 # container's root filesystem (test_runtimes; no image registry).
-packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev check iproute2 jq curl prometheus cppcheck clang-tidy valgrind clang libclang-rt-14-dev llvm libbpf-dev bpftool build-essential dpkg-dev debhelper fakeroot lintian man-db bash-completion zsh runc busybox-static"
+packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev zlib1g-dev check iproute2 jq curl prometheus cppcheck clang-tidy valgrind clang libclang-rt-14-dev llvm libbpf-dev bpftool build-essential dpkg-dev debhelper fakeroot lintian man-db bash-completion zsh runc busybox-static"
 
 missing=""
 for p in $packages; do

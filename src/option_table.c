@@ -125,6 +125,11 @@ const struct opt_def opt_table[] = {
 	  "prometheus: client peers exported one by one,\n"
 	  "the rest summed as peer=\"other\" (default 50)", SEC_OUTPUT,
 	  FIELD(max_peers), .min = 0, .max = UINT32_MAX },
+	{ "max-processes", 0, KIND_UINT, "N", NULL,
+	  "prometheus: processes exported one by one, the\n"
+	  "most sockets first, the rest summed as\n"
+	  "pid=\"other\" (default 100)", SEC_OUTPUT,
+	  FIELD(max_processes), .min = 0, .max = UINT32_MAX },
 	{ "source", 0, KIND_ENUM, "auto|bpf|netlink|proc", source_values,
 	  "where sockets are read (default auto: BPF\n"
 	  "iterators, else netlink, else /proc/net/tcp\n"
@@ -155,6 +160,11 @@ const struct opt_def opt_table[] = {
 	  "selections; numeric address, default 127.0.0.1\n"
 	  "(e.g. 127.0.0.1:9477, [::1]:9477, 0.0.0.0:9477);\n"
 	  "runs until SIGTERM or SIGINT", SEC_EXPORTER, HAS(has_listen) },
+	{ "max-requests", 0, KIND_UINT, "N", NULL,
+	  "scrapes waiting for an audit at once (default\n"
+	  "40); more get 503 at once; scrapes that come\n"
+	  "during an audit share its result", SEC_EXPORTER,
+	  FIELD(max_requests), .min = 1, .max = 100000 },
 
 	{ "help", 'h', KIND_SET, NULL, NULL,
 	  "show this help and exit", SEC_GENERAL, FIELD(action), .set = ACTION_HELP },

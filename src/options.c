@@ -164,6 +164,8 @@ static void defaults(struct options *o)
 	o->source = SOURCE_AUTO;
 	o->fd_pressure = 80;
 	o->max_peers = 50;
+	o->max_requests = 40;
+	o->max_processes = 100;
 }
 
 static void names_free(struct name_list *l)

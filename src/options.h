@@ -49,6 +49,8 @@ struct options {
 	uint32_t watch_ms;    /* --watch interval */
 	unsigned fd_pressure; /* percent, 1-100 (default 80) */
 	uint32_t max_peers;   /* client peers before "other" (default 50) */
+	uint32_t max_requests; /* --listen: scrapes waiting at once (default 40) */
+	uint32_t max_processes; /* processes before pid="other" (default 100) */
 	socklen_t listen_len;
 	bool has_ports, has_rports, list, has_max;
 	bool has_watch, has_count, has_max_growth, has_listen, all_netns;

@@ -36,6 +36,7 @@ struct render_opts {
 	 * column when more than one namespace was read. */
 	const struct netns_set *ns;
 	uint32_t max_peers; /* prometheus: client peers before peer="other" */
+	uint32_t max_processes; /* prometheus: processes before pid="other" */
 	double seconds;	    /* prometheus: how long the audit took */
 };
 

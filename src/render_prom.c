@@ -371,10 +371,62 @@ static void proc_labels(FILE *out, const struct proc_rec *p)
 
 enum proc_value { PV_SOCKETS, PV_FDS, PV_SOCKET_FDS, PV_LIMIT };
 
-static void process_series(FILE *out, const struct sock_table *t,
-			   const struct audit *a, const char *name,
-			   const char *help, enum proc_value what)
+struct proc_order {
+	const struct sock_table *t;
+	const struct audit *a;
+};
+
+/* Positions in a->procs: most sockets first, then the lower PID. */
+static int cmp_procs(const void *x, const void *y, void *arg)
 {
+	const struct proc_order *o = arg;
+	const struct proc_rec *p = &o->t->procs[o->a->procs[*(const uint32_t *)x]];
+	const struct proc_rec *q = &o->t->procs[o->a->procs[*(const uint32_t *)y]];
+
+	if (p->sockets != q->sockets)
+		return p->sockets > q->sockets ? -1 : 1;
+	return (p->pid > q->pid) - (p->pid < q->pid);
+}
+
+/*
+ * Which of the audit's processes (a->procs order) are exported one by
+ * one: the `max` holding most sockets, or all.  Returns a malloc'd array
+ * of a->nprocs flags, NULL when every process is kept (*err 0) or out of
+ * memory (*err -ENOMEM).
+ */
+static bool *kept_procs(const struct sock_table *t, const struct audit *a,
+			uint32_t max, int *err)
+{
+	struct proc_order o = { t, a };
+	uint32_t *order;
+	bool *keep;
+	size_t i;
+
+	*err = 0;
+	if (a->nprocs <= max)
+		return NULL;
+	order = malloc(a->nprocs * sizeof(*order));
+	keep = calloc(a->nprocs, sizeof(*keep));
+	if (!order || !keep) {
+		free(order);
+		free(keep);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	for (i = 0; i < a->nprocs; i++)
+		order[i] = (uint32_t)i;
+	qsort_r(order, a->nprocs, sizeof(*order), cmp_procs, &o);
+	for (i = 0; i < max; i++)
+		keep[order[i]] = true;
+	free(order);
+	return keep;
+}
+
+static void process_series(FILE *out, const struct sock_table *t,
+			   const struct audit *a, const bool *keep,
+			   const char *name, const char *help, enum proc_value what)
+{
+	unsigned long long other = 0;
 	size_t i;
 
 	family(out, name, help);
@@ -398,17 +450,26 @@ static void process_series(FILE *out, const struct sock_table *t,
 			v = p->fd_limit;
 			break;
 		}
+		if (keep && !keep[i]) {
+			other += v;
+			continue;
+		}
 		fputs(name, out);
 		proc_labels(out, p);
 		fprintf(out, " %llu\n", v);
 	}
+	/* A sum of limits means nothing: the folded have none. */
+	if (keep && what != PV_LIMIT)
+		fprintf(out, "%s{pid=\"other\",comm=\"other\"} %llu\n", name, other);
 }
 
 /* sockaudit_process_fds_by_type{pid,comm,type}: every kind, zeros
- * included, of each process holding selected sockets. */
+ * included, of each process holding selected sockets; those past
+ * --max-processes (keep false) summed as pid="other". */
 static void fd_type_series(FILE *out, const struct sock_table *t,
-			   const struct audit *a)
+			   const struct audit *a, const bool *keep)
 {
+	unsigned long long other[FDT_COUNT] = { 0 };
 	size_t i;
 	unsigned k;
 
@@ -418,8 +479,14 @@ static void fd_type_series(FILE *out, const struct sock_table *t,
 	for (i = 0; i < a->nprocs; i++) {
 		const struct proc_rec *p = &t->procs[a->procs[i]];
 		char esc[4 * sizeof(p->comm) + 1], label[3 * sizeof(esc) + 1];
-		size_t len = text_escape_name(p->comm, p->comm_len, esc, sizeof(esc));
+		size_t len;
 
+		if (keep && !keep[i]) {
+			for (k = 0; k < FDT_COUNT; k++)
+				other[k] += p->fd_types[k];
+			continue;
+		}
+		len = text_escape_name(p->comm, p->comm_len, esc, sizeof(esc));
 		text_prom_label(esc, len < sizeof(esc) ? len : sizeof(esc) - 1, label,
 				sizeof(label));
 		for (k = 0; k < FDT_COUNT; k++)
@@ -429,6 +496,10 @@ static void fd_type_series(FILE *out, const struct sock_table *t,
 				(int)p->pid, label, fd_type_name(k),
 				(unsigned)p->fd_types[k]);
 	}
+	for (k = 0; keep && k < FDT_COUNT; k++)
+		fprintf(out,
+			"sockaudit_process_fds_by_type{pid=\"other\",comm=\"other\","
+			"type=\"%s\"} %llu\n", fd_type_name(k), other[k]);
 }
 
 int render_prom(FILE *out, const struct sock_table *t, const struct audit *a,
@@ -437,6 +508,8 @@ int render_prom(FILE *out, const struct sock_table *t, const struct audit *a,
 	struct row *rows = NULL;
 	size_t folded;
 	long n = build_rows(t, a, ro->max_peers, &rows, &folded);
+	bool *keep;
+	int err;
 
 	if (n < 0)
 		return (int)n;
@@ -455,18 +528,26 @@ int render_prom(FILE *out, const struct sock_table *t, const struct audit *a,
 	       "Client peers past --max-peers, summed into peer=\"other\".");
 	fprintf(out, "sockaudit_folded_peers %zu\n", folded);
 
-	process_series(out, t, a, "sockaudit_process_sockets",
+	keep = kept_procs(t, a, ro->max_processes, &err);
+	if (err)
+		return err;
+	process_series(out, t, a, keep, "sockaudit_process_sockets",
 		       "Selected TCP sockets a process holds.", PV_SOCKETS);
-	process_series(out, t, a, "sockaudit_process_open_fds",
+	process_series(out, t, a, keep, "sockaudit_process_open_fds",
 		       "Open file descriptors of a process holding selected sockets.",
 		       PV_FDS);
-	process_series(out, t, a, "sockaudit_process_socket_fds",
+	process_series(out, t, a, keep, "sockaudit_process_socket_fds",
 		       "Socket descriptors (any kind) of a process holding selected "
 		       "sockets.", PV_SOCKET_FDS);
-	fd_type_series(out, t, a);
-	process_series(out, t, a, "sockaudit_process_fd_limit",
+	fd_type_series(out, t, a, keep);
+	process_series(out, t, a, keep, "sockaudit_process_fd_limit",
 		       "Soft RLIMIT_NOFILE of a process holding selected sockets "
 		       "(absent when unlimited or unknown).", PV_LIMIT);
+	free(keep);
+	family(out, "sockaudit_folded_processes",
+	       "Processes past --max-processes, summed into pid=\"other\".");
+	fprintf(out, "sockaudit_folded_processes %zu\n",
+		a->nprocs > ro->max_processes ? a->nprocs - ro->max_processes : 0);
 
 	family(out, "sockaudit_idle_threshold_seconds",
 	       "Idle threshold of the idle and stalled flags.");

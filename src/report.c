@@ -23,6 +23,7 @@ void report_render_opts(const struct options *o, const struct snapshot *s,
 	ro->watch = w;
 	ro->ns = &s->ns;
 	ro->max_peers = o->max_peers;
+	ro->max_processes = o->max_processes;
 	ro->seconds = s->seconds;
 }
 

@@ -520,7 +520,7 @@ static bool has_line(const char *text, const char *line)
  * many in all (-1: any number). */
 struct comp_row {
 	const char *line;
-	const char *want[4];
+	const char *want[5];
 	int count;
 };
 
@@ -540,7 +540,8 @@ static const struct comp_row bash_rows[] = {
 	{ "sockaudit --port ", { NULL }, 0 },
 	{ "sockaudit --idle 1", { NULL }, 0 },
 	/* An option without a value leaves the next word to options. */
-	{ "sockaudit --json --ma", { "--max", "--max-peers", "--max-growth" }, 3 },
+	{ "sockaudit --json --ma",
+	  { "--max", "--max-peers", "--max-processes", "--max-growth", "--max-requests" }, 5 },
 };
 
 static void check_answer(const char *shell, const struct comp_row *row, const char *out)

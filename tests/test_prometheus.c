@@ -811,7 +811,9 @@ START_TEST(test_exporter_oversized)
 	expect_status(eport, "GET", "/metrics", 200, &r);
 	http_free(&r);
 	err = bg_stderr(&e);
-	ck_assert_msg(all_lines_start_with(err, "sockaudit: ") && count_lines(err) >= 3,
+	/* The 431 and 414 are one kind of libmicrohttpd message: logged
+	 * once a minute (a flood of them is one line). */
+	ck_assert_msg(all_lines_start_with(err, "sockaudit: ") && count_lines(err) >= 2,
 		      "stderr: %s", err);
 	ck_assert_msg(strchr(err, '\x16') == NULL, "raw client bytes in the log: %s", err);
 	free(err);
@@ -1019,7 +1021,9 @@ START_TEST(test_exporter_stop_drains)
 			ck_assert_msg(s[i].rc != 0 || s[i].status == 0, "scrape %d: status %d: %s",
 				      i, s[i].status, s[i].body);
 	}
-	ck_assert_msg(ok == 1 && stopping >= 1,
+	/* The scrapes that came during the audit share its result (single
+	 * flight); none waits for another audit. */
+	ck_assert_msg(ok >= 1 && ok + stopping == N,
 		      "%d scrapes answered 200 and %d 503 \"stopping\" (of %d)", ok, stopping, N);
 	/* And only that one audit ran after the start-up one: one thread
 	 * but the main one dumped. */

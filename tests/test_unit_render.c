@@ -673,6 +673,7 @@ static void build_prom(struct fixture *f, uint32_t max_peers, uint32_t netns)
 {
 	build_in(f, netns);
 	f->ro.max_peers = max_peers;
+	f->ro.max_processes = 100;
 	f->ro.seconds = 0.25;
 }
 
@@ -793,7 +794,7 @@ START_TEST(test_prom_empty)
 	ck_assert_int_eq(audit_run(&f.t, &o, &f.a), 0);
 	out = render(render_prom, &f, &len);
 	prom_parse_or_fail(out, &d);
-	ck_assert_int_eq(d.nfamilies, 12);
+	ck_assert_int_eq(d.nfamilies, 13);
 	ck_assert_int_eq(prom_count(&d, "sockaudit_sockets", NULL), 0);
 	ck_assert_int_eq(prom_count(&d, "sockaudit_process_open_fds", NULL), 0);
 	ck_assert(prom_value(&d, "sockaudit_folded_peers", NULL, -1) == 0);

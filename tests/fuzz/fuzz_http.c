@@ -11,13 +11,15 @@
  *
  * (flags: bit 0 Content-Length present, bit 1 Transfer-Encoding
  * present, bit 2 the peer an address (bit 3: IPv6) made of the peer
- * field's bytes, else "?"; the next bytes the body chunks' sizes).  Checked against the
+ * field's bytes, else "?", bit 4 HTTP/1.1 (else HTTP/1.0), bit 5 a Host
+ * header; the next bytes the body chunks' sizes).  Checked against the
  * contract (man/sockaudit.8, "The exporter"):
  *
  *   over the calls libmicrohttpd makes for one request (headers, body
  *   chunks, end), exactly one answers it; a request announcing a body
  *   is answered at its first call, and body bytes after that are
  *   dropped
+ *   400 for HTTP/1.1 without Host, whatever else it is;
  *   an audit (ROUTE_METRICS) only for GET or HEAD of exactly /metrics;
  *   the page only for GET or HEAD of /; 405 for any other method, 404
  *   for any other path
@@ -53,8 +55,12 @@ static bool answers(enum exporter_route r)
 }
 
 /* The answer the contract gives a request. */
-static enum exporter_route expected(const char *method, const char *url)
+static enum exporter_route expected(const struct exporter_request *r)
 {
+	const char *method = r->method, *url = r->url;
+
+	if (!strcmp(r->version, "HTTP/1.1") && !r->host)
+		return ROUTE_BAD_REQUEST;
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return ROUTE_NOT_ALLOWED;
 	if (!strcmp(url, "/metrics"))
@@ -89,7 +95,7 @@ static void check_calls(struct exporter_request *r, const uint8_t *sizes,
 	}
 	if (!answers(got))
 		abort(); /* no answer at the end of the request */
-	if (got != expected(r->method, r->url))
+	if (got != expected(r))
 		abort();
 
 	/* Body bytes offered after the answer are dropped. */
@@ -165,6 +171,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	te = field(&p, end);
 	r.content_length = f & 1 ? cl : NULL;
 	r.transfer_encoding = f & 2 ? te : NULL;
+	r.version = f & 16 ? "HTTP/1.1" : "HTTP/1.0";
+	r.host = f & 32 ? "localhost" : NULL;
 	check_calls(&r, (const uint8_t *)flags + (flags[0] ? 1 : 0),
 		    strnlen(flags + (flags[0] ? 1 : 0), 4));
 	peer_text(field(&p, end), f, peer, sizeof(peer));

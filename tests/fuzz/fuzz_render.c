@@ -621,6 +621,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ro.one_line = b & 8;
 	ro.all_procs = b & 16;
 	ro.max_peers = b & 32 ? u8(&in) % 8 : 50;
+	/* Folded processes when peers are: 0 to 3 kept. */
+	ro.max_processes = b & 32 ? ro.max_peers % 4 : 100;
 	ro.seconds = u32(&in) / 1e6;
 	ro.ns = &ns;
 

@@ -200,12 +200,22 @@ static int parse_comment(const char *line, const char *end, struct prom_doc *d,
 		free(name);
 		return rc;
 	}
-	free(name);
-	if (*p != ' ')
+	if (*p != ' ') {
+		free(name);
 		return perr_fail(e, "TYPE without a type");
+	}
 	p++;
-	if ((size_t)(end - p) != 5 || strncmp(p, "gauge", 5))
-		return perr_fail(e, "type '%.*s': sockaudit exports gauges", (int)(end - p), p);
+	/* Gauges, and the exporter's own counters (named ..._total). */
+	if (!((size_t)(end - p) == 5 && !strncmp(p, "gauge", 5)) &&
+	    !((size_t)(end - p) == 7 && !strncmp(p, "counter", 7) && strlen(name) > 6 &&
+	      !strcmp(name + strlen(name) - 6, "_total"))) {
+		int rc = perr_fail(e, "type '%.*s' of %s: sockaudit exports gauges and "
+				   "..._total counters", (int)(end - p), p, name);
+
+		free(name);
+		return rc;
+	}
+	free(name);
 	*pending_help = NULL;
 	return 0;
 }
