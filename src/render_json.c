@@ -241,6 +241,23 @@ static cJSON *group_object(const struct sock_table *t, const struct group *g,
 	return o;
 }
 
+/*
+ * A dead socket's local end is the one it had before the kernel released
+ * its port, which another socket may hold by now: not local_address /
+ * local_port (null), but "last_local_address" / "last_local_port", null
+ * when it could not be read.
+ */
+static void add_released_end(cJSON *o, const struct sock_rec *s)
+{
+	if (s->released) {
+		add_addr(o, "last_local_address", s->family, s->laddr);
+		add_uint(o, "last_local_port", s->lport);
+	} else {
+		cJSON_AddNullToObject(o, "last_local_address");
+		cJSON_AddNullToObject(o, "last_local_port");
+	}
+}
+
 static cJSON *socket_object(const struct sock_table *t, const struct sock_rec *s,
 			    const struct render_opts *ro)
 {
@@ -264,6 +281,7 @@ static cJSON *socket_object(const struct sock_table *t, const struct sock_rec *s
 		cJSON_AddNullToObject(o, "local_port");
 	}
 	if (dead) {
+		add_released_end(o, s);
 		cJSON_AddNullToObject(o, "remote_address");
 		cJSON_AddNullToObject(o, "remote_port");
 	} else {

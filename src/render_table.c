@@ -484,6 +484,24 @@ static const enum align list_align[LIST_COLS] = {
 	LEFT, LEFT, RIGHT, RIGHT, LEFT, LEFT, RIGHT, LEFT, LEFT
 };
 
+/* The LOCAL cell: ADDRESS:PORT; a dead socket's released one marked so
+ * (another socket may hold that port now); "*" when unknown. */
+static void local_cell(const struct sock_rec *s, char *cell, size_t len)
+{
+	size_t n;
+
+	if (s->has_local) {
+		text_endpoint(s->family, s->laddr, s->lport, cell, len);
+	} else if (s->released) {
+		text_endpoint(s->family, s->laddr, s->lport, cell, len);
+		n = strlen(cell);
+		if (n < len)
+			snprintf(cell + n, len - n, " (released)");
+	} else {
+		snprintf(cell, len, "*");
+	}
+}
+
 /* Cells of one socket row but NETNS (cells[0]). */
 static int list_cells(const struct sock_table *t, const struct sock_rec *s,
 		      char f[6][64], struct buf *procs, char **cells)
@@ -494,10 +512,7 @@ static int list_cells(const struct sock_table *t, const struct sock_rec *s,
 
 	snprintf(f[0], 64, "%u", (unsigned)s->recv_q);
 	snprintf(f[1], 64, "%u", (unsigned)s->send_q);
-	if (s->has_local)
-		text_endpoint(s->family, s->laddr, s->lport, f[2], 64);
-	else
-		snprintf(f[2], 64, "*");
+	local_cell(s, f[2], 64);
 	if (sock_is_dead(s)) {
 		snprintf(f[0], 64, "-");
 		snprintf(f[1], 64, "-");

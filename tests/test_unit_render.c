@@ -91,7 +91,9 @@ static void add_socks(struct sock_table *t)
 		r->family = (uint8_t)k->family;
 		r->state = (uint8_t)k->state;
 		r->origin = (uint8_t)k->origin;
-		r->has_local = k->laddr != NULL;
+		/* A dead socket's local end is the released one. */
+		r->has_local = k->laddr != NULL && k->origin != ORIGIN_FD;
+		r->released = k->laddr != NULL && k->origin == ORIGIN_FD;
 		if (k->laddr)
 			ck_assert_int_eq(inet_pton(k->family, k->laddr, r->laddr), 1);
 		if (k->raddr)
