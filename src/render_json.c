@@ -396,7 +396,7 @@ int render_json(FILE *out, const struct sock_table *t, const struct audit *a,
 			text_rfc3339(&w->time, when, sizeof(when)));
 	}
 	fprintf(out, "\"source\":\"%s\",\"inconsistent\":%s,"
-		"\"idle_threshold_ms\":%u,", ro->source,
+		"\"idle_threshold_ms\":%u,", render_source_name(ro->source),
 		ro->inconsistent ? "true" : "false", (unsigned)a->idle_ms);
 	totals = cJSON_CreateObject();
 	if (totals) {

@@ -187,7 +187,7 @@ static void build_in(struct fixture *f, uint32_t netns)
 	o.fd_pressure = 80;
 	ck_assert_int_eq(audit_run(&f->t, &o, &f->a), 0);
 	memset(&f->ro, 0, sizeof(f->ro));
-	f->ro.source = "netlink";
+	f->ro.source = SOURCE_NETLINK;
 	f->ro.has_max = false;
 	f->ro.max = 0;
 	f->ro.inconsistent = false;
@@ -569,7 +569,7 @@ START_TEST(test_json_source_proc)
 	const cJSON *s;
 
 	build(&f);
-	f.ro.source = "proc";
+	f.ro.source = SOURCE_PROC;
 	for (i = 0; i < f.t.nsocks; i++)
 		f.t.socks[i].has_times = 0;
 	out = render(render_json, &f, &len);
