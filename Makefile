@@ -233,7 +233,7 @@ lint: $(BPF_SKEL)
 # Benchmark against ss, lsof and netstat (as root; about 10 minutes).
 # make bench BENCH_N=2000 BENCH_ARGS="-r 2" for a quick check.  Never
 # part of make check: timings are reported as ratios, not asserted.
-BENCH_N    ?= 10000 100000
+BENCH_N    ?= 10000 100000 4000x5 share2000
 BENCH_ARGS ?=
 bench: $(BIN)
 	python3 scripts/bench $(BENCH_ARGS) $(BENCH_N)

@@ -28,8 +28,14 @@
  *   idle       (default 30%)  nothing is ever sent.
  *   traffic    (the rest)     one 64-byte request and 256-byte response.
  *
+ * With --share K, the client of pair 0 forks K-1 children once its
+ * connections are up, which hold every descriptor it holds and do
+ * nothing: K processes sharing its sockets (a pre-fork server's workers,
+ * or a program that forks without closing its descriptors).
+ *
  * Usage: bench-loadgen -n N [-c PER_PAIR] [-b BASE_PORT] [-a ADDRS]
  *                      [--close-wait PCT] [--stalled PCT] [--idle PCT]
+ *                      [--share K]
  *                      [--stable-secs S] [--stable-timeout S] [--no-sysctl]
  *
  * When every connection is up and `ss -tanH | wc -l` has stayed put for
@@ -94,6 +100,7 @@ struct report {
 static struct pair *pairs;
 static int npairs;
 static int pct_close_wait = 10, pct_stalled = 2, pct_idle = 30;
+static int share_procs = 1; /* --share: processes holding pair 0's client ends */
 static volatile sig_atomic_t got_signal;
 static long old_somaxconn = -1, old_synbacklog = -1;
 static pid_t parent_pid;
@@ -394,6 +401,31 @@ static void client_fail(int wfd, struct report *rep, const char *fmt, ...)
 	_exit(3);
 }
 
+/*
+ * --share: share_procs - 1 children of this client that hold every
+ * descriptor it holds, until they are killed (or it dies).  The report
+ * pipe is closed in them so that only the client reports.
+ */
+static void fork_holders(int wfd, struct report *rep)
+{
+	pid_t me = getpid();
+
+	for (int k = 1; k < share_procs; k++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			client_fail(wfd, rep, "fork of holder #%d: %s", k, strerror(errno));
+		if (pid == 0) {
+			if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != me)
+				_exit(1);
+			close(wfd);
+			prctl(PR_SET_NAME, "lg-holder");
+			for (;;)
+				pause();
+		}
+	}
+}
+
 static void client_main(int idx, int wfd)
 {
 	struct pair *p = &pairs[idx];
@@ -495,6 +527,8 @@ static void client_main(int idx, int wfd)
 	}
 	free(got);
 	close(ep);
+	if (idx == 0)
+		fork_holders(wfd, &rep);
 	rep.ok = 1;
 	client_report(wfd, &rep);
 	close(wfd);
@@ -527,6 +561,7 @@ static void usage(FILE *out)
 	fputs("usage: bench-loadgen -n N [-c PER_PAIR] [-b BASE_PORT] [-a ADDRS]\n"
 	      "         [--close-wait PCT] [--stalled PCT] [--idle PCT]\n"
 	      "         [--stable-secs S] [--stable-timeout S] [--no-sysctl]\n"
+	      "         [--share K]\n"
 	      "  -n N              connections in all (default 1000)\n"
 	      "  -c PER_PAIR       at most this many per server/client pair (default 2000)\n"
 	      "  -b BASE_PORT      pair i listens on BASE_PORT+i (default 20000)\n"
@@ -536,7 +571,8 @@ static void usage(FILE *out)
 	      "  --idle PCT        share never used (default 30); the rest: one request each\n"
 	      "  --stable-secs S   ss -tanH count must hold S seconds (default 3)\n"
 	      "  --stable-timeout S  give up waiting for stability after S s (default 120)\n"
-	      "  --no-sysctl       do not raise net.core.somaxconn/tcp_max_syn_backlog\n",
+	      "  --no-sysctl       do not raise net.core.somaxconn/tcp_max_syn_backlog\n"
+	      "  --share K         K processes hold pair 0's client ends (default 1)\n",
 	      out);
 }
 
@@ -569,6 +605,7 @@ int main(int argc, char **argv)
 		{ "stable-secs", required_argument, NULL, 4 },
 		{ "stable-timeout", required_argument, NULL, 5 },
 		{ "no-sysctl", no_argument, NULL, 6 },
+		{ "share", required_argument, NULL, 7 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -586,6 +623,7 @@ int main(int argc, char **argv)
 		case 4: stable_secs = parse_int(optarg, 0, 3600, "stable seconds"); break;
 		case 5: stable_timeout = parse_int(optarg, 0, 36000, "stable timeout"); break;
 		case 6: do_sysctl = 0; break;
+		case 7: share_procs = parse_int(optarg, 1, 30000, "sharing processes"); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

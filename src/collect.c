@@ -398,10 +398,9 @@ static void warn_skipped(const struct netns_set *ns)
  * namespace that cannot be entered, a source that fails), or READ_FATAL
  * when the thread could not come back to our own namespace.
  */
-static int read_all(struct snapshot *s, const struct options *o, uint32_t states,
+static int read_all(struct netns_set *ns, const struct options *o, uint32_t states,
 		    struct sock_table *t, struct read_state *rs, bool again)
 {
-	struct netns_set *ns = &s->ns;
 	size_t i;
 
 	for (i = 0; i < ns->n; i++) {
@@ -587,29 +586,33 @@ nomem:
 	return EXIT_CANNOT_RUN;
 }
 
-int collect_sockets(struct snapshot *s, const struct options *o, uint32_t states)
+int collect_sockets(struct netns_set *ns, struct sock_table *t,
+		    const struct options *o, uint32_t states,
+		    struct collect_result *res)
 {
 	struct read_state rs = { 0 };
 	int status = collect_bpf_start(o, &rs.bpf);
 
+	memset(res, 0, sizeof(*res));
 	if (!status)
-		status = read_all(s, o, states, &s->t, &rs, false);
+		status = read_all(ns, o, states, t, &rs, false);
 	if (status)
 		return status == READ_FATAL ? EXIT_CANNOT_RUN : status;
-	s->source = rs.used_proc ? "proc" : rs.used_netlink ? "netlink" : "bpf";
-	s->inconsistent = rs.inconsistent;
+	res->source = rs.used_proc ? SOURCE_PROC :
+		      rs.used_netlink ? SOURCE_NETLINK : SOURCE_BPF;
+	res->inconsistent = rs.inconsistent;
 	if (o->all_netns)
-		warn_skipped(&s->ns);
+		warn_skipped(ns);
 	return 0;
 }
 
-int collect_again(struct snapshot *s, const struct options *o,
-		  struct sock_table *again)
+int collect_again(struct netns_set *ns, const struct options *o,
+		  enum source_kind used, struct sock_table *again)
 {
-	struct read_state rs = { .proc_only = !strcmp(s->source, "proc"),
-				 .bpf = !strcmp(s->source, "bpf"),
+	struct read_state rs = { .proc_only = used == SOURCE_PROC,
+				 .bpf = used == SOURCE_BPF,
 				 .quiet = true };
-	int rc = read_all(s, o, STATES_ALL, again, &rs, true);
+	int rc = read_all(ns, o, STATES_ALL, again, &rs, true);
 
 	if (rc == READ_FATAL)
 		return COLLECT_FATAL;

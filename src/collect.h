@@ -1,6 +1,8 @@
 /*
- * Collect: the sockets of every network namespace an audit reads, from
- * netlink or /proc, into the snapshot's socket table (see collect.c).
+ * Collect: the sockets of every network namespace of a set, from the BPF
+ * iterators, netlink or /proc, into a socket table (see collect.c).  A
+ * lower stage: it knows the namespace set and the table, and returns
+ * what it read.
  */
 #ifndef COLLECT_H
 #define COLLECT_H
@@ -10,7 +12,6 @@
 
 #include "netns.h"
 #include "options.h"
-#include "snapshot.h"
 #include "table.h"
 
 /* How --pid namespaces that may not be read were handled. */
@@ -29,13 +30,23 @@ struct pid_netns {
 int collect_namespaces(struct netns_set *ns, const struct options *o,
 		       struct pid_netns *pn);
 
+/* What collect_sockets read. */
+struct collect_result {
+	/* The source used: SOURCE_BPF, SOURCE_NETLINK, or SOURCE_PROC when
+	 * some namespace was read from /proc (never SOURCE_AUTO). */
+	enum source_kind source;
+	bool inconsistent; /* some dump kept changing while it was read */
+};
+
 /*
- * Dump every namespace of s->ns into s->t with the given states; sets
- * s->source and s->inconsistent.  Returns 0 or an exit status after
- * saying why (a namespace that cannot be entered or left, a source that
- * fails).
+ * Dump every namespace of ns into t with the given states (marking
+ * those read audited); *res says how.  Returns 0 or an exit status
+ * after saying why (a namespace that cannot be entered or left, a
+ * source that fails).
  */
-int collect_sockets(struct snapshot *s, const struct options *o, uint32_t states);
+int collect_sockets(struct netns_set *ns, struct sock_table *t,
+		    const struct options *o, uint32_t states,
+		    struct collect_result *res);
 
 /* The first port of the ephemeral range of the current namespace
  * (ip_local_port_range) into *low; 32768 when there is no such file.
@@ -46,12 +57,12 @@ int collect_ephemeral_low(uint16_t *low);
 #define COLLECT_FATAL 100
 
 /*
- * A second dump, of every state, of the namespaces read the first time
- * and from the same source, into `again` (indexed), quietly.  Returns 0,
- * COLLECT_FATAL (said why), or the -errno of the failure (-ENOENT: a
- * namespace is gone).
+ * A second dump, of every state, of the namespaces of ns read the first
+ * time and from the source used then, into `again` (indexed), quietly.
+ * Returns 0, COLLECT_FATAL (said why), or the -errno of the failure
+ * (-ENOENT: a namespace is gone).
  */
-int collect_again(struct snapshot *s, const struct options *o,
-		  struct sock_table *again);
+int collect_again(struct netns_set *ns, const struct options *o,
+		  enum source_kind used, struct sock_table *again);
 
 #endif

@@ -106,9 +106,11 @@ int owners_pid_check(const char *proc_root, pid_t pid, pid_t *tgid)
 	return rc;
 }
 
-/* The local end of a socket as getsockname gives it, into r.  A socket
- * never bound (port 0) leaves it unknown: null, not 0.0.0.0:0. */
-static void local_end(int sock, struct sock_rec *r)
+/* The local end a dead socket had, as getsockname still gives it, into
+ * r as released: the kernel let the port go when the connection was
+ * dropped, and another socket may hold it now.  A socket never bound
+ * (port 0) leaves it unknown: null, not 0.0.0.0:0. */
+static void released_end(int sock, struct sock_rec *r)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -123,7 +125,7 @@ static void local_end(int sock, struct sock_rec *r)
 			return;
 		memcpy(r->laddr, &in->sin_addr, 4);
 		r->lport = ntohs(in->sin_port);
-		r->has_local = 1;
+		r->released = 1;
 	} else if (ss.ss_family == AF_INET6 && r->family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
 
@@ -131,7 +133,7 @@ static void local_end(int sock, struct sock_rec *r)
 			return;
 		memcpy(r->laddr, &in6->sin6_addr, 16);
 		r->lport = ntohs(in6->sin6_port);
-		r->has_local = 1;
+		r->released = 1;
 	}
 }
 
@@ -163,7 +165,7 @@ static int probe_refused(int err)
  * Look at a socket another process holds, through a copy of its
  * descriptor (pidfd_getfd): is it really closed?  A descriptor opened
  * after the dump is missing from it too, but is not dead.  Fills r's
- * local end when it is dead.  Returns 1 dead (same inode, TCP state
+ * released local end when it is dead.  Returns 1 dead (same inode, TCP state
  * CLOSE), PROBE_ALIVE (same inode, another state), 0 closed since or no
  * longer that socket (the process or the descriptor is gone: not a leak
  * any more), PROBE_UNKNOWN when it may not be looked at (no privilege,
@@ -196,7 +198,7 @@ static int probe_socket(pid_t pid, int fd, struct sock_rec *r)
 	else
 		rc = ti.tcpi_state == ST_CLOSE ? 1 : PROBE_ALIVE;
 	if (rc == 1)
-		local_end(copy, r);
+		released_end(copy, r);
 	close(copy);
 	close(pidfd);
 	return rc;
@@ -292,6 +294,7 @@ static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
 	r->inode = fs->inode;
 	r->uid = st.st_uid;
 	r->has_local = 0;
+	r->released = 0;
 	probe = probe_socket(ps->p->pid, fs->fd, r);
 	if (probe <= 0) {
 		t->nsocks--; /* closed since, or gone */
@@ -355,7 +358,7 @@ static int second_look(struct sock_table *t, struct owners_stats *st)
 	int rc;
 
 	for (i = 0; i < t->nsocks; i++) {
-		if (t->socks[i].origin == ORIGIN_FD && !t->socks[i].has_local) {
+		if (t->socks[i].origin == ORIGIN_FD && !t->socks[i].released) {
 			while (nanosleep(&grace, &grace) < 0 && errno == EINTR)
 				;
 			break;

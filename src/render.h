@@ -10,6 +10,7 @@
 #include "audit.h"
 #include "growth.h"
 #include "netns.h"
+#include "options.h"
 
 /* One sample of --watch. */
 struct watch_info {
@@ -21,8 +22,14 @@ struct watch_info {
 	const struct proc_growth *procs;
 };
 
+/* The name of a source used, as reports give it. */
+static inline const char *render_source_name(enum source_kind k)
+{
+	return k == SOURCE_BPF ? "bpf" : k == SOURCE_PROC ? "proc" : "netlink";
+}
+
 struct render_opts {
-	const char *source; /* "netlink" or "proc" */
+	enum source_kind source; /* the source used (never SOURCE_AUTO) */
 	bool has_max;
 	uint64_t max;
 	bool inconsistent; /* the kernel's dump kept changing while read */

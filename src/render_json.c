@@ -325,6 +325,23 @@ static cJSON *group_object(const struct sock_table *t, const struct group *g,
 	return o;
 }
 
+/*
+ * A dead socket's local end is the one it had before the kernel released
+ * its port, which another socket may hold by now: not local_address /
+ * local_port (null), but "last_local_address" / "last_local_port", null
+ * when it could not be read.
+ */
+static void add_released_end(cJSON *o, const struct sock_rec *s)
+{
+	if (s->released) {
+		add_addr(o, "last_local_address", s->family, s->laddr);
+		add_uint(o, "last_local_port", s->lport);
+	} else {
+		cJSON_AddNullToObject(o, "last_local_address");
+		cJSON_AddNullToObject(o, "last_local_port");
+	}
+}
+
 static cJSON *socket_object(const struct sock_table *t, const struct sock_rec *s,
 			    const struct render_opts *ro)
 {
@@ -352,6 +369,8 @@ static cJSON *socket_object(const struct sock_table *t, const struct sock_rec *s
 		cJSON_AddNullToObject(o, "local_port");
 	}
 	if (dead || s->protocol == PROTO_UNIX) {
+		if (dead)
+			add_released_end(o, s);
 		cJSON_AddNullToObject(o, "remote_address");
 		cJSON_AddNullToObject(o, "remote_port");
 	} else {
@@ -468,7 +487,7 @@ int render_json(FILE *out, const struct sock_table *t, const struct audit *a,
 			text_rfc3339(&w->time, when, sizeof(when)));
 	}
 	fprintf(out, "\"source\":\"%s\",\"inconsistent\":%s,"
-		"\"idle_threshold_ms\":%u,", ro->source,
+		"\"idle_threshold_ms\":%u,", render_source_name(ro->source),
 		ro->inconsistent ? "true" : "false", (unsigned)a->idle_ms);
 	totals = cJSON_CreateObject();
 	if (totals) {

@@ -563,7 +563,8 @@ int render_prom(FILE *out, const struct sock_table *t, const struct audit *a,
 	       "Where the sockets were read: bpf (BPF iterators), netlink "
 	       "(sock_diag) or proc "
 	       "(/proc/net/tcp, no idle or stalled).");
-	fprintf(out, "sockaudit_source_info{source=\"%s\"} 1\n", ro->source);
+	fprintf(out, "sockaudit_source_info{source=\"%s\"} 1\n",
+		render_source_name(ro->source));
 
 	if (fflush(out) == EOF || ferror(out))
 		return -(errno ? errno : EIO);

@@ -207,7 +207,8 @@ static void totals_line(FILE *out, const struct audit *a,
 		"%u dead (source %s, idle threshold %s%s)%s\n",
 		a->totals.sockets, a->totals.sockets == 1 ? "" : "s", a->ngroups,
 		a->ngroups == 1 ? "" : "s", a->totals.close_wait, a->totals.idle,
-		a->totals.stalled, a->totals.dead, ro->source,
+		a->totals.stalled, a->totals.dead,
+		render_source_name(ro->source),
 		text_duration(a->idle_ms, idle, sizeof(idle)),
 		netns_summary(ro, ns, sizeof(ns)),
 		ro->inconsistent ? "; INCONSISTENT: the kernel's dump kept changing "
@@ -655,6 +656,25 @@ static void unix_endpoints(const struct sock_table *t, const struct sock_rec *s,
 		 (unsigned)s->ux.peer_inode);
 }
 
+
+/* The LOCAL cell: ADDRESS:PORT; a dead socket's released one marked so
+ * (another socket may hold that port now); "*" when unknown. */
+static void local_cell(const struct sock_rec *s, char *cell, size_t len)
+{
+	size_t n;
+
+	if (s->has_local) {
+		text_endpoint(s->family, s->laddr, s->lport, cell, len);
+	} else if (s->released) {
+		text_endpoint(s->family, s->laddr, s->lport, cell, len);
+		n = strlen(cell);
+		if (n < len)
+			snprintf(cell + n, len - n, " (released)");
+	} else {
+		snprintf(cell, len, "*");
+	}
+}
+
 /* Cells of one socket row but NETNS (cells[0]) and NETID (cells[1]). */
 static int list_cells(const struct sock_table *t, const struct sock_rec *s,
 		      char f[6][LIST_CELL], struct buf *procs, char **cells)
@@ -667,10 +687,8 @@ static int list_cells(const struct sock_table *t, const struct sock_rec *s,
 	snprintf(f[1], 64, "%u", (unsigned)s->send_q);
 	if (s->protocol == PROTO_UNIX)
 		unix_endpoints(t, s, f[2], f[3]);
-	else if (s->has_local)
-		text_endpoint(s->family, s->laddr, s->lport, f[2], 64);
 	else
-		snprintf(f[2], 64, "*");
+		local_cell(s, f[2], 64);
 	if (s->protocol == PROTO_UNIX) {
 		/* (both set above) */
 	} else if (sock_is_dead(s)) {

@@ -22,6 +22,22 @@
 
 #define PROC_ROOT "/proc"
 
+/* The sockets of every namespace of s->ns into s->t, and how they were
+ * read (source, consistency) into s.  Returns 0 or an exit status after
+ * saying why. */
+static int collect_stage(struct snapshot *s, const struct options *o,
+			 uint32_t states)
+{
+	struct collect_result res;
+	int status = collect_sockets(&s->ns, &s->t, o, states, &res);
+
+	if (status)
+		return status;
+	s->source = res.source;
+	s->inconsistent = res.inconsistent;
+	return 0;
+}
+
 /*
  * Sockets the dump did not list but a process holds: dead candidates
  * whose state could not be read (pidfd_getfd refused, e.g. without
@@ -42,7 +58,7 @@ static int recheck(struct snapshot *s, const struct options *o)
 	int rc;
 
 	table_init(&again);
-	rc = collect_again(s, o, &again);
+	rc = collect_again(&s->ns, o, s->source, &again);
 	if (!rc) {
 		rc = owners_recheck(&s->t, &again, PROC_ROOT, &pid);
 		if (rc == -ENOMEM) {
@@ -480,7 +496,7 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 		return EXIT_CANNOT_RUN;
 	}
 	table_init(&s->t);
-	status = collect_sockets(s, eo, states);
+	status = collect_stage(s, eo, states);
 	if (status)
 		goto fail;
 	rc = bpf_fds ? fdscan_bpf_or_proc(&scan, PROC_ROOT, eo->pids, eo->npids,

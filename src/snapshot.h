@@ -22,7 +22,7 @@ struct snapshot {
 	struct sock_table t;
 	struct audit a;
 	struct workload_set wl;	/* of the processes holding selected sockets */
-	const char *source;	/* "netlink" or "proc" */
+	enum source_kind source; /* used: SOURCE_BPF, _NETLINK or _PROC */
 	bool inconsistent;	/* the kernel's dump kept changing */
 	unsigned denied;	/* processes whose fd tables were not readable */
 	unsigned hidden;	/* selected sockets with no visible owner */

@@ -135,6 +135,11 @@ struct sock_rec {
 	uint8_t origin; /* enum sock_origin */
 	uint8_t has_times; /* tcp_info was read */
 	uint8_t has_local; /* local address known (always, but for ORIGIN_FD) */
+	/* ORIGIN_FD: laddr/lport are the local end the socket had before
+	 * the kernel released its port (getsockname still says it); another
+	 * socket may hold that port now, so it is never shown or selected
+	 * as held (has_local stays 0). */
+	uint8_t released;
 	uint8_t flags;	   /* enum sock_flag bits, set by the audit */
 	uint8_t selected;  /* set by the audit */
 	uint8_t protocol;  /* enum sock_proto */

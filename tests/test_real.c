@@ -659,12 +659,15 @@ START_TEST(test_dead_after_reset)
 		ck_assert_int_eq(json_flag_count(s), 1);
 		ck_assert(json_is_null(s, "remote_address"));
 		ck_assert(json_is_null(s, "remote_port"));
-		/* The local end when it can be read, else null. */
-		if (json_is_null(s, "local_port")) {
-			ck_assert(json_is_null(s, "local_address"));
+		/* The port was released: not local_port, but the last one
+		 * when it can be read, else null. */
+		ck_assert(json_is_null(s, "local_port"));
+		ck_assert(json_is_null(s, "local_address"));
+		if (json_is_null(s, "last_local_port")) {
+			ck_assert(json_is_null(s, "last_local_address"));
 		} else {
-			ck_assert_int_eq(json_int(s, "local_port"), cli->lport);
-			ck_assert_str_eq(json_str(s, "local_address"), cli->laddr);
+			ck_assert_int_eq(json_int(s, "last_local_port"), cli->lport);
+			ck_assert_str_eq(json_str(s, "last_local_address"), cli->laddr);
 		}
 		ck_assert_int_eq(cJSON_GetArraySize(json_array(s, "processes")), 1);
 		p = json_socket_process(s, C);
@@ -705,6 +708,93 @@ START_TEST(test_dead_after_reset)
 		ck_assert_int_eq(cJSON_GetArraySize(json_array(doc, "sockets")), 0);
 		cJSON_Delete(doc);
 	}
+	scenario_stop(&sc);
+}
+END_TEST
+
+/* A listener of our own on ADDR:PORT (IPv4); its descriptor. */
+static int listen_on(const char *addr, int port, unsigned long *inode)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	struct stat st;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(inet_pton(AF_INET, addr, &sin.sin_addr), 1);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	ck_assert_msg(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0,
+		      "the dead socket's port %s:%d is not free: %s", addr, port,
+		      strerror(errno));
+	ck_assert_int_eq(listen(fd, 8), 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	*inode = (unsigned long)st.st_ino;
+	return fd;
+}
+
+/*
+ * The kernel released a reset socket's port, and another socket took it:
+ * --port selects the live one only, and the dead one shows the port as
+ * its last (JSON last_local_port, "(released)" in the table), never as
+ * held.  With every source.
+ */
+START_TEST(test_dead_port_taken)
+{
+	const char *sources[] = { "netlink", "proc", auto_source() };
+	struct scenario sc;
+	const struct scen_sock *cli;
+	unsigned long lis_inode;
+	char port[16];
+	int lis;
+	pid_t C;
+
+	scenario_start(&sc, SCEN_RESET, AF_INET, "reset");
+	C = sc.pids[PROC_CLIENT];
+	cli = scenario_sock(&sc, ROLE_CLIENT_CONN);
+	ck_assert_ptr_nonnull(cli);
+	ck_assert_msg(cli->lport_after == cli->lport,
+		      "getsockname after the reset says port %d, not %d",
+		      cli->lport_after, cli->lport);
+	lis = listen_on(cli->laddr, cli->lport, &lis_inode);
+	snprintf(port, sizeof(port), "%d", cli->lport);
+
+	for (size_t k = 0; k < sizeof(sources) / sizeof(sources[0]); k++) {
+		const char *sel[] = { "-j", "--source", sources[k], "--port", port, NULL };
+		const char *all[] = { "-j", "--source", sources[k], "--pid", itoa_tmp(C), NULL };
+		const cJSON *s;
+		struct run_result r;
+		cJSON *doc;
+
+		doc = audit_json(sel);
+		ck_assert_msg(json_socket_by_inode(doc, cli->inode) == NULL,
+			      "%s: --port %s selects the dead socket", sources[k], port);
+		s = json_socket_by_inode(doc, lis_inode);
+		ck_assert_msg(s != NULL, "%s: --port %s misses the listener", sources[k], port);
+		ck_assert_int_eq(json_int(s, "local_port"), cli->lport);
+		cJSON_Delete(doc);
+
+		doc = audit_json(all);
+		s = json_socket_by_inode(doc, cli->inode);
+		ck_assert_msg(s != NULL, "%s: the dead socket is not reported", sources[k]);
+		ck_assert(json_is_null(s, "local_port"));
+		ck_assert(json_is_null(s, "local_address"));
+		/* The last port when it could be read (not under valgrind,
+		 * which has no pidfd_getfd), never as held. */
+		if (!json_is_null(s, "last_local_port")) {
+			ck_assert_int_eq(json_int(s, "last_local_port"), cli->lport);
+			ck_assert_str_eq(json_str(s, "last_local_address"), cli->laddr);
+		}
+		cJSON_Delete(doc);
+
+		run_sockaudit(&r, NULL, "-l", "--source", sources[k], "--pid", itoa_tmp(C),
+			      NULL);
+		ck_assert_msg(r.status == 0, "%s", run_describe(&r));
+		ck_assert_msg(strstr(r.out, " (released)") != NULL ||
+			      strstr(r.out, port) == NULL,
+			      "%s: the table does not mark %s as released: %s", sources[k],
+			      port, r.out);
+		run_result_free(&r);
+	}
+	close(lis);
 	scenario_stop(&sc);
 }
 END_TEST
@@ -1411,6 +1501,7 @@ static Suite *real_suite(void)
 	tcase_add_test(tc, test_max_assertion);
 	tcase_add_test(tc, test_stalled_client);
 	tcase_add_test(tc, test_dead_after_reset);
+	tcase_add_test(tc, test_dead_port_taken);
 	tcase_add_test(tc, test_shared_socket);
 	tcase_add_test(tc, test_v4_mapped);
 	tcase_add_test(tc, test_socket_uid);

@@ -91,7 +91,9 @@ static void add_socks(struct sock_table *t)
 		r->family = (uint8_t)k->family;
 		r->state = (uint8_t)k->state;
 		r->origin = (uint8_t)k->origin;
-		r->has_local = k->laddr != NULL;
+		/* A dead socket's local end is the released one. */
+		r->has_local = k->laddr != NULL && k->origin != ORIGIN_FD;
+		r->released = k->laddr != NULL && k->origin == ORIGIN_FD;
 		if (k->laddr)
 			ck_assert_int_eq(inet_pton(k->family, k->laddr, r->laddr), 1);
 		if (k->raddr)
@@ -189,7 +191,7 @@ static void build_in(struct fixture *f, uint32_t netns)
 	o.fd_pressure = 80;
 	ck_assert_int_eq(audit_run(&f->t, &o, &f->a), 0);
 	memset(&f->ro, 0, sizeof(f->ro));
-	f->ro.source = "netlink";
+	f->ro.source = SOURCE_NETLINK;
 	f->ro.has_max = false;
 	f->ro.max = 0;
 	f->ro.inconsistent = false;
@@ -585,7 +587,7 @@ START_TEST(test_json_source_proc)
 	const cJSON *s;
 
 	build(&f);
-	f.ro.source = "proc";
+	f.ro.source = SOURCE_PROC;
 	for (i = 0; i < f.t.nsocks; i++)
 		f.t.socks[i].has_times = 0;
 	out = render(render_json, &f, &len);

@@ -614,7 +614,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	b = u8(&in);
 	memset(&ro, 0, sizeof(ro));
-	ro.source = b & 1 ? "proc" : "netlink";
+	ro.source = b & 1 ? SOURCE_PROC : SOURCE_NETLINK;
 	ro.has_max = b & 2;
 	ro.max = b & 2 ? u8(&in) : 0;
 	ro.inconsistent = b & 4;

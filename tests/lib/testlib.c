@@ -673,8 +673,14 @@ void json_check_socket_shape(const cJSON *s, long long thr)
 
 	if (dead) {
 		/* Contract: state close; remote address and port, queues and
-		 * times null; local ones may be null. */
+		 * times null.  Its port was released: local ones null, the
+		 * last ones a port or null. */
 		REQUIRE(!strcmp(state, "close"), "dead but not close: %s", sock_text(s));
+		REQUIRE(json_is_null(s, "local_address") && lport == -1,
+			"dead with a local end held: %s", sock_text(s));
+		lport = int_or_null(s, "last_local_port");
+		REQUIRE(lport >= -1 && lport <= 65535, "bad last_local_port in %s",
+			sock_text(s));
 		REQUIRE(json_is_null(s, "remote_address") && rport == -1,
 			      "dead with a remote end: %s", sock_text(s));
 		REQUIRE(json_is_null(s, "recv_q") && json_is_null(s, "send_q"),
