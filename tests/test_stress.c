@@ -142,10 +142,15 @@ static pid_t spawn(void (*body)(int), int *port)
 	return pid;
 }
 
+/* Whether socket s is on port, at either end; a dead socket by the
+ * local port it had (its released one, "last_local_port"). */
 static int involves(const cJSON *s, int port)
 {
+	const cJSON *last = cJSON_GetObjectItemCaseSensitive(s, "last_local_port");
+
 	return (!json_is_null(s, "local_port") && json_int(s, "local_port") == port) ||
-	       (!json_is_null(s, "remote_port") && json_int(s, "remote_port") == port);
+	       (!json_is_null(s, "remote_port") && json_int(s, "remote_port") == port) ||
+	       (cJSON_IsNumber(last) && last->valuedouble == port);
 }
 
 START_TEST(test_audit_under_churn)
