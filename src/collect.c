@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "diag.h"
@@ -586,18 +587,47 @@ nomem:
 	return EXIT_CANNOT_RUN;
 }
 
+void collect_prepare(const struct options *o)
+{
+	if (o->source == SOURCE_BPF || o->source == SOURCE_AUTO)
+		(void)bpf_load();
+}
+
+/* The moment halfway from a to b. */
+static struct timespec halfway(const struct timespec *a, const struct timespec *b)
+{
+	long long ns = ((long long)(b->tv_sec - a->tv_sec) * 1000000000LL +
+			(b->tv_nsec - a->tv_nsec)) / 2;
+	struct timespec m = *a;
+
+	m.tv_sec += (time_t)(ns / 1000000000LL);
+	m.tv_nsec += (long)(ns % 1000000000LL);
+	if (m.tv_nsec >= 1000000000L) {
+		m.tv_sec++;
+		m.tv_nsec -= 1000000000L;
+	}
+	return m;
+}
+
 int collect_sockets(struct netns_set *ns, struct sock_table *t,
 		    const struct options *o, uint32_t states,
 		    struct collect_result *res)
 {
 	struct read_state rs = { 0 };
+	struct timespec r0, m0, r1, m1;
 	int status = collect_bpf_start(o, &rs.bpf);
 
 	memset(res, 0, sizeof(*res));
+	clock_gettime(CLOCK_REALTIME, &r0);
+	clock_gettime(CLOCK_MONOTONIC, &m0);
 	if (!status)
 		status = read_all(ns, o, states, t, &rs, false);
 	if (status)
 		return status == READ_FATAL ? EXIT_CANNOT_RUN : status;
+	clock_gettime(CLOCK_REALTIME, &r1);
+	clock_gettime(CLOCK_MONOTONIC, &m1);
+	res->read_real = halfway(&r0, &r1);
+	res->read_mono = halfway(&m0, &m1);
 	res->source = rs.used_proc ? SOURCE_PROC :
 		      rs.used_netlink ? SOURCE_NETLINK : SOURCE_BPF;
 	res->inconsistent = rs.inconsistent;

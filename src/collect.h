@@ -36,6 +36,9 @@ struct collect_result {
 	 * some namespace was read from /proc (never SOURCE_AUTO). */
 	enum source_kind source;
 	bool inconsistent; /* some dump kept changing while it was read */
+	/* The middle of the dump, on both clocks: the moment the table
+	 * stands for (growth rates are counts over these times). */
+	struct timespec read_real, read_mono;
 };
 
 /*
@@ -47,6 +50,11 @@ struct collect_result {
 int collect_sockets(struct netns_set *ns, struct sock_table *t,
 		    const struct options *o, uint32_t states,
 		    struct collect_result *res);
+
+/* Load what the sources of o need once per process (the BPF programs),
+ * so that a watch's first sample is not later than its time says.
+ * Errors are left to collect_sockets to report. */
+void collect_prepare(const struct options *o);
 
 /* The first port of the ephemeral range of the current namespace
  * (ip_local_port_range) into *low; 32768 when there is no such file.

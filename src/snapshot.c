@@ -35,6 +35,8 @@ static int collect_stage(struct snapshot *s, const struct options *o,
 		return status;
 	s->source = res.source;
 	s->inconsistent = res.inconsistent;
+	s->taken = res.read_real;
+	s->taken_mono = res.read_mono;
 	return 0;
 }
 

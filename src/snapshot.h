@@ -27,7 +27,9 @@ struct snapshot {
 	unsigned denied;	/* processes whose fd tables were not readable */
 	unsigned hidden;	/* selected sockets with no visible owner */
 	struct netns_set ns;	/* the network namespaces read */
-	struct timespec taken;	/* CLOCK_REALTIME when the audit started */
+	/* CLOCK_REALTIME halfway through the socket dump: the moment the
+	 * counts stand for (the audit's start until the dump is read) */
+	struct timespec taken;
 	struct timespec taken_mono; /* the same moment on CLOCK_MONOTONIC */
 	double seconds;		/* how long it took */
 };

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collect.h"
 #include "diag.h"
 #include "growth.h"
 #include "report.h"
@@ -328,6 +329,8 @@ int watch_run(const struct options *o)
 	}
 	catch_stop_signals();
 	growth_init(&g);
+	/* What loads once (BPF programs) loads before the schedule starts. */
+	collect_prepare(o);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	next = start;
 	for (k = 0; !o->has_count || k < o->count; k++) {
