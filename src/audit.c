@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "vec.h"
 #include "workload.h"
 
 /*
@@ -121,7 +122,7 @@ struct group_key {
 	uint64_t wl_hash;	/* workload sides: of the key, 0 for none */
 	uint32_t netns;
 	int32_t pid;
-	uint32_t path; /* UNIX: canonical name ref (path_map) */
+	uint32_t path; /* UNIX: canonical name ref (interned by path_canon) */
 	uint16_t port;
 	uint8_t side;
 	uint8_t family;
@@ -135,53 +136,23 @@ struct group_key {
 /*
  * UNIX names interned: sockets that share a name carry it at different
  * places of the table's pool; groups need one reference for equal bytes.
- * An open-addressing set of path refs, hashed by their bytes.
+ * The index's items are path refs minus one, hashed by their bytes.
  */
-struct path_map {
-	uint32_t *slots; /* path ref, 0 = empty */
-	size_t cap, n;
-};
-
-static uint32_t bytes_hash(const unsigned char *p, size_t len)
+static uint64_t path_hash(const struct sock_table *t, uint32_t ref)
 {
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
+	return hindex_bytes(HINDEX_SEED, t->paths + ref, t->paths[ref - 1]);
 }
 
-/* Grow the set to twice its size.  Returns 0 or -ENOMEM. */
-static int path_map_grow(struct path_map *pm, const struct sock_table *t)
+static uint64_t path_item_hash(uint32_t item, const void *ctx)
 {
-	size_t ncap = pm->cap ? 2 * pm->cap : 64, i;
-	uint32_t *slots = calloc(ncap, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (i = 0; i < pm->cap; i++) {
-		uint32_t ref = pm->slots[i];
-		size_t j;
-
-		if (!ref)
-			continue;
-		j = bytes_hash(t->paths + ref, t->paths[ref - 1]) & (ncap - 1);
-		while (slots[j])
-			j = (j + 1) & (ncap - 1);
-		slots[j] = ref;
-	}
-	free(pm->slots);
-	pm->slots = slots;
-	pm->cap = ncap;
-	return 0;
+	return path_hash(ctx, item + 1);
 }
 
 /*
  * The canonical reference of path ref `ref` (the first one seen with the
  * same bytes) into *out; 0 stays 0.  Returns 0 or -ENOMEM.
  */
-static int path_canon(struct path_map *pm, const struct sock_table *t,
+static int path_canon(struct hindex *pm, const struct sock_table *t,
 		      uint32_t ref, uint32_t *out)
 {
 	const unsigned char *name;
@@ -190,22 +161,20 @@ static int path_canon(struct path_map *pm, const struct sock_table *t,
 	*out = 0;
 	if (!ref || ref > t->paths_len)
 		return 0;
-	if (2 * (pm->n + 1) > pm->cap && path_map_grow(pm, t) < 0)
+	if (hindex_reserve(pm, 1, path_item_hash, t) < 0)
 		return -ENOMEM;
 	name = t->paths + ref;
 	len = t->paths[ref - 1];
-	j = bytes_hash(name, len) & (pm->cap - 1);
-	while (pm->slots[j]) {
-		uint32_t other = pm->slots[j];
+	for (j = hindex_first(pm, path_hash(t, ref)); !hindex_empty(pm, j);
+	     j = hindex_next(pm, j)) {
+		uint32_t other = hindex_item(pm, j) + 1;
 
 		if (t->paths[other - 1] == len && !memcmp(t->paths + other, name, len)) {
 			*out = other;
 			return 0;
 		}
-		j = (j + 1) & (pm->cap - 1);
 	}
-	pm->slots[j] = ref;
-	pm->n++;
+	hindex_put(pm, j, ref - 1);
 	*out = ref;
 	return 0;
 }
@@ -237,8 +206,7 @@ size_t audit_peer_path(const struct sock_table *t, const struct sock_rec *s,
 }
 
 struct group_map {
-	uint32_t *slots; /* group index + 1, 0 = empty */
-	size_t cap;
+	struct hindex index; /* of groups, by key */
 	struct group *groups;
 	size_t n, groups_cap;
 };
@@ -246,24 +214,14 @@ struct group_map {
 /* FNV-1a of a workload key; 0 for none. */
 static uint64_t wl_hash(const char *key)
 {
-	uint64_t h = 14695981039346656037ull;
-
 	if (!key)
 		return 0;
-	for (; *key; key++)
-		h = (h ^ (unsigned char)*key) * 1099511628211ull;
-	return h | 1;
+	return hindex_bytes(HINDEX_SEED, key, strlen(key)) | 1;
 }
 
-static uint32_t key_hash(const struct group_key *k)
+static uint64_t key_hash(const struct group_key *k)
 {
-	const unsigned char *p = (const unsigned char *)k;
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < sizeof(*k); i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
+	return hindex_bytes(HINDEX_SEED, k, sizeof(*k));
 }
 
 static void key_of_group(const struct group *g, struct group_key *k)
@@ -280,27 +238,13 @@ static void key_of_group(const struct group *g, struct group_key *k)
 	k->wl_hash = wl_hash(g->wl_key);
 }
 
-static int map_grow(struct group_map *m)
+static uint64_t group_item_hash(uint32_t item, const void *ctx)
 {
-	size_t ncap = m->cap ? m->cap * 2 : 256, i;
-	uint32_t *slots = calloc(ncap, sizeof(*slots));
+	const struct group_map *m = ctx;
+	struct group_key k;
 
-	if (!slots)
-		return -ENOMEM;
-	for (i = 0; i < m->n; i++) {
-		struct group_key k;
-		size_t j;
-
-		key_of_group(&m->groups[i], &k);
-		j = key_hash(&k) & (ncap - 1);
-		while (slots[j])
-			j = (j + 1) & (ncap - 1);
-		slots[j] = (uint32_t)i + 1;
-	}
-	free(m->slots);
-	m->slots = slots;
-	m->cap = ncap;
-	return 0;
+	key_of_group(&m->groups[item], &k);
+	return key_hash(&k);
 }
 
 /* The group with this key, created when new; NULL when out of memory.
@@ -311,26 +255,18 @@ static struct group *map_get(struct group_map *m, const struct group_key *k,
 	struct group *g;
 	size_t j;
 
-	if (2 * (m->n + 1) > m->cap && map_grow(m) < 0)
+	if (hindex_reserve(&m->index, 1, group_item_hash, m) < 0 ||
+	    VEC_GROW(m->groups, m->groups_cap, m->n))
 		return NULL;
-	j = key_hash(k) & (m->cap - 1);
-	while (m->slots[j]) {
-		struct group_key other;
+	for (j = hindex_first(&m->index, key_hash(k)); !hindex_empty(&m->index, j);
+	     j = hindex_next(&m->index, j)) {
+		struct group *other = &m->groups[hindex_item(&m->index, j)];
+		struct group_key ok;
 
-		key_of_group(&m->groups[m->slots[j] - 1], &other);
-		if (!memcmp(&other, k, sizeof(other)) &&
-		    (!wl_key || !strcmp(wl_key, m->groups[m->slots[j] - 1].wl_key)))
-			return &m->groups[m->slots[j] - 1];
-		j = (j + 1) & (m->cap - 1);
-	}
-	if (m->n == m->groups_cap) {
-		size_t ncap = m->groups_cap ? m->groups_cap * 2 : 64;
-		struct group *p = realloc(m->groups, ncap * sizeof(*p));
-
-		if (!p)
-			return NULL;
-		m->groups = p;
-		m->groups_cap = ncap;
+		key_of_group(other, &ok);
+		if (!memcmp(&ok, k, sizeof(ok)) &&
+		    (!wl_key || !strcmp(wl_key, other->wl_key)))
+			return other;
 	}
 	g = &m->groups[m->n];
 	memset(g, 0, sizeof(*g));
@@ -345,7 +281,7 @@ static struct group *map_get(struct group_map *m, const struct group_key *k,
 	g->wl_proc = wl_proc;
 	if (wl_key && !(g->wl_key = strdup(wl_key)))
 		return NULL;
-	m->slots[j] = (uint32_t)m->n + 1;
+	hindex_put(&m->index, j, (uint32_t)m->n);
 	m->n++;
 	return g;
 }
@@ -370,7 +306,7 @@ static void key_by_process(const struct sock_table *t, const struct sock_rec *s,
  * (client), else its process.  Returns 0 or -ENOMEM.
  */
 static int unix_key(const struct sock_table *t, const struct sock_rec *s,
-		    struct path_map *pm, struct group_key *k)
+		    struct hindex *pm, struct group_key *k)
 {
 	uint32_t peer;
 
@@ -405,7 +341,7 @@ static void udp_key(const struct sock_rec *s, struct group_key *k)
 
 /* The group of socket s into *k.  Returns 0 or -ENOMEM. */
 static int group_key_of(const struct sock_table *t, const struct sock_rec *s,
-			const struct audit_opts *o, struct path_map *pm,
+			const struct audit_opts *o, struct hindex *pm,
 			struct group_key *k)
 {
 	memset(k, 0, sizeof(*k));
@@ -648,16 +584,9 @@ static int collect_procs(const struct sock_table *t, struct audit *a)
 		uint32_t r;
 
 		for (r = s->owners; r != NO_INDEX; r = t->refs[r].next) {
-			if (n == cap) {
-				size_t ncap = cap ? cap * 2 : 256;
-				struct gp *p = realloc(pairs, ncap * sizeof(*p));
-
-				if (!p) {
-					free(pairs);
-					return -ENOMEM;
-				}
-				pairs = p;
-				cap = ncap;
+			if (VEC_GROW(pairs, cap, n)) {
+				free(pairs);
+				return -ENOMEM;
 			}
 			pairs[n].group = s->group;
 			pairs[n].proc = t->refs[r].proc;
@@ -693,7 +622,7 @@ int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
 {
 	struct group_map m = { 0 };
 	char kbuf[512];
-	struct path_map pm = { 0 };
+	struct hindex pm = { 0 };
 	struct group *g;
 	uint32_t *rank = NULL, *order = NULL;
 	size_t i;
@@ -761,8 +690,8 @@ out:
 	free(order);
 	free(rank);
 	free(m.groups);
-	free(m.slots);
-	free(pm.slots);
+	hindex_free(&m.index);
+	hindex_free(&pm);
 	if (rc)
 		audit_free(a);
 	return rc;

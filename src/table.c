@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vec.h"
+
 void table_init(struct sock_table *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -17,36 +19,19 @@ void table_free(struct sock_table *t)
 	free(t->procs);
 	free(t->refs);
 	free(t->owner_tail);
-	free(t->index);
+	hindex_free(&t->index);
 	free(t->listeners);
+	hindex_free(&t->listener_index);
 	free(t->netns);
 	free(t->paths);
 	table_init(t);
-}
-
-/* Grow *arr (of elements of size `size`) so that it has room for one
- * more element.  Returns 0 or -ENOMEM. */
-static int grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 256;
-	p = realloc(*arr, ncap * size);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
 }
 
 struct sock_rec *table_add_sock(struct sock_table *t)
 {
 	struct sock_rec *r;
 
-	if (grow((void **)&t->socks, &t->socks_cap, t->nsocks, sizeof(*t->socks)))
+	if (VEC_GROW(t->socks, t->socks_cap, t->nsocks))
 		return NULL;
 	r = &t->socks[t->nsocks++];
 	memset(r, 0, sizeof(*r));
@@ -57,45 +42,33 @@ struct sock_rec *table_add_sock(struct sock_table *t)
 	return r;
 }
 
-/* Inode numbers are close to sequential; a multiplicative hash spreads
- * them over the table. */
-static size_t slot_of(uint32_t inode, size_t cap)
+static uint64_t sock_hash(uint32_t sock, const void *ctx)
 {
-	uint32_t h = (uint32_t)(inode * 2654435761u);
+	const struct sock_table *t = ctx;
 
-	return (size_t)h & (cap - 1);
+	return t->socks[sock].inode;
 }
 
 static void index_put(struct sock_table *t, uint32_t sock)
 {
-	size_t i = slot_of(t->socks[sock].inode, t->index_cap);
+	size_t i = hindex_first(&t->index, t->socks[sock].inode);
 
-	while (t->index[i]) {
+	for (; !hindex_empty(&t->index, i); i = hindex_next(&t->index, i))
 		/* The same inode twice (a dump that raced with the kernel):
 		 * the first record wins. */
-		if (t->socks[t->index[i] - 1].inode == t->socks[sock].inode)
+		if (t->socks[hindex_item(&t->index, i)].inode == t->socks[sock].inode)
 			return;
-		i = (i + 1) & (t->index_cap - 1);
-	}
-	t->index[i] = sock + 1;
+	hindex_put(&t->index, i, sock);
 }
 
 int table_index(struct sock_table *t)
 {
-	size_t want = 1024, i;
+	size_t i;
 
-	while (want < 2 * t->nsocks)
-		want *= 2;
-	if (want > t->index_cap) {
-		uint32_t *idx = calloc(want, sizeof(*idx));
-
-		if (!idx)
-			return -ENOMEM;
-		free(t->index);
-		t->index = idx;
-		t->index_cap = want;
-		t->index_used = 0;
-	}
+	if (t->index_used > t->nsocks)
+		t->index_used = t->nsocks;
+	if (hindex_reserve(&t->index, t->nsocks - t->index_used, sock_hash, t))
+		return -ENOMEM;
 	for (i = t->index_used; i < t->nsocks; i++)
 		if (t->socks[i].inode)
 			index_put(t, (uint32_t)i);
@@ -107,16 +80,12 @@ uint32_t table_find(const struct sock_table *t, uint32_t inode)
 {
 	size_t i;
 
-	if (!t->index_cap || !inode)
+	if (!t->index.cap || !inode)
 		return NO_INDEX;
-	i = slot_of(inode, t->index_cap);
-	while (t->index[i]) {
-		uint32_t s = t->index[i] - 1;
-
-		if (t->socks[s].inode == inode)
-			return s;
-		i = (i + 1) & (t->index_cap - 1);
-	}
+	for (i = hindex_first(&t->index, inode); !hindex_empty(&t->index, i);
+	     i = hindex_next(&t->index, i))
+		if (t->socks[hindex_item(&t->index, i)].inode == inode)
+			return hindex_item(&t->index, i);
 	return NO_INDEX;
 }
 
@@ -124,18 +93,23 @@ uint32_t table_find(const struct sock_table *t, uint32_t inode)
  * descriptor (inode 0), its state and both ends. */
 static uint64_t repeat_hash(const struct sock_rec *r)
 {
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	const unsigned char *parts[] = { r->laddr, r->raddr };
+	uint64_t h = HINDEX_SEED;
 
 	if (r->inode)
-		return (uint64_t)r->inode * 0x9e3779b97f4a7c15ULL;
-	for (size_t k = 0; k < 2; k++)
-		for (size_t i = 0; i < 16; i++)
-			h = (h ^ parts[k][i]) * 1099511628211ULL;
-	h = (h ^ r->lport) * 1099511628211ULL;
-	h = (h ^ r->rport) * 1099511628211ULL;
-	h = (h ^ r->family) * 1099511628211ULL;
-	return (h ^ r->state) * 1099511628211ULL;
+		return r->inode;
+	h = hindex_bytes(h, r->laddr, sizeof(r->laddr));
+	h = hindex_bytes(h, r->raddr, sizeof(r->raddr));
+	h = hindex_bytes(h, &r->lport, sizeof(r->lport));
+	h = hindex_bytes(h, &r->rport, sizeof(r->rport));
+	h = hindex_bytes(h, &r->family, sizeof(r->family));
+	return hindex_bytes(h, &r->state, sizeof(r->state));
+}
+
+static uint64_t repeat_hash_of(uint32_t sock, const void *ctx)
+{
+	const struct sock_table *t = ctx;
+
+	return repeat_hash(&t->socks[sock]);
 }
 
 static bool same_socket(const struct sock_rec *a, const struct sock_rec *b)
@@ -159,23 +133,21 @@ static bool same_socket(const struct sock_rec *a, const struct sock_rec *b)
  */
 ssize_t table_drop_repeats(struct sock_table *t, size_t from)
 {
-	size_t n = t->nsocks > from ? t->nsocks - from : 0, cap = 16, out = from;
-	uint32_t *set;
+	size_t n = t->nsocks > from ? t->nsocks - from : 0, out = from;
+	struct hindex set;
 
 	if (n < 2)
 		return 0;
-	while (cap < 2 * n)
-		cap *= 2;
-	set = calloc(cap, sizeof(*set));
-	if (!set)
+	hindex_init(&set);
+	if (hindex_reserve(&set, n, repeat_hash_of, t))
 		return -ENOMEM;
 	for (size_t i = from; i < t->nsocks; i++) {
 		const struct sock_rec *r = &t->socks[i];
-		size_t slot = (size_t)(repeat_hash(r) >> 17) & (cap - 1);
+		size_t slot = hindex_first(&set, repeat_hash(r));
 		bool repeat = false;
 
-		for (; set[slot]; slot = (slot + 1) & (cap - 1))
-			if (same_socket(&t->socks[set[slot] - 1], r)) {
+		for (; !hindex_empty(&set, slot); slot = hindex_next(&set, slot))
+			if (same_socket(&t->socks[hindex_item(&set, slot)], r)) {
 				repeat = true;
 				break;
 			}
@@ -183,10 +155,10 @@ ssize_t table_drop_repeats(struct sock_table *t, size_t from)
 			continue;
 		if (out != i)
 			t->socks[out] = *r;
-		set[slot] = (uint32_t)(out + 1);
+		hindex_put(&set, slot, (uint32_t)out);
 		out++;
 	}
-	free(set);
+	hindex_free(&set);
 	n = t->nsocks - out;
 	t->nsocks = out;
 	return (ssize_t)n;
@@ -197,7 +169,7 @@ uint32_t table_add_proc(struct sock_table *t, pid_t pid, const char *comm,
 {
 	struct proc_rec *p;
 
-	if (grow((void **)&t->procs, &t->procs_cap, t->nprocs, sizeof(*t->procs)))
+	if (VEC_GROW(t->procs, t->procs_cap, t->nprocs))
 		return NO_INDEX;
 	p = &t->procs[t->nprocs];
 	memset(p, 0, sizeof(*p));
@@ -214,16 +186,13 @@ int table_add_owner(struct sock_table *t, uint32_t sock, uint32_t proc, int fd)
 	struct sock_rec *s = &t->socks[sock];
 	struct owner_ref *r;
 
-	if (grow((void **)&t->refs, &t->refs_cap, t->nrefs, sizeof(*t->refs)))
+	if (VEC_GROW(t->refs, t->refs_cap, t->nrefs))
 		return -ENOMEM;
 	if (sock >= t->owner_tail_cap) {
 		size_t cap = t->socks_cap > sock ? t->socks_cap : (size_t)sock + 1;
-		uint32_t *v = realloc(t->owner_tail, cap * sizeof(*v));
-
-		if (!v)
+		if (vec_reserve(&t->owner_tail, &t->owner_tail_cap, cap,
+				sizeof(*t->owner_tail)))
 			return -ENOMEM;
-		t->owner_tail = v;
-		t->owner_tail_cap = cap;
 	}
 	r = &t->refs[t->nrefs];
 	r->proc = proc;
@@ -240,66 +209,53 @@ int table_add_owner(struct sock_table *t, uint32_t sock, uint32_t proc, int fd)
 	return 0;
 }
 
-/* A 64-bit mix for the listener set: keys differ in a few bits. */
-static size_t listener_slot(uint64_t key, size_t cap)
-{
-	key ^= key >> 33;
-	key *= 0xff51afd7ed558ccdULL;
-	key ^= key >> 33;
-	return (size_t)key & (cap - 1);
-}
-
 static uint64_t listener_key(uint32_t netns, uint16_t port)
 {
-	return ((uint64_t)netns << 16 | port) + 1;
+	return (uint64_t)netns << 16 | port;
 }
 
-static void listener_put(uint64_t *set, size_t cap, uint64_t key)
+static uint64_t listener_hash(uint32_t item, const void *ctx)
 {
-	size_t i = listener_slot(key, cap);
+	const struct sock_table *t = ctx;
 
-	while (set[i] && set[i] != key)
-		i = (i + 1) & (cap - 1);
-	set[i] = key;
+	return t->listeners[item];
+}
+
+/* The slot of key in the listener index: its own, or the empty one
+ * where it would go. */
+static size_t listener_slot(const struct sock_table *t, uint64_t key)
+{
+	const struct hindex *h = &t->listener_index;
+	size_t i = hindex_first(h, key);
+
+	for (; !hindex_empty(h, i); i = hindex_next(h, i))
+		if (t->listeners[hindex_item(h, i)] == key)
+			break;
+	return i;
 }
 
 int table_mark_listener(struct sock_table *t, uint16_t port)
 {
 	uint64_t key = listener_key(t->cur_netns, port);
+	size_t i;
 
 	if (table_has_listener(t, t->cur_netns, port))
 		return 0;
-	/* At most half full, so that probes stay short. */
-	if (2 * (t->nlisteners + 1) > t->listeners_cap) {
-		size_t ncap = t->listeners_cap ? 2 * t->listeners_cap : 256, i;
-		uint64_t *set = calloc(ncap, sizeof(*set));
-
-		if (!set)
-			return -ENOMEM;
-		for (i = 0; i < t->listeners_cap; i++)
-			if (t->listeners[i])
-				listener_put(set, ncap, t->listeners[i]);
-		free(t->listeners);
-		t->listeners = set;
-		t->listeners_cap = ncap;
-	}
-	listener_put(t->listeners, t->listeners_cap, key);
-	t->nlisteners++;
+	if (hindex_reserve(&t->listener_index, 1, listener_hash, t) ||
+	    VEC_GROW(t->listeners, t->listeners_cap, t->nlisteners))
+		return -ENOMEM;
+	i = listener_slot(t, key);
+	t->listeners[t->nlisteners] = key;
+	hindex_put(&t->listener_index, i, (uint32_t)t->nlisteners++);
 	return 0;
 }
 
 int table_has_listener(const struct sock_table *t, uint32_t netns, uint16_t port)
 {
-	uint64_t key = listener_key(netns, port);
-	size_t i;
-
-	if (!t->listeners_cap)
+	if (!t->listener_index.cap)
 		return 0;
-	for (i = listener_slot(key, t->listeners_cap); t->listeners[i];
-	     i = (i + 1) & (t->listeners_cap - 1))
-		if (t->listeners[i] == key)
-			return 1;
-	return 0;
+	return !hindex_empty(&t->listener_index,
+			     listener_slot(t, listener_key(netns, port)));
 }
 
 int table_set_ephemeral_low(struct sock_table *t, uint32_t netns, uint16_t lo)
@@ -312,10 +268,9 @@ int table_set_ephemeral_low(struct sock_table *t, uint32_t netns, uint16_t lo)
 			t->netns[i].ephemeral_low = lo;
 			return 0;
 		}
-	p = realloc(t->netns, (t->nnetns + 1) * sizeof(*p));
-	if (!p)
+	if (VEC_GROW(t->netns, t->netns_cap, t->nnetns))
 		return -ENOMEM;
-	t->netns = p;
+	p = t->netns;
 	p[t->nnetns].netns = netns;
 	p[t->nnetns].ephemeral_low = lo;
 	t->nnetns++;
@@ -338,18 +293,8 @@ int table_set_path(struct sock_table *t, struct sock_rec *r, const void *name,
 {
 	if (len > 255)
 		len = 255;
-	if (t->paths_len + 1 + len > t->paths_cap) {
-		size_t ncap = t->paths_cap ? t->paths_cap : 4096;
-		unsigned char *p;
-
-		while (ncap < t->paths_len + 1 + len)
-			ncap *= 2;
-		p = realloc(t->paths, ncap);
-		if (!p)
-			return -ENOMEM;
-		t->paths = p;
-		t->paths_cap = ncap;
-	}
+	if (vec_reserve(&t->paths, &t->paths_cap, t->paths_len + 1 + len, 1))
+		return -ENOMEM;
 	/* Offsets are 32-bit: past 4 GiB of names, refuse. */
 	if (t->paths_len >= UINT32_MAX - 256)
 		return -ENOMEM;

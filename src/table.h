@@ -5,6 +5,7 @@
 #ifndef TABLE_H
 #define TABLE_H
 
+#include "hindex.h"
 #include "sockaudit.h"
 
 struct sock_table {
@@ -18,22 +19,21 @@ struct sock_table {
 	 * NO_INDEX): appending an owner is O(1) however many it has. */
 	uint32_t *owner_tail;
 	size_t owner_tail_cap;
-	uint32_t *index; /* open addressing: sock index + 1, 0 = empty */
-	size_t index_cap; /* a power of two */
-	size_t index_used;
+	struct hindex index; /* of socks, by inode */
+	size_t index_used;   /* socks[0..index_used) are in the index */
 	/* Local ports with a listener (either family), per network
-	 * namespace: an open-addressing set of keys (netns << 16 | port) + 1,
-	 * 0 = empty.  A listener in one namespace says nothing of a port in
-	 * another. */
+	 * namespace: keys netns << 16 | port, indexed.  A listener in one
+	 * namespace says nothing of a port in another. */
 	uint64_t *listeners;
 	size_t listeners_cap, nlisteners;
+	struct hindex listener_index;
 	/* The first port of the ephemeral range of namespaces other than
 	 * the current one, when read (table_set_ephemeral_low). */
 	struct table_netns {
 		uint32_t netns;
 		uint16_t ephemeral_low;
 	} *netns;
-	size_t nnetns;
+	size_t nnetns, netns_cap;
 	/* The namespace the sources are reading: stamped on every socket
 	 * and listener they add (sock_rec.netns; 0: the current one). */
 	uint32_t cur_netns;
