@@ -18,6 +18,7 @@
 
 #include "parse.h"
 #include "sockaudit.h"
+#include "vec.h"
 
 /* Read PID/comm without its newline.  Returns its length or -errno. */
 static ssize_t read_comm(int procfd, pid_t pid, char *buf, size_t size)
@@ -97,15 +98,8 @@ static int read_fd_limit(int procfd, pid_t pid, uint64_t *out)
 
 static int add_sock(struct proc_fds *p, int fd, uint32_t inode)
 {
-	if (p->nsocks == p->cap) {
-		size_t ncap = p->cap ? p->cap * 2 : 16;
-		struct fd_sock *v = realloc(p->socks, ncap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		p->socks = v;
-		p->cap = ncap;
-	}
+	if (VEC_GROW(p->socks, p->cap, p->nsocks))
+		return -ENOMEM;
 	p->socks[p->nsocks].fd = fd;
 	p->socks[p->nsocks].inode = inode;
 	p->nsocks++;
@@ -286,17 +280,10 @@ static ssize_t list_pids(int procfd, pid_t **out)
 			break;
 		if (!parse_proc_number(de->d_name, &pid) || pid == 0)
 			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 512;
-			pid_t *p = realloc(v, ncap * sizeof(*p));
-
-			if (!p) {
-				free(v);
-				closedir(dir);
-				return -ENOMEM;
-			}
-			v = p;
-			cap = ncap;
+		if (VEC_GROW(v, cap, n)) {
+			free(v);
+			closedir(dir);
+			return -ENOMEM;
 		}
 		v[n++] = pid;
 	}

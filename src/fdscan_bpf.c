@@ -14,6 +14,7 @@
 #include "bpf/records.h"
 #include "sockaudit.h"
 #include "source_bpf.h"
+#include "vec.h"
 
 /* Whether pid is one of pids (npids 0: every process is). */
 static int wanted(pid_t pid, const pid_t *pids, size_t npids)
@@ -83,15 +84,8 @@ static int proc_add(struct proc_fds *p, const struct sa_fd_rec *f)
 	/* Every socket, as the /proc scan lists them: UDP and UNIX sockets
 	 * are joined to their holders too, and fdtypes.c sorts them. */
 	p->socket_fds++;
-	if (p->nsocks == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 8;
-		struct fd_sock *v = realloc(p->socks, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		p->socks = v;
-		p->cap = cap;
-	}
+	if (VEC_GROW(p->socks, p->cap, p->nsocks))
+		return -ENOMEM;
 	p->socks[p->nsocks].fd = f->fd;
 	p->socks[p->nsocks].inode = f->inode;
 	p->nsocks++;
@@ -130,15 +124,8 @@ static ssize_t build_procs(const unsigned char *files, size_t nf,
 		if (!f.tgid || !wanted((pid_t)f.tgid, pids, npids))
 			continue;
 		if (!have || f.tgid != cur) {
-			if (n == cap) {
-				size_t c2 = cap ? cap * 2 : 256;
-				struct proc_fds *v2 = realloc(v, c2 * sizeof(*v2));
-
-				if (!v2)
-					goto nomem;
-				v = v2;
-				cap = c2;
-			}
+			if (VEC_GROW(v, cap, n))
+				goto nomem;
 			proc_begin(&v[n++], f.tgid, find_task(tasks, nt, f.tgid));
 			cur = f.tgid;
 			have = 1;

@@ -26,6 +26,7 @@
 #include <linux/nsfs.h>
 
 #include "parse.h"
+#include "vec.h"
 
 int netns_init(struct netns_set *set, const char *proc_root,
 	       const char *run_dir)
@@ -121,15 +122,8 @@ static struct netns_target *add_target(struct netns_set *set, uint32_t ino,
 
 	if (nt)
 		return nt;
-	if (set->n == set->cap) {
-		size_t ncap = set->cap ? 2 * set->cap : 8;
-		struct netns_target *v = realloc(set->v, ncap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		set->v = v;
-		set->cap = ncap;
-	}
+	if (VEC_GROW(set->v, set->cap, set->n))
+		return NULL;
 	nt = &set->v[set->n];
 	memset(nt, 0, sizeof(*nt));
 	nt->fd = -1;

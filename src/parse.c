@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "sockaudit.h"
+#include "vec.h"
 
 int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -353,15 +354,8 @@ static int pid_item(const char *w, size_t len, void *ctx)
 
 	if (rc)
 		return rc;
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 8;
-		pid_t *p = realloc(l->v, ncap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		l->v = p;
-		l->cap = ncap;
-	}
+	if (VEC_GROW(l->v, l->cap, l->n))
+		return -ENOMEM;
 	l->v[l->n++] = (pid_t)v;
 	return 0;
 }

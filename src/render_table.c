@@ -14,6 +14,7 @@
 #include "parse.h"
 #include "text.h"
 #include "workload.h"
+#include "vec.h"
 
 /* Processes named in a group row before "+N". */
 #define GROUP_PROCS_SHOWN 3
@@ -28,18 +29,8 @@ struct buf {
 
 static int buf_add(struct buf *b, const char *s, size_t n)
 {
-	if (b->len + n + 1 > b->cap) {
-		size_t ncap = b->cap ? b->cap : 64;
-		char *p;
-
-		while (b->len + n + 1 > ncap)
-			ncap *= 2;
-		p = realloc(b->s, ncap);
-		if (!p)
-			return -ENOMEM;
-		b->s = p;
-		b->cap = ncap;
-	}
+	if (vec_reserve(&b->s, &b->cap, b->len + n + 1, 1))
+		return -ENOMEM;
 	memcpy(b->s + b->len, s, n);
 	b->len += n;
 	b->s[b->len] = '\0';

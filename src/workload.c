@@ -15,6 +15,7 @@
 #include <sys/vfs.h>
 
 #include "runtime.h"
+#include "vec.h"
 
 #define CGROUP_FILE_MAX ((size_t)64 * 1024)
 
@@ -91,15 +92,9 @@ static struct wl_container *cache_find(const struct workload_set *ws,
 
 static int cache_add(struct workload_set *ws, struct wl_container *c)
 {
-	if (ws->ncache == ws->cache_cap) {
-		size_t cap = ws->cache_cap ? 2 * ws->cache_cap : 16;
-		void *v = realloc(ws->cache, cap * sizeof(struct wl_container *));
-
-		if (!v)
-			return -ENOMEM;
-		ws->cache = v;
-		ws->cache_cap = cap;
-	}
+	if (vec_reserve(&ws->cache, &ws->cache_cap, ws->ncache + 1,
+			sizeof(struct wl_container *)))
+		return -ENOMEM;
 	ws->cache[ws->ncache++] = c;
 	return 0;
 }
@@ -269,15 +264,8 @@ static int pid_cmp(const void *a, const void *b)
 /* Append pid to a growing list.  Returns 0 or -ENOMEM. */
 static int pid_push(pid_t **v, size_t *n, size_t *cap, pid_t pid)
 {
-	if (*n == *cap) {
-		size_t ncap = *cap ? 2 * *cap : 64;
-		pid_t *p = realloc(*v, ncap * sizeof(pid_t));
-
-		if (!p)
-			return -ENOMEM;
-		*v = p;
-		*cap = ncap;
-	}
+	if (VEC_GROW(*v, *cap, *n))
+		return -ENOMEM;
 	(*v)[(*n)++] = pid;
 	return 0;
 }
