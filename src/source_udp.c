@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "procfile.h"
 #include "source_procnet.h"
 
 /* The drops column: the 13th field of a line. */
@@ -58,48 +59,41 @@ int udp_parse_line(const char *line, int family, struct sock_rec *rec)
 	return 1;
 }
 
+struct read_ctx {
+	int family;
+	struct sock_table *t;
+	uint32_t states;
+	struct udp_stats *st;
+};
+
+static int add_line(const char *line, void *arg)
+{
+	struct read_ctx *c = arg;
+	struct sock_rec r, *slot;
+	int n = udp_parse_line(line, c->family, &r);
+
+	if (n < 0)
+		c->st->malformed++;
+	if (n <= 0)
+		return 0;
+	c->st->lines++;
+	if (!(c->states & STATE_BIT(r.state)))
+		return 0;
+	slot = table_add_sock(c->t);
+	if (!slot)
+		return -ENOMEM;
+	r.netns = c->t->cur_netns;
+	*slot = r;
+	return 0;
+}
+
 /* One file into the table.  Returns 0 or -errno. */
 static int read_file(const char *path, int family, struct sock_table *t,
 		     uint32_t states, struct udp_stats *st)
 {
-	FILE *f = fopen(path, "re");
-	char *line = NULL;
-	size_t cap = 0;
-	int rc = 0;
+	struct read_ctx c = { family, t, states, st };
 
-	if (!f)
-		return -errno;
-	for (;;) {
-		struct sock_rec r, *slot;
-		int n;
-
-		errno = 0;
-		if (getline(&line, &cap, f) <= 0) {
-			if (!feof(f))
-				rc = errno ? -errno : -EIO;
-			break;
-		}
-		n = udp_parse_line(line, family, &r);
-		if (n < 0)
-			st->malformed++;
-		if (n <= 0)
-			continue;
-		st->lines++;
-		if (!(states & STATE_BIT(r.state)))
-			continue;
-		slot = table_add_sock(t);
-		if (!slot) {
-			rc = -ENOMEM;
-			break;
-		}
-		r.netns = t->cur_netns;
-		*slot = r;
-	}
-	if (!rc && ferror(f))
-		rc = -EIO;
-	free(line);
-	fclose(f);
-	return rc;
+	return procfile_each_line(path, add_line, &c);
 }
 
 int udp_proc_read(const char *proc_root, struct sock_table *t,

@@ -14,6 +14,8 @@
 #include <libmnl/libmnl.h>
 #include <linux/unix_diag.h>
 
+#include "procfile.h"
+
 /* /proc/net/unix Flags: a listening socket (__SO_ACCEPTCON). */
 #define PROC_UNIX_ACCEPTCON 0x10000u
 /* /proc/net/unix St: SS_CONNECTED. */
@@ -112,66 +114,6 @@ int unix_diag_decode(const void *payload, size_t len, struct sock_table *t)
 	return 0;
 }
 
-/* Skip spaces; the start of the next field or NULL at the end. */
-static const char *skip_space(const char *p)
-{
-	while (*p == ' ' || *p == '\t')
-		p++;
-	return (*p && *p != '\n') ? p : NULL;
-}
-
-/* A hexadecimal field of 1..16 digits ending at a space or the end;
- * *v gets its low 32 bits when it fits, else -EINVAL. */
-static int hex_field(const char **p, uint32_t *v)
-{
-	uint64_t x = 0;
-	size_t i;
-
-	for (i = 0; i < 16; i++) {
-		char c = (*p)[i];
-		unsigned d;
-
-		if (c >= '0' && c <= '9')
-			d = (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			d = (unsigned)(c - 'A' + 10);
-		else
-			break;
-		x = x << 4 | d;
-	}
-	if (i == 0 || x > UINT32_MAX)
-		return -EINVAL;
-	*p += i;
-	*v = (uint32_t)x;
-	return 0;
-}
-
-/* A decimal field fitting in 32 bits. */
-static int dec_field(const char **p, uint32_t *v)
-{
-	uint64_t x = 0;
-	size_t i;
-
-	for (i = 0; (*p)[i] >= '0' && (*p)[i] <= '9'; i++) {
-		x = x * 10 + (unsigned)((*p)[i] - '0');
-		if (x > UINT32_MAX)
-			return -EINVAL;
-	}
-	if (i == 0)
-		return -EINVAL;
-	*p += i;
-	*v = (uint32_t)x;
-	return 0;
-}
-
-/* The field must end here: a space, the end of the line or string. */
-static int at_end(const char *p)
-{
-	return (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\0') ? 0 : -EINVAL;
-}
-
 /*
  * The name after the inode: the rest of the line, up to the newline.
  * The kernel prints "@" for an abstract name's leading NUL and for every
@@ -195,8 +137,8 @@ static int parse_name(const char *p, unsigned char name[256], size_t *len)
 int unix_parse_line(const char *line, struct sock_rec *rec,
 		    unsigned char name[256], size_t *name_len)
 {
-	const char *p = skip_space(line);
-	uint32_t v, flags, type, st;
+	const char *p = procfile_next_field(line);
+	uint32_t v, hex[5], flags, type, st;
 	struct sock_rec r;
 
 	*name_len = 0;
@@ -214,19 +156,17 @@ int unix_parse_line(const char *line, struct sock_rec *rec,
 	if (v == 0 || v > 16 || p[v] != ':')
 		return -EINVAL;
 	p += v + 1;
-	/* RefCount, Protocol, Flags, Type, St, Inode */
-	if (!(p = skip_space(p)) || hex_field(&p, &v) || at_end(p))
+	/* RefCount, Protocol, Flags, Type, St (hex), then Inode */
+	for (size_t i = 0; i < 5; i++)
+		if (!(p = procfile_next_field(p)) || procfile_hex(&p, 16, false, &hex[i]) ||
+		    procfile_field_end(p))
+			return -EINVAL;
+	if (!(p = procfile_next_field(p)) || procfile_dec(&p, &r.inode) ||
+	    procfile_field_end(p))
 		return -EINVAL;
-	if (!(p = skip_space(p)) || hex_field(&p, &v) || at_end(p))
-		return -EINVAL;
-	if (!(p = skip_space(p)) || hex_field(&p, &flags) || at_end(p))
-		return -EINVAL;
-	if (!(p = skip_space(p)) || hex_field(&p, &type) || at_end(p))
-		return -EINVAL;
-	if (!(p = skip_space(p)) || hex_field(&p, &st) || at_end(p))
-		return -EINVAL;
-	if (!(p = skip_space(p)) || dec_field(&p, &r.inode) || at_end(p))
-		return -EINVAL;
+	flags = hex[2];
+	type = hex[3];
+	st = hex[4];
 	if (!known_type(type))
 		return -EINVAL;
 	r.utype = (uint8_t)type;
@@ -241,54 +181,44 @@ int unix_parse_line(const char *line, struct sock_rec *rec,
 	return 1;
 }
 
+struct read_ctx {
+	struct sock_table *t;
+	uint32_t states;
+	struct unix_stats *st;
+};
+
+static int add_line(const char *line, void *arg)
+{
+	struct read_ctx *c = arg;
+	unsigned char name[256];
+	struct sock_rec r, *slot;
+	size_t nlen;
+	int n = unix_parse_line(line, &r, name, &nlen);
+
+	if (n < 0)
+		c->st->malformed++;
+	if (n <= 0)
+		return 0;
+	c->st->lines++;
+	if (!(c->states & STATE_BIT(r.state)))
+		return 0;
+	slot = table_add_sock(c->t);
+	if (!slot)
+		return -ENOMEM;
+	r.netns = c->t->cur_netns;
+	*slot = r;
+	if (nlen && table_set_path(c->t, slot, name, nlen) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 int unix_proc_read(const char *proc_root, struct sock_table *t,
 		   uint32_t states, struct unix_stats *st)
 {
+	struct read_ctx c = { t, states, st };
 	char path[4096];
-	unsigned char name[256];
-	char *line = NULL;
-	size_t cap = 0, nlen;
-	FILE *f;
-	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
 	snprintf(path, sizeof(path), "%s/net/unix", proc_root);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	for (;;) {
-		struct sock_rec r, *slot;
-		int n;
-
-		errno = 0;
-		if (getline(&line, &cap, f) <= 0) {
-			if (!feof(f))
-				rc = errno ? -errno : -EIO;
-			break;
-		}
-		n = unix_parse_line(line, &r, name, &nlen);
-		if (n < 0)
-			st->malformed++;
-		if (n <= 0)
-			continue;
-		st->lines++;
-		if (!(states & STATE_BIT(r.state)))
-			continue;
-		slot = table_add_sock(t);
-		if (!slot) {
-			rc = -ENOMEM;
-			break;
-		}
-		r.netns = t->cur_netns;
-		*slot = r;
-		if (nlen && table_set_path(t, slot, name, nlen) < 0) {
-			rc = -ENOMEM;
-			break;
-		}
-	}
-	if (!rc && ferror(f))
-		rc = -EIO;
-	free(line);
-	fclose(f);
-	return rc;
+	return procfile_each_line(path, add_line, &c);
 }
