@@ -275,7 +275,7 @@ START_TEST(test_containerd_pod)
 	snprintf(cgparent, sizeof(cgparent), "/sockaudit-containerd-%d", (int)getpid());
 	snprintf(stateenv, sizeof(stateenv),
 		 "SOCKAUDIT_CONTAINERD_STATE=%s/state/io.containerd.runtime.v2.task", work);
-	ck_assert_int_eq(ctr_netns_veth(netns, hostif, (int)getpid() % 250), 0);
+	ck_assert_int_eq(ctr_netns_veth(netns, hostif, 213, (int)getpid() % 250), 0);
 	start_containerd();
 	run_container();
 

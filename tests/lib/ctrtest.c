@@ -118,15 +118,15 @@ void ctr_make_rootfs(const char *dir)
 	       dir, dir);
 }
 
-int ctr_netns_veth(const char *name, const char *hostif, int net)
+int ctr_netns_veth(const char *name, const char *hostif, int b, int c)
 {
 	if (nstest_create(name))
 		return -1;
 	return ctr_sh_quiet("set -e; ip link add %s type veth peer name eth0 netns %s; "
-			    "ip addr add 10.213.%d.1/30 dev %s; ip link set %s up; "
-			    "ip -n %s addr add 10.213.%d.2/30 dev eth0; "
+			    "ip addr add 10.%d.%d.1/30 dev %s; ip link set %s up; "
+			    "ip -n %s addr add 10.%d.%d.2/30 dev eth0; "
 			    "ip -n %s link set eth0 up",
-			    hostif, name, net, hostif, hostif, name, net, name) ? -1 : 0;
+			    hostif, name, b, c, hostif, hostif, name, b, c, name) ? -1 : 0;
 }
 
 int ctr_connect(const char *ip, int port, int timeout_ms, int *lport)

@@ -39,11 +39,11 @@ void ctr_make_rootfs(const char *dir);
 
 /*
  * Network namespace NAME (nstest_create: deleted at exit) with a veth
- * pair: HOSTIF in this namespace with 10.213.NET.1/30, eth0 in NAME with
- * 10.213.NET.2/30, all up.  Deleting NAME deletes the pair.  Returns 0
+ * pair: HOSTIF in this namespace with 10.B.C.1/30, eth0 in NAME with
+ * 10.B.C.2/30, all up.  Deleting NAME deletes the pair.  Returns 0
  * or -1 with a message on stderr.
  */
-int ctr_netns_veth(const char *name, const char *hostif, int net);
+int ctr_netns_veth(const char *name, const char *hostif, int b, int c);
 
 /* A TCP connection from this namespace to ip:port, retried until it is
  * accepted or timeout_ms passed; the test fails then.  *lport: its local
