@@ -17,6 +17,8 @@
  * Skipped, saying what to install, when a tool is missing or not run as
  * root; the container, containerd, the cgroups and the directory are
  * removed by id and PID in an unchecked teardown, failed or not.
+ * With CTRTEST_OUTPUTS=FILE, the table output of the node-wide view and
+ * of the asserted leak is appended to FILE, for the record.
  */
 #include <check.h>
 #include <limits.h>
@@ -34,13 +36,17 @@
 #include "lib/testlib.h"
 
 #define ID(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
-#define CTR_ID ID("c7")
 #define POD_NS "shop"
-#define POD_NAME "cart-7f9c"
-#define POD_UID "4b7c1d2e-1111-4a2b-9c3d-5e6f7a8b9c0d"
 #define CTR_NAME "web"
 #define NS "k8s.io"
 #define WAIT_MS 30000
+
+/* The pod's name, NAMESPACE/NAME and uid, and the container's id, made
+ * of this test's PID: runc's state under containerd
+ * (/run/containerd/runc/k8s.io/ID) is shared by every containerd of the
+ * host, and a node-wide view sees every run's pod: two runs of the test
+ * must not collide. */
+static char pod_name[32], pod_ref[48], pod_uid[40], ctr_id[65];
 
 /* The annotations containerd's CRI plugin writes for a container. */
 static const struct {
@@ -49,14 +55,15 @@ static const struct {
 	{ "io.kubernetes.cri.container-type", "container" },
 	{ "io.kubernetes.cri.container-name", CTR_NAME },
 	{ "io.kubernetes.cri.sandbox-id", ID("d8") },
-	{ "io.kubernetes.cri.sandbox-name", POD_NAME },
+	{ "io.kubernetes.cri.sandbox-name", pod_name },
 	{ "io.kubernetes.cri.sandbox-namespace", POD_NS },
-	{ "io.kubernetes.cri.sandbox-uid", POD_UID },
+	{ "io.kubernetes.cri.sandbox-uid", pod_uid },
 };
 
 static char work[] = "/tmp/sockaudit-containerd-XXXXXX";
 static bool have_work;
 static pid_t containerd = -1, task_pid = -1;
+
 static char netns[32], hostif[16], ip[32], cgparent[64], stateenv[PATH_MAX + 40];
 /* Where sockaudit reads the container from: containerd's task
  * config.json in the test's state directory (env), or runc's state.json
@@ -78,11 +85,11 @@ static void teardown(void)
 	if (!have_work)
 		return;
 	if (containerd > 0) {
-		ctr_sh_quiet(CTR " task kill -s KILL %s >/dev/null 2>&1", work, CTR_ID);
+		ctr_sh_quiet(CTR " task kill -s KILL %s >/dev/null 2>&1", work, ctr_id);
 		if (!ctr_sh_wait(WAIT_MS, CTR " task delete %s >/dev/null 2>&1 || ! "
-				 CTR " task ls -q | grep -q %s", work, CTR_ID, work, CTR_ID))
-			fprintf(stderr, "test_containerd: task %s not deleted\n", CTR_ID);
-		ctr_sh_quiet(CTR " container rm %s >/dev/null 2>&1", work, CTR_ID);
+				 CTR " task ls -q | grep -q %s", work, ctr_id, work, ctr_id))
+			fprintf(stderr, "test_containerd: task %s not deleted\n", ctr_id);
+		ctr_sh_quiet(CTR " container rm %s >/dev/null 2>&1", work, ctr_id);
 		ctr_stop_pid(containerd, SIGTERM, 10000);
 		containerd = -1;
 	}
@@ -149,13 +156,13 @@ static void run_container(void)
 	       "/bin/busybox sh -c '/bin/busybox httpd -p 8080 -h / && exec "
 	       "/bin/busybox nc -ll -p 9090 -e /bin/busybox sleep 100000' "
 	       ">%s/ctr-run.log 2>&1",
-	       work, netns, cgparent, POD_UID, CTR_ID, args, work, CTR_ID, work);
+	       work, netns, cgparent, pod_uid, ctr_id, args, work, ctr_id, work);
 }
 
 /* A field of `ctr container info`, through jq. */
 static void info(char *out, size_t size, const char *jq)
 {
-	ctr_sh_line(out, size, CTR " container info %s | jq -r '%s'", work, CTR_ID, jq);
+	ctr_sh_line(out, size, CTR " container info %s | jq -r '%s'", work, ctr_id, jq);
 }
 
 /* The annotation `key` as containerd keeps it. */
@@ -182,10 +189,11 @@ static void read_want(void)
 	info_annot(want.uid, sizeof(want.uid), "io.kubernetes.cri.sandbox-uid");
 	info_annot(want.cname, sizeof(want.cname), "io.kubernetes.cri.container-name");
 	ck_assert_str_eq(want.ns, POD_NS);
-	ck_assert_str_eq(want.name, POD_NAME);
-	ck_assert_str_eq(want.uid, POD_UID);
+	ck_assert_str_eq(want.name, pod_name);
+	ck_assert_str_eq(want.uid, pod_uid);
 	ck_assert_str_eq(want.cname, CTR_NAME);
-	ck_assert_msg(strstr(want.cgroup, "/kubepods/besteffort/pod" POD_UID "/" CTR_ID),
+	ck_assert_msg(strstr(want.cgroup, "/kubepods/besteffort/pod") &&
+		      strstr(want.cgroup, pod_uid) && strstr(want.cgroup, ctr_id),
 		      "cgroupsPath %s", want.cgroup);
 }
 
@@ -202,7 +210,7 @@ static void check_processes(const cJSON *doc)
 
 		ctr_str_is(p, "cgroup", want.cgroup);
 		ctr_str_is(p, "unit", NULL);
-		ctr_str_is(c, "id", CTR_ID);
+		ctr_str_is(c, "id", ctr_id);
 		ctr_str_is(c, "runtime", "containerd");
 		ctr_str_is(c, "name", want.cname);
 		ctr_str_is(pod, "namespace", want.ns);
@@ -235,12 +243,12 @@ static void check_pod_group(const cJSON *g)
 {
 	const cJSON *pod, *states;
 
-	ck_assert_msg(g, "no group of pod " POD_UID);
+	ck_assert_msg(g, "no group of pod %s", pod_uid);
 	ctr_str_is(g, "side", "pod");
 	pod = json_object(g, "pod");
 	ctr_str_is(pod, "namespace", POD_NS);
-	ctr_str_is(pod, "name", POD_NAME);
-	ctr_str_is(pod, "uid", POD_UID);
+	ctr_str_is(pod, "name", pod_name);
+	ctr_str_is(pod, "uid", pod_uid);
 	states = json_object(g, "states");
 	ck_assert_int_eq(json_int(states, "listen"), 2);
 	ck_assert_int_eq(json_int(states, "established"), 1);
@@ -269,6 +277,10 @@ START_TEST(test_containerd_pod)
 	}
 	ck_assert_ptr_nonnull(mkdtemp(work));
 	have_work = true;
+	snprintf(ctr_id, sizeof(ctr_id), "%.56s%08x", ID("c7"), (unsigned)getpid());
+	snprintf(pod_name, sizeof(pod_name), "cart-%d", (int)getpid());
+	snprintf(pod_ref, sizeof(pod_ref), POD_NS "/%s", pod_name);
+	snprintf(pod_uid, sizeof(pod_uid), "4b7c1d2e-1111-4a2b-9c3d-%012x", (unsigned)getpid());
 	snprintf(netns, sizeof(netns), "sa-ctrd-%d", (int)getpid());
 	snprintf(hostif, sizeof(hostif), "sactrd%d", (int)getpid() % 100000);
 	snprintf(ip, sizeof(ip), "10.213.%d.2", (int)getpid() % 250);
@@ -281,7 +293,7 @@ START_TEST(test_containerd_pod)
 
 	/* containerd's view: the task runs, with this PID. */
 	ctr_sh_line(line, sizeof(line), CTR " task ls | awk '$1 == \"%s\" {print $2, $3}'",
-		    work, CTR_ID);
+		    work, ctr_id);
 	ck_assert_int_eq(sscanf(line, "%d", &task_pid), 1);
 	ck_assert_msg(strstr(line, "RUNNING"), "task: %s", line);
 	read_want();
@@ -304,7 +316,7 @@ START_TEST(test_containerd_pod)
 	/* Selections, from either file: each gives the container's
 	 * processes and sockets. */
 	snprintf(pidstr, sizeof(pidstr), "%d", (int)task_pid);
-	memcpy(prefix, CTR_ID, 12);
+	memcpy(prefix, ctr_id, 12);
 	prefix[12] = '\0';
 	{
 		static const struct {
@@ -317,7 +329,7 @@ START_TEST(test_containerd_pod)
 			{ "--pod", 2, true },	     { "--container", 3, true },
 			{ "--container", 4, true }, { "--container", 5, true },
 		};
-		const char *vals[] = { pidstr, POD_NS "/" POD_NAME, POD_NAME, CTR_ID,
+		const char *vals[] = { pidstr, pod_ref, pod_name, ctr_id,
 				       prefix, CTR_NAME };
 
 		for (i = 0; i < 2 * sizeof(sels) / sizeof(sels[0]); i++) {
@@ -338,26 +350,26 @@ START_TEST(test_containerd_pod)
 
 	/* The pod's group, selected and in the whole node's view. */
 	{
-		const char *sel[] = { "--pod", POD_NS "/" POD_NAME, "--group-by", "pod", NULL };
+		const char *sel[] = { "--pod", pod_ref, "--group-by", "pod", NULL };
 		const char *all[] = { "--all-netns", "--group-by", "pod", NULL };
-		const char *byc[] = { "--container", CTR_ID, "--group-by", "container", NULL };
+		const char *byc[] = { "--container", ctr_id, "--group-by", "container", NULL };
 		const char *none[] = { "--pod", POD_NS "/nosuch", NULL };
-		const char *cw[] = { "--pod", POD_NS "/" POD_NAME, "--state", "close_wait",
+		const char *cw[] = { "--pod", pod_ref, "--state", "close_wait",
 				     "--max", "0", NULL };
 		const cJSON *g, *c;
 
 		doc = ctr_audit(env, sel, 0);
 		ck_assert_int_eq(cJSON_GetArraySize(json_array(doc, "groups")), 1);
-		check_pod_group(ctr_group_by(doc, "pod", "uid", POD_UID));
+		check_pod_group(ctr_group_by(doc, "pod", "uid", pod_uid));
 		cJSON_Delete(doc);
 
 		doc = ctr_audit(env, all, 0);
-		check_pod_group(ctr_group_by(doc, "pod", "uid", POD_UID));
+		check_pod_group(ctr_group_by(doc, "pod", "uid", pod_uid));
 		cJSON_Delete(doc);
 
 		doc = ctr_audit(env, byc, 0);
-		g = ctr_group_by(doc, "container", "id", CTR_ID);
-		ck_assert_msg(g, "no group of container %s", CTR_ID);
+		g = ctr_group_by(doc, "container", "id", ctr_id);
+		ck_assert_msg(g, "no group of container %s", ctr_id);
 		c = json_object(g, "container");
 		ctr_str_is(c, "runtime", "containerd");
 		ctr_str_is(c, "name", CTR_NAME);
@@ -372,6 +384,8 @@ START_TEST(test_containerd_pod)
 		doc = ctr_audit(env, cw, 1);
 		ck_assert_int_eq(cJSON_GetArraySize(json_array(doc, "sockets")), 1);
 		cJSON_Delete(doc);
+		ctr_save_output(env, all);
+		ctr_save_output(env, cw);
 	}
 	close(fd);
 }

@@ -17,6 +17,8 @@
  * (from containers.json), no pod.  Skipped, saying what to install, when
  * a tool is missing or not run as root; the container, the image,
  * mounts, cgroups and the directory go in an unchecked teardown.
+ * With CTRTEST_OUTPUTS=FILE, the table output of the node-wide view and
+ * of the asserted leak is appended to FILE, for the record.
  */
 #include <check.h>
 #include <limits.h>
@@ -211,7 +213,6 @@ START_TEST(test_podman_container)
 
 		for (i = 0; i < sizeof(sels) / sizeof(sels[0]); i++) {
 			const char *args[] = { sels[i][0], sels[i][1], NULL };
-			const cJSON *s;
 
 			doc = ctr_audit(env, args, 0);
 			check_processes(doc, want_name);
@@ -219,6 +220,8 @@ START_TEST(test_podman_container)
 				      "%s %s: no container process", args[0], args[1]);
 			ck_assert(json_socket_by_ports(doc, 9090, 0));
 			if (i > 0) {
+				const cJSON *s;
+
 				ck_assert(json_socket_by_ports(doc, 8080, 0));
 				s = json_socket_by_ports(doc, 9090, held);
 				ck_assert_msg(s, "no connection from port %d", held);
@@ -251,6 +254,8 @@ START_TEST(test_podman_container)
 		doc = ctr_audit(env, cw, 1);
 		ck_assert_int_eq(cJSON_GetArraySize(json_array(doc, "sockets")), 1);
 		cJSON_Delete(doc);
+		ctr_save_output(env, all);
+		ctr_save_output(env, cw);
 	}
 	close(fd);
 }

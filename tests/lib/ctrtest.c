@@ -134,10 +134,12 @@ int ctr_connect(const char *ip, int port, int timeout_ms, int *lport)
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	long long end = test_now_ms() + timeout_ms;
 	socklen_t len = sizeof(sa);
-	int fd, err;
+	int fd;
 
 	ck_assert_int_eq(inet_pton(AF_INET, ip, &sa.sin_addr), 1);
 	for (;;) {
+		int err;
+
 		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		ck_assert_int_ge(fd, 0);
 		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
@@ -229,11 +231,21 @@ void ctr_str_is(const cJSON *o, const char *key, const char *want)
 			      cJSON_IsString(v) ? v->valuestring : "not a string", want);
 }
 
+/* RUN_TIMEOUT_MS stretched like Check's timeouts (CK_TIMEOUT_MULTIPLIER):
+ * under valgrind on a loaded host one audit takes tens of seconds. */
+static int run_timeout_ms(void)
+{
+	const char *m = getenv("CK_TIMEOUT_MULTIPLIER");
+	long k = m ? strtol(m, NULL, 10) : 1;
+
+	return RUN_TIMEOUT_MS * (int)(k >= 1 && k <= 20 ? k : 1);
+}
+
 cJSON *ctr_audit(const char *const env[], const char *const args[], int status)
 {
-	const char *argv[32] = { "-f", "json" };
+	const char *argv[32] = { sockaudit_path(), "-f", "json" };
 	struct run_result r;
-	size_t n = 2;
+	size_t n = 3;
 	cJSON *doc;
 
 	while (args && *args) {
@@ -241,7 +253,9 @@ cJSON *ctr_audit(const char *const env[], const char *const args[], int status)
 		argv[n++] = *args++;
 	}
 	argv[n] = NULL;
-	run_sockaudit_v(&r, env, argv);
+	ck_assert_msg(run_cmd(argv, env, run_timeout_ms(), &r) == 0, "cannot run %s",
+		      argv[0]);
+	ck_assert_msg(!r.timed_out && !r.signaled, "%s: %s", argv[0], run_describe(&r));
 	ck_assert_msg(r.status == status, "exit %d, want %d: %s", r.status, status,
 		      run_describe(&r));
 	doc = json_report(&r);
@@ -273,4 +287,25 @@ const cJSON *ctr_group_by(const cJSON *doc, const char *key, const char *field,
 			return g;
 	}
 	return NULL;
+}
+
+void ctr_save_output(const char *const env[], const char *const args[])
+{
+	const char *path = getenv("CTRTEST_OUTPUTS");
+	struct run_result r;
+	size_t i;
+	FILE *f;
+
+	if (!path || !*path)
+		return;
+	f = fopen(path, "a");
+	if (!f)
+		return;
+	run_sockaudit_v(&r, env, args);
+	fputs("$ sockaudit", f);
+	for (i = 0; args[i]; i++)
+		fprintf(f, " %s", args[i]);
+	fprintf(f, "\n%s%s[exit status %d]\n\n", r.out, r.err, r.status);
+	run_result_free(&r);
+	fclose(f);
 }

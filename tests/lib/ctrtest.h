@@ -64,7 +64,8 @@ void ctr_stop_pid(pid_t pid, int sig, int timeout_ms);
 void ctr_str_is(const cJSON *o, const char *key, const char *want);
 
 /* Run sockaudit -f json with env (NULL-terminated, or NULL) and args
- * (NULL-terminated); the test fails unless it exits `status`. */
+ * (NULL-terminated), with RUN_TIMEOUT_MS times CK_TIMEOUT_MULTIPLIER;
+ * the test fails unless it exits `status`. */
 cJSON *ctr_audit(const char *const env[], const char *const args[], int status);
 
 /* The process entry of a report for pid, or NULL. */
@@ -74,5 +75,10 @@ const cJSON *ctr_report_process(const cJSON *doc, pid_t pid);
  * has field `field` equal to want, or NULL. */
 const cJSON *ctr_group_by(const cJSON *doc, const char *key, const char *field,
 			  const char *want);
+
+/* When $CTRTEST_OUTPUTS names a file, run sockaudit with env and args
+ * (NULL-terminated) and append the command line, its stdout, stderr and
+ * exit status there: real output for the record.  Nothing is checked. */
+void ctr_save_output(const char *const env[], const char *const args[]);
 
 #endif
