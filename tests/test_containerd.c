@@ -37,23 +37,22 @@
 
 #define ID(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
 #define POD_NS "shop"
-#define CTR_NAME "web"
 #define NS "k8s.io"
 #define WAIT_MS 30000
 
-/* The pod's name, NAMESPACE/NAME and uid, and the container's id, made
+/* The pod's name, NAMESPACE/NAME and uid, the container's id and name, made
  * of this test's PID: runc's state under containerd
  * (/run/containerd/runc/k8s.io/ID) is shared by every containerd of the
  * host, and a node-wide view sees every run's pod: two runs of the test
- * must not collide. */
-static char pod_name[32], pod_ref[48], pod_uid[40], ctr_id[65];
+ * must not collide, not even in the 12 digits of a short id. */
+static char pod_name[32], pod_ref[48], pod_uid[40], ctr_id[65], ctr_name[32];
 
 /* The annotations containerd's CRI plugin writes for a container. */
 static const struct {
 	const char *key, *value;
 } annots[] = {
 	{ "io.kubernetes.cri.container-type", "container" },
-	{ "io.kubernetes.cri.container-name", CTR_NAME },
+	{ "io.kubernetes.cri.container-name", ctr_name },
 	{ "io.kubernetes.cri.sandbox-id", ID("d8") },
 	{ "io.kubernetes.cri.sandbox-name", pod_name },
 	{ "io.kubernetes.cri.sandbox-namespace", POD_NS },
@@ -191,7 +190,7 @@ static void read_want(void)
 	ck_assert_str_eq(want.ns, POD_NS);
 	ck_assert_str_eq(want.name, pod_name);
 	ck_assert_str_eq(want.uid, pod_uid);
-	ck_assert_str_eq(want.cname, CTR_NAME);
+	ck_assert_str_eq(want.cname, ctr_name);
 	ck_assert_msg(strstr(want.cgroup, "/kubepods/besteffort/pod") &&
 		      strstr(want.cgroup, pod_uid) && strstr(want.cgroup, ctr_id),
 		      "cgroupsPath %s", want.cgroup);
@@ -277,8 +276,9 @@ START_TEST(test_containerd_pod)
 	}
 	ck_assert_ptr_nonnull(mkdtemp(work));
 	have_work = true;
-	snprintf(ctr_id, sizeof(ctr_id), "%.56s%08x", ID("c7"), (unsigned)getpid());
+	snprintf(ctr_id, sizeof(ctr_id), "%08x%.56s", (unsigned)getpid(), ID("c7"));
 	snprintf(pod_name, sizeof(pod_name), "cart-%d", (int)getpid());
+	snprintf(ctr_name, sizeof(ctr_name), "web-%d", (int)getpid());
 	snprintf(pod_ref, sizeof(pod_ref), POD_NS "/%s", pod_name);
 	snprintf(pod_uid, sizeof(pod_uid), "4b7c1d2e-1111-4a2b-9c3d-%012x", (unsigned)getpid());
 	snprintf(netns, sizeof(netns), "sa-ctrd-%d", (int)getpid());
@@ -330,7 +330,7 @@ START_TEST(test_containerd_pod)
 			{ "--container", 4, true }, { "--container", 5, true },
 		};
 		const char *vals[] = { pidstr, pod_ref, pod_name, ctr_id,
-				       prefix, CTR_NAME };
+				       prefix, ctr_name };
 
 		for (i = 0; i < 2 * sizeof(sels) / sizeof(sels[0]); i++) {
 			size_t k = i % (sizeof(sels) / sizeof(sels[0]));
@@ -372,7 +372,7 @@ START_TEST(test_containerd_pod)
 		ck_assert_msg(g, "no group of container %s", ctr_id);
 		c = json_object(g, "container");
 		ctr_str_is(c, "runtime", "containerd");
-		ctr_str_is(c, "name", CTR_NAME);
+		ctr_str_is(c, "name", ctr_name);
 		ck_assert_int_eq(json_int(g, "close_wait"), 1);
 		cJSON_Delete(doc);
 
