@@ -16,9 +16,11 @@ set -eu
 # source).  The Debian package (make deb, check-deb):
 # build-essential, dpkg-dev, debhelper and fakeroot build it, lintian
 # checks it, man-db reads its man page.  The completion tests:
-# bash-completion and zsh.  Workloads: runc, and busybox-static as a
-# container's root filesystem (test_runtimes; no image registry).
-packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev zlib1g-dev check iproute2 jq curl prometheus cppcheck clang-tidy valgrind clang libclang-rt-14-dev llvm libbpf-dev bpftool build-essential dpkg-dev debhelper fakeroot lintian man-db bash-completion zsh runc busybox-static"
+# bash-completion and zsh.  Workloads: runc, containerd (its ctr) and
+# podman (with runc as its runtime; crun fails on a hybrid cgroup
+# layout), and busybox-static as a container's root filesystem
+# (test_runtimes, test_containerd, test_podman; no image registry).
+packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev zlib1g-dev check iproute2 jq curl prometheus cppcheck clang-tidy valgrind clang libclang-rt-14-dev llvm libbpf-dev bpftool build-essential dpkg-dev debhelper fakeroot lintian man-db bash-completion zsh runc containerd podman busybox-static"
 
 missing=""
 for p in $packages; do
