@@ -231,11 +231,13 @@ static void sleep_until(const struct timespec *when)
 static void group_key_text(const struct group *g, const unsigned char *name,
 			   size_t len, char *key, size_t size)
 {
-	char ep[64], shown[256], esc[4 * 255 + 1];
+	char ep[64];
 	const char *proto = g->protocol == PROTO_UDP ? "udp " :
 			    g->protocol == PROTO_UNIX ? "unix " : "";
 
 	if (g->protocol == PROTO_UNIX && len) {
+		char shown[256], esc[4 * 255 + 1];
+
 		len = len < sizeof(shown) ? len : sizeof(shown) - 1;
 		text_unix_name(name, len, shown);
 		text_escape_name(shown, len, esc, sizeof(esc));
