@@ -15,7 +15,7 @@ struct growth_group {
 	/* A UNIX group's name, owned: names are compared by bytes. */
 	uint8_t path_len;
 	unsigned char path[255];
-	struct series sockets, close_wait, idle;
+	struct series sockets, close_wait, idle, peer_closed, dropping;
 	uint64_t seen;	  /* the last sample it was present in */
 	uint64_t present; /* samples it was present in */
 };
@@ -278,6 +278,8 @@ static void group_rates(const struct growth *g, const struct growth_group *e,
 	out->sockets_per_min = slope(&e->sockets, n, g->st, g->stt);
 	out->close_wait_per_min = slope(&e->close_wait, n, g->st, g->stt);
 	out->idle_per_min = slope(&e->idle, n, g->st, g->stt);
+	out->peer_closed_per_min = slope(&e->peer_closed, n, g->st, g->stt);
+	out->dropping_per_min = slope(&e->dropping, n, g->st, g->stt);
 	out->delta = (int64_t)e->sockets.last - (int64_t)e->sockets.first;
 	/* Present in at least LEAK_MIN_SAMPLES samples itself: a group
 	 * that just appeared (0 before) rose, but is not yet a staircase. */
@@ -315,6 +317,8 @@ int growth_add(struct growth *g, const struct sock_table *t,
 		series_add(&e->sockets, tm, grp->n.sockets, first);
 		series_add(&e->close_wait, tm, grp->n.close_wait, first);
 		series_add(&e->idle, tm, grp->n.idle, first);
+		series_add(&e->peer_closed, tm, grp->n.peer_closed, first);
+		series_add(&e->dropping, tm, grp->n.dropping, first);
 		e->seen = k;
 		e->present++;
 		if (gg) {
@@ -331,6 +335,8 @@ int growth_add(struct growth *g, const struct sock_table *t,
 		series_absent(&e->sockets);
 		series_absent(&e->close_wait);
 		series_absent(&e->idle);
+		series_absent(&e->peer_closed);
+		series_absent(&e->dropping);
 	}
 
 	for (i = 0; i < a->nprocs; i++) {
@@ -380,6 +386,7 @@ int growth_add(struct growth *g, const struct sock_table *t,
 }
 
 bool growth_fastest(const struct growth *g, struct group *fastest,
+		    const unsigned char **name, size_t *name_len,
 		    double *per_min)
 {
 	bool found = false;
@@ -394,6 +401,8 @@ bool growth_fastest(const struct growth *g, struct group *fastest,
 		if (!found || r.sockets_per_min > *per_min) {
 			*per_min = r.sockets_per_min;
 			*fastest = g->groups[i].key;
+			*name_len = named(&g->groups[i].key) ? g->groups[i].path_len : 0;
+			*name = *name_len ? g->groups[i].path : NULL;
 			found = true;
 		}
 	}

@@ -20,6 +20,7 @@
 /* The rates of one group, from the second sample on. */
 struct group_growth {
 	double sockets_per_min, close_wait_per_min, idle_per_min;
+	double peer_closed_per_min, dropping_per_min; /* UNIX, UDP flags */
 	int64_t delta;	    /* sockets: last sample - first sample */
 	int64_t delta_prev; /* sockets: last sample - the one before */
 	bool leaking;
@@ -75,11 +76,15 @@ int growth_add(struct growth *g, const struct sock_table *t,
 	       struct proc_growth *pg);
 
 /*
- * The group (tracked in any sample) with the highest sockets_per_min;
- * its key in *side, *port, *pid, *family/raddr, *netns for messages.
+ * The group (tracked in any sample) with the highest sockets_per_min:
+ * its key fields in *fastest (side, protocol, port, pid, family/raddr,
+ * netns, wl_key: no counts, no path ref) and, for a UNIX group named by
+ * a path, that name's bytes in *name (len returned; 0 and NULL for any
+ * other group), valid until the next growth_add or growth_free.
  * Returns false before two samples.
  */
 bool growth_fastest(const struct growth *g, struct group *fastest,
+		    const unsigned char **name, size_t *name_len,
 		    double *per_min);
 
 #endif

@@ -154,6 +154,8 @@ static void add_group_growth(cJSON *o, const struct group_growth *gg)
 		add_rate(g, "sockets_per_min", gg->sockets_per_min);
 		add_rate(g, "close_wait_per_min", gg->close_wait_per_min);
 		add_rate(g, "idle_per_min", gg->idle_per_min);
+		add_rate(g, "peer_closed_per_min", gg->peer_closed_per_min);
+		add_rate(g, "dropping_per_min", gg->dropping_per_min);
 		add_int(g, "delta", gg->delta);
 		add_int(g, "delta_prev", gg->delta_prev);
 	}

@@ -412,16 +412,17 @@ static int procs_section(FILE *out, const struct sock_table *t,
 /* NETNS (first, when shown), the columns every group table has, and
  * those appended under --watch. */
 #define GROUP_COLS 13 /* the last two only with UDP or UNIX groups */
-#define WATCH_COLS 4
+#define WATCH_COLS 6 /* the flag rates only with UNIX, UDP groups */
 
 static const char *const group_head[GROUP_COLS + WATCH_COLS] = {
 	"NETNS", "GROUP", "SIDE", "PROCESSES", "TOTAL", "ESTAB", "IDLE",
 	"CLOSE_WAIT", "STALLED", "DEAD", "OTHER", "PEER_CLOSED", "DROPPING",
-	"+FIRST", "+PREV", "PER_MIN", "LEAKING"
+	"+FIRST", "+PREV", "PER_MIN", "PEER_CLOSED_PER_MIN", "DROPPING_PER_MIN",
+	"LEAKING"
 };
 static const enum align group_align[GROUP_COLS + WATCH_COLS] = {
 	LEFT, LEFT, LEFT, LEFT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT,
-	RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, LEFT
+	RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, LEFT
 };
 
 /* The key cell of a UDP or UNIX group: "udp *:53", "udp 10.0.0.1:53",
@@ -449,21 +450,23 @@ static void kind_group_key(const struct sock_table *t, const struct group *g,
 }
 
 /* The watch columns of one group (sample 0: no change yet). */
-static void watch_cells(const struct watch_info *w, size_t i, char nums[4][24],
-			char **cells)
+static void watch_cells(const struct watch_info *w, size_t i,
+			char nums[WATCH_COLS][24], char **cells)
 {
 	const struct group_growth *gg = w->groups ? &w->groups[i] : NULL;
 	int c;
 
-	for (c = 0; c < 4; c++)
+	for (c = 0; c < WATCH_COLS; c++)
 		snprintf(nums[c], 24, "-");
 	if (gg) {
 		signed_cell(nums[0], 24, gg->delta);
 		signed_cell(nums[1], 24, gg->delta_prev);
 		rate_cell(nums[2], 24, gg->sockets_per_min);
-		snprintf(nums[3], 24, "%s", gg->leaking ? "LEAKING" : "no");
+		rate_cell(nums[3], 24, gg->peer_closed_per_min);
+		rate_cell(nums[4], 24, gg->dropping_per_min);
+		snprintf(nums[5], 24, "%s", gg->leaking ? "LEAKING" : "no");
 	}
-	for (c = 0; c < 4; c++)
+	for (c = 0; c < WATCH_COLS; c++)
 		cells[GROUP_COLS + c] = nums[c];
 }
 
@@ -549,7 +552,7 @@ int render_table_groups(FILE *out, const struct sock_table *t,
 			const struct audit *a, const struct render_opts *ro)
 {
 	size_t widths[GROUP_COLS + WATCH_COLS] = { 0 };
-	char key[GROUP_KEY_MAX], nums[9][16], wnums[4][24], ns[4 * 255 + 1];
+	char key[GROUP_KEY_MAX], nums[9][16], wnums[WATCH_COLS][24], ns[4 * 255 + 1];
 	char *cells[GROUP_COLS + WATCH_COLS], *head[GROUP_COLS + WATCH_COLS];
 	enum align al[GROUP_COLS + WATCH_COLS];
 	bool show[GROUP_COLS + WATCH_COLS];
@@ -558,7 +561,8 @@ int render_table_groups(FILE *out, const struct sock_table *t,
 	size_t all = GROUP_COLS + (ro->watch ? WATCH_COLS : 0), ncols, i;
 	int pass, rc = 0;
 
-	/* NETNS with more than one namespace; PEER_CLOSED, DROPPING with
+	/* NETNS with more than one namespace; PEER_CLOSED, DROPPING (and
+	 * their rates under --watch) with
 	 * UNIX, UDP groups. */
 	for (i = 0; i < all; i++) {
 		show[i] = true;
@@ -568,6 +572,10 @@ int render_table_groups(FILE *out, const struct sock_table *t,
 	show[0] = netns_column(ro);
 	show[11] = (kinds & PROTO_BIT(PROTO_UNIX)) != 0;
 	show[12] = (kinds & PROTO_BIT(PROTO_UDP)) != 0;
+	if (ro->watch) {
+		show[GROUP_COLS + 3] = show[11];
+		show[GROUP_COLS + 4] = show[12];
+	}
 	compact(head, show, all);
 	for (i = 0, ncols = 0; i < all; i++)
 		if (show[i])

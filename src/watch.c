@@ -223,25 +223,50 @@ static void sleep_until(const struct timespec *when)
 		;
 }
 
-/* "*:8080 (server)", "10.0.0.5:443 (client)", "pid 42 (process)". */
-static const char *group_name(const struct group *g, char *buf, size_t len)
+/*
+ * The key of a group for a message: "*:8080", "10.0.0.5:443", "pid 42",
+ * a workload; a UDP group's prefixed "udp ", a UNIX group's "unix " and
+ * its name (name[0..len), untrusted bytes escaped as in the table).
+ */
+static void group_key_text(const struct group *g, const unsigned char *name,
+			   size_t len, char *key, size_t size)
 {
-	char key[80];
+	char ep[64];
+	const char *proto = g->protocol == PROTO_UDP ? "udp " :
+			    g->protocol == PROTO_UNIX ? "unix " : "";
 
-	if (g->side == SIDE_SERVER)
-		snprintf(key, sizeof(key), "*:%u", (unsigned)g->port);
+	if (g->protocol == PROTO_UNIX && len) {
+		char shown[256], esc[4 * 255 + 1];
+
+		len = len < sizeof(shown) ? len : sizeof(shown) - 1;
+		text_unix_name(name, len, shown);
+		text_escape_name(shown, len, esc, sizeof(esc));
+		snprintf(key, size, "unix %s", esc);
+	} else if (g->side == SIDE_SERVER)
+		snprintf(key, size, "%s*:%u", proto, (unsigned)g->port);
 	else if (g->side == SIDE_CLIENT)
-		text_endpoint(g->family, g->raddr, g->port, key, sizeof(key));
+		snprintf(key, size, "%s%s", proto,
+			 text_endpoint(g->family, g->raddr, g->port, ep, sizeof(ep)));
 	else if (audit_side_is_workload(g->side))
-		snprintf(key, sizeof(key), "%.*s", g->side == SIDE_CONTAINER ? 12 : 79,
+		snprintf(key, size, "%.*s", g->side == SIDE_CONTAINER ? 12 : 79,
 			 g->wl_key ? g->wl_key : "-");
 	else
-		snprintf(key, sizeof(key), "pid %d", (int)g->pid);
+		snprintf(key, size, "%spid %d", proto, (int)g->pid);
+}
+
+/* "*:8080 (server)", "udp 10.0.0.5:53 (client)", "unix /run/x.sock
+ * (server)", "pid 42 (process)", with the namespace when not ours. */
+static const char *group_name(const struct group *g, const unsigned char *name,
+			      size_t len, char *buf, size_t size)
+{
+	char key[4 * 255 + 64];
+
+	group_key_text(g, name, len, key, sizeof(key));
 	if (g->netns)
-		snprintf(buf, len, "%s (%s, netns %u)", key, audit_side_name(g->side),
+		snprintf(buf, size, "%s (%s, netns %u)", key, audit_side_name(g->side),
 			 (unsigned)g->netns);
 	else
-		snprintf(buf, len, "%s (%s)", key, audit_side_name(g->side));
+		snprintf(buf, size, "%s (%s)", key, audit_side_name(g->side));
 	return buf;
 }
 
@@ -250,15 +275,18 @@ static int judge_growth(const struct options *o, const struct growth *g,
 			double window_s)
 {
 	struct group fastest;
+	const unsigned char *path = NULL;
+	size_t path_len = 0;
 	double rate = 0;
-	char name[160];
+	char name[4 * 255 + 128];
 
-	if (!o->has_max_growth || !growth_fastest(g, &fastest, &rate) ||
+	if (!o->has_max_growth ||
+	    !growth_fastest(g, &fastest, &path, &path_len, &rate) ||
 	    rate <= o->max_growth)
 		return EXIT_OK;
 	diag_warn("assertion failed: group %s grows %.2f sockets/min over %llu "
 		  "samples (%.1fs), more than --max-growth %g",
-		  group_name(&fastest, name, sizeof(name)), rate,
+		  group_name(&fastest, path, path_len, name, sizeof(name)), rate,
 		  (unsigned long long)g->samples, window_s, o->max_growth);
 	return EXIT_ASSERTION;
 }

@@ -326,6 +326,8 @@ START_TEST(test_fastest)
 	struct sock_table tab;
 	struct growth g;
 	struct group grp[2], fastest;
+	const unsigned char *fname;
+	size_t fname_len;
 	double rate = -1;
 	int i;
 
@@ -339,11 +341,69 @@ START_TEST(test_fastest)
 		audit_of(&s, grp, 2);
 		ck_assert_int_eq(growth_add(&g, &tab, &s.a, 60.0 * i, NULL, NULL), 0);
 		if (i == 0)
-			ck_assert(!growth_fastest(&g, &fastest, &rate));
+			ck_assert(!growth_fastest(&g, &fastest, &fname, &fname_len, &rate));
 	}
-	ck_assert(growth_fastest(&g, &fastest, &rate));
+	ck_assert(growth_fastest(&g, &fastest, &fname, &fname_len, &rate));
 	ck_assert_int_eq(fastest.port, 443);
 	ck_assert(fabs(rate - 2) < 1e-9);
+	ck_assert(fname == NULL && fname_len == 0);
+	growth_free(&g);
+	table_free(&tab);
+}
+END_TEST
+
+/*
+ * The UNIX and UDP flags grow like close_wait: a UNIX client group of
+ * /run/a.sock whose peer_closed sockets rise 3 a minute (sockets 4 a
+ * minute), a UDP server group on port 53 whose dropping sockets rise 1
+ * a minute.  The fastest is the UNIX group, named by its path (the
+ * bytes, kept by growth.c after the sample's table is gone).
+ */
+START_TEST(test_kind_flags)
+{
+	static const char path[] = "/run/a\x01.sock";
+	struct sock_table tab;
+	struct sock_rec *r;
+	struct growth g;
+	struct group grp[2], fastest;
+	struct group_growth gg[2];
+	const unsigned char *fname;
+	size_t fname_len;
+	double rate = -1;
+	uint32_t i;
+
+	table_init(&tab);
+	growth_init(&g);
+	r = table_add_sock(&tab);
+	ck_assert_ptr_nonnull(r);
+	r->protocol = PROTO_UNIX;
+	ck_assert_int_eq(table_set_path(&tab, r, path, sizeof(path) - 1), 0);
+	for (i = 0; i < 5; i++) {
+		struct one_sample s;
+
+		memset(grp, 0, sizeof(grp));
+		grp[0].side = SIDE_CLIENT;
+		grp[0].protocol = PROTO_UNIX;
+		grp[0].path = tab.socks[0].ux.path;
+		grp[0].n.sockets = 4 * i;
+		grp[0].n.peer_closed = 3 * i;
+		server_group(&grp[1], 53, 10);
+		grp[1].protocol = PROTO_UDP;
+		grp[1].n.dropping = i;
+		audit_of(&s, grp, 2);
+		ck_assert_int_eq(growth_add(&g, &tab, &s.a, 60.0 * i, gg, NULL), 0);
+	}
+	ck_assert(fabs(gg[0].sockets_per_min - 4) < 1e-9);
+	ck_assert(fabs(gg[0].peer_closed_per_min - 3) < 1e-9);
+	ck_assert(gg[0].dropping_per_min == 0 && gg[0].close_wait_per_min == 0);
+	ck_assert(gg[1].sockets_per_min == 0 && gg[1].peer_closed_per_min == 0);
+	ck_assert(fabs(gg[1].dropping_per_min - 1) < 1e-9);
+	ck_assert(growth_fastest(&g, &fastest, &fname, &fname_len, &rate));
+	ck_assert_int_eq(fastest.protocol, PROTO_UNIX);
+	ck_assert_int_eq(fastest.side, SIDE_CLIENT);
+	ck_assert_uint_eq(fname_len, sizeof(path) - 1);
+	ck_assert(!memcmp(fname, path, fname_len));
+	ck_assert(fabs(rate - 4) < 1e-9);
 	growth_free(&g);
 	table_free(&tab);
 }
@@ -399,6 +459,7 @@ static Suite *growth_suite(void)
 	tcase_add_test(tc, test_steady_exactly_zero);
 	tcase_add_test(tc, test_process_fds);
 	tcase_add_test(tc, test_fastest);
+	tcase_add_test(tc, test_kind_flags);
 	tcase_add_test(tc, test_process_pid_reused);
 	tcase_add_loop_test(tc, test_process_late_rate, 0, NROWS(late_rows));
 	tcase_add_test(tc, test_many_samples_bounded);

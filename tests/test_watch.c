@@ -531,24 +531,31 @@ static void check_schedule(const struct samples *s, int interval_ms)
 	}
 }
 
-/* A group's identity across samples. */
+/* A group's identity across samples: "server *:80", "client
+ * 10.0.0.1:443", "process 42"; UDP groups prefixed "udp ", UNIX ones
+ * "unix SIDE PATH" ("unix process 42" unnamed). */
 static const char *group_key(const cJSON *g, char *buf, size_t size)
 {
+	const cJSON *pr = cJSON_GetObjectItemCaseSensitive(g, "protocol");
 	const char *side = json_str(g, "side");
+	const char *proto = cJSON_IsString(pr) ? pr->valuestring : "tcp";
+	const char *pre = !strcmp(proto, "udp") ? "udp " : !strcmp(proto, "unix") ? "unix " : "";
 
-	if (!strcmp(side, "server"))
-		snprintf(buf, size, "server *:%lld", json_int(g, "local_port"));
+	if (!strcmp(proto, "unix") && strcmp(side, "process"))
+		snprintf(buf, size, "unix %s %.200s", side, json_str(g, "path"));
+	else if (!strcmp(side, "server"))
+		snprintf(buf, size, "%sserver *:%lld", pre, json_int(g, "local_port"));
 	else if (!strcmp(side, "client"))
-		snprintf(buf, size, "client %.63s:%lld", json_str(g, "remote_address"),
+		snprintf(buf, size, "%sclient %.63s:%lld", pre, json_str(g, "remote_address"),
 			 json_int(g, "remote_port"));
 	else
-		snprintf(buf, size, "%s %lld", side, json_int(g, "pid"));
+		snprintf(buf, size, "%s%s %lld", pre, side, json_int(g, "pid"));
 	return buf;
 }
 
 static cJSON *group_by_key(const cJSON *doc, const char *key)
 {
-	char k[128];
+	char k[256];
 	cJSON *g;
 
 	cJSON_ArrayForEach(g, json_array(doc, "groups"))
@@ -594,21 +601,24 @@ static void expect_rate(double got, double want, double span_ms, const char *wha
  * sockets, close_wait and idle; delta = last - first; leaking = present
  * in at least 5 samples, never fell, rose overall.
  */
+#define NCOUNTS 5
 static void check_group_growth(const struct samples *s)
 {
-	static const char *const counts[3] = { "sockets", "close_wait", "idle" };
-	static const char *const rates[3] = { "sockets_per_min", "close_wait_per_min",
-					      "idle_per_min" };
+	static const char *const counts[NCOUNTS] = { "sockets", "close_wait", "idle",
+						     "peer_closed", "dropping" };
+	static const char *const rates[NCOUNTS] = { "sockets_per_min", "close_wait_per_min",
+						    "idle_per_min", "peer_closed_per_min",
+						    "dropping_per_min" };
 
 	for (int k = 1; k < s->n; k++) {
 		cJSON *g;
 
 		cJSON_ArrayForEach(g, json_array(s->doc[k], "groups")) {
-			double x[MAX_SAMPLES], y[3][MAX_SAMPLES];
+			double x[MAX_SAMPLES], y[NCOUNTS][MAX_SAMPLES];
 			bool fell = false, leaking;
 			int present = 0;
 			const cJSON *gr;
-			char key[128];
+			char key[256];
 
 			group_key(g, key, sizeof(key));
 			gr = cJSON_GetObjectItemCaseSensitive(g, "growth");
@@ -619,13 +629,13 @@ static void check_group_growth(const struct samples *s)
 
 				x[i] = (s->t[i] - s->t[0]) / 60000.0;
 				present += gi != NULL;
-				for (int c = 0; c < 3; c++)
+				for (int c = 0; c < NCOUNTS; c++)
 					y[c][i] = gi ? (double)json_int(gi, counts[c]) : 0;
 				if (i && y[0][i] < y[0][i - 1])
 					fell = true;
 			}
-			for (int c = 0; c < 3; c++) {
-				char what[192];
+			for (int c = 0; c < NCOUNTS; c++) {
+				char what[320];
 
 				snprintf(what, sizeof(what), "%s of %s", rates[c], key);
 				expect_rate(json_num(gr, rates[c]), ls_slope(x, y[c], k + 1),
@@ -1711,6 +1721,154 @@ START_TEST(test_pid_exits_zombie)
 }
 END_TEST
 
+/* ---- 3. UNIX and UDP leaks ---- */
+
+/* The rate an assertion line states ("... grows 285.70 sockets/min"). */
+static double stated_rate(const char *err)
+{
+	const char *p = strstr(err, " grows ");
+
+	ck_assert_msg(p != NULL, "no rate in \"%s\"", err);
+	return strtod(p + 7, NULL);
+}
+
+/*
+ * One leak of another kind watched with --max-growth 10: helper `cli`
+ * (already started, its connections read into ct) watched by its PID
+ * with `kind` (-x, -u).  Status 1; one stderr line naming the group as
+ * `named` at the leaker's true rate; the JSON group `key` of the last
+ * sample grows as fast, and its flag `flag_rate` (NULL: none) grows as
+ * fast too.  Returns nothing; frees what it made.
+ */
+static void max_growth_kind(struct helper *cli, struct conn_times *ct, const char *kind,
+			    const char *named, const char *key, const char *flag_rate)
+{
+	const char *other = flag_rate && !strcmp(flag_rate, "peer_closed_per_min") ?
+				    "dropping_per_min" : "peer_closed_per_min";
+	struct run_result r;
+	struct samples s;
+	const cJSON *g, *gr;
+	double rate, truth;
+	char pid[16];
+
+	snprintf(pid, sizeof(pid), "%d", (int)cli->pid);
+	{
+		const char *args[] = { kind, "-j", "-p", pid, "--watch", "250ms", "--count", "8",
+				       "--max-growth", "10", NULL };
+
+		run_sockaudit_v(&r, NULL, args);
+	}
+	ck_assert_msg(r.status == 1, "%s", run_describe(&r));
+	parse_ndjson(r.out, r.out_len, &s, 8);
+	check_group_growth(&s);
+	ck_assert_msg(count_lines(r.err) == 1 && !strncmp(r.err, "sockaudit: ", 11),
+		      "not one stderr line: %s", run_describe(&r));
+	ck_assert_msg(strstr(r.err, named), "stderr does not name the group %s: %.1000s", named,
+		      r.err);
+	rate = stated_rate(r.err);
+	g = group_by_key(s.doc[s.n - 1], key);
+	ck_assert_msg(g != NULL, "no group %s in the last sample", key);
+	gr = json_object(g, "growth");
+	ck_assert_msg(fabs(rate - json_num(gr, "sockets_per_min")) < 0.01,
+		      "stderr says %.3f/min, the last sample %.3f/min", rate,
+		      json_num(gr, "sockets_per_min"));
+	read_conns(cli, ct);
+	truth = true_rate(ct, s.t[0] - LEAK_MS, s.t[s.n - 1] + LEAK_MS);
+	ck_assert_msg(rate > 10 && fabs(rate - truth) <= 0.25 * truth,
+		      "%s: stderr rate %.3f/min, the leaker %.3f/min", key, rate, truth);
+	if (flag_rate)
+		ck_assert_msg(fabs(json_num(gr, flag_rate) - truth) <= 0.25 * truth,
+			      "%s: %s %.3f/min, the leaker %.3f/min", key, flag_rate,
+			      json_num(gr, flag_rate), truth);
+	ck_assert_msg(json_num(gr, other) == 0, "%s: %s is %.3f", key, other,
+		      json_num(gr, other));
+	fprintf(stderr, "%s: --max-growth names \"%s\" at %.1f/min (%s %.1f/min), "
+		"the leaker %.1f/min\n", kind, named, rate, flag_rate ? flag_rate : "-",
+		flag_rate ? json_num(gr, flag_rate) : 0.0, truth);
+	samples_free(&s);
+	run_result_free(&r);
+}
+
+/*
+ * A client leaking UNIX connections to a path whose server shuts down
+ * each one at once (the client's ends all peer_closed): watched by the
+ * client's PID with -x, --max-growth names the group by its path, with
+ * the control byte in it escaped as in the table, and peer_closed grows
+ * at the leaker's rate.  The table's watch columns show that rate, and
+ * no DROPPING_PER_MIN without UDP.  (Before, the message read "*:0
+ * (server)" and the growth had no peer_closed_per_min.)
+ */
+START_TEST(test_max_growth_unix)
+{
+	char dir[] = "/tmp/sockaudit-watch-XXXXXX", path[96], named[160], key[160];
+	char iv[16], pid[16];
+	struct conn_times *ct = calloc(1, sizeof(*ct));
+	struct helper srv, cli;
+	struct run_result r;
+
+	ck_assert_ptr_nonnull(ct);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/leak\001.sock", dir);
+	snprintf(named, sizeof(named), "unix %s/leak\\x01.sock (client)", dir);
+	snprintf(key, sizeof(key), "unix client %s", path);
+	snprintf(iv, sizeof(iv), "%d", LEAK_MS);
+	{
+		const char *sargs[] = { "unix-server", path, NULL };
+		const char *cargs[] = { "unix-client", path, iv, NULL };
+
+		helper_start(&srv, sargs);
+		helper_expect(&srv, "ready");
+		helper_start(&cli, cargs);
+		helper_expect(&cli, "ready");
+	}
+	max_growth_kind(&cli, ct, "-x", named, key, "peer_closed_per_min");
+
+	snprintf(pid, sizeof(pid), "%d", (int)cli.pid);
+	{
+		const char *args[] = { "-x", "-p", pid, "--watch", "250ms", "--count", "2", NULL };
+
+		run_sockaudit_v(&r, NULL, args);
+	}
+	ck_assert_msg(r.status == 0 && r.err_len == 0, "%s", run_describe(&r));
+	ck_assert_int_eq(count_lines_containing(r.out, "PEER_CLOSED_PER_MIN"), 2);
+	ck_assert_int_eq(count_lines_containing(r.out, "DROPPING_PER_MIN"), 0);
+	snprintf(named, sizeof(named), "unix %s/leak\\x01.sock ", dir);
+	ck_assert_int_eq(count_lines_containing(r.out, named), 2);
+	run_result_free(&r);
+	helper_stop(&cli);
+	helper_stop(&srv);
+	unlink(path);
+	rmdir(dir);
+	free(ct);
+}
+END_TEST
+
+/*
+ * A client opening a connected UDP socket to 127.0.0.1:9 every LEAK_MS
+ * (a resolver that never closes its query sockets): watched with -u,
+ * --max-growth names the group "udp 127.0.0.1:9 (client)".
+ */
+START_TEST(test_max_growth_udp)
+{
+	struct conn_times *ct = calloc(1, sizeof(*ct));
+	char iv[16];
+	struct helper cli;
+
+	ck_assert_ptr_nonnull(ct);
+	snprintf(iv, sizeof(iv), "%d", LEAK_MS);
+	{
+		const char *cargs[] = { "udp-client", "9", iv, NULL };
+
+		helper_start(&cli, cargs);
+		helper_expect(&cli, "ready");
+	}
+	max_growth_kind(&cli, ct, "-u", "udp 127.0.0.1:9 (client)", "udp client 127.0.0.1:9",
+			NULL);
+	helper_stop(&cli);
+	free(ct);
+}
+END_TEST
+
 static Suite *watch_suite(void)
 {
 	Suite *s = suite_create("watch");
@@ -1723,6 +1881,8 @@ static Suite *watch_suite(void)
 	tcase_add_test(tc, test_max_growth_leaker);
 	tcase_add_test(tc, test_max_growth_pool);
 	tcase_add_test(tc, test_max_growth_zero_steady);
+	tcase_add_test(tc, test_max_growth_unix);
+	tcase_add_test(tc, test_max_growth_udp);
 	tcase_add_test(tc, test_fd_pressure);
 	tcase_add_test(tc, test_fd_pressure_boundary);
 	tcase_add_test(tc, test_fd_growth);

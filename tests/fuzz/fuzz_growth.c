@@ -318,6 +318,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct model_group mg[NKEYS];
 	struct model_proc mp[NPIDS];
 	double t[MAX_SAMPLES], when, t0, fast_rate = 0;
+	const unsigned char *fname;
+	size_t fname_len;
 	struct growth g;
 	struct group fast;
 	size_t nkeys, nsamples, k, i;
@@ -342,7 +344,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (one_sample(&in, &g, mg, nkeys, mp, t, k, when))
 			break;
 	}
-	if (k == nsamples && growth_fastest(&g, &fast, &fast_rate)) {
+	if (k == nsamples && growth_fastest(&g, &fast, &fname, &fname_len, &fast_rate)) {
 		bool known = false;
 
 		if (nsamples < 2 || !isfinite(fast_rate))

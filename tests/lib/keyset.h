@@ -29,4 +29,16 @@ int keyset_owner_cmp(const void *a, const void *b);
  */
 void keyset_expect_same(struct keyset *got, struct keyset *want, const char *what);
 
+/*
+ * The same for a whole host, where sockets come and go: `before` and
+ * `after` are two readings of ss taken around sockaudit's.  Every key
+ * in both (a socket unchanged across the readings) must be in got; a
+ * key of got in neither (a socket that came and went, or changed and
+ * changed back, in between) is tolerated up to `slack` times.  Fails
+ * listing the differences; returns how many keys were stable; frees all
+ * three sets.
+ */
+size_t keyset_expect_stable(struct keyset *got, struct keyset *before,
+			    struct keyset *after, size_t slack, const char *what);
+
 #endif

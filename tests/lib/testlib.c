@@ -630,6 +630,7 @@ long long json_group_state(const cJSON *group, const char *state)
 static const char *const json_states[] = {
 	"established", "syn_sent", "syn_recv", "fin_wait_1", "fin_wait_2",
 	"time_wait", "close", "close_wait", "last_ack", "listen", "closing",
+	"unconnected",
 };
 
 static bool known_state(const char *s)
@@ -644,6 +645,11 @@ static bool known_flag(const char *s)
 {
 	return !strcmp(s, "close_wait") || !strcmp(s, "idle") ||
 	       !strcmp(s, "stalled") || !strcmp(s, "dead");
+}
+
+static const char *str_or_null(const cJSON *obj, const char *key)
+{
+	return json_is_null(obj, key) ? NULL : json_str(obj, key);
 }
 
 /* A number or null; returns -1 for null. */
@@ -665,14 +671,84 @@ static const char *sock_text(const cJSON *s)
 	return buf;
 }
 
-void json_check_socket_shape(const cJSON *s, long long thr)
+/*
+ * A UDP or UNIX socket as the contract's "Every socket kind" fixes it:
+ * states unconnected, established (and listen for UNIX); a UDP socket
+ * has its addresses and ports, a UNIX one its type, path, peer_inode,
+ * peer_path and null addresses and ports; times null; queues numbers;
+ * flags dropping (UDP, iff drops > 0) and peer_closed (UNIX: only a
+ * connected stream or seqpacket socket).
+ */
+static void check_kind_shape(const cJSON *s, const char *proto)
 {
 	const char *family = json_str(s, "family");
 	const char *state = json_str(s, "state");
-	bool dead = json_has_flag(s, "dead");
+	cJSON *p, *f;
+
+	json_int(s, "inode");
+	json_int(s, "recv_q");
+	json_int(s, "send_q");
+	REQUIRE(json_is_null(s, "last_recv_ms") && json_is_null(s, "last_send_ms") &&
+		json_is_null(s, "idle_ms"), "times for a %s socket: %s", proto, sock_text(s));
+	cJSON_ArrayForEach(p, json_array(s, "processes")) {
+		REQUIRE(json_int(p, "pid") > 0, "bad pid in %s", sock_text(s));
+		REQUIRE(json_int(p, "fd") >= 0, "bad fd in %s", sock_text(s));
+		json_str(p, "comm");
+	}
+	if (!strcmp(proto, "udp")) {
+		REQUIRE(!strcmp(family, "inet") || !strcmp(family, "inet6"),
+			"bad family in %s", sock_text(s));
+		REQUIRE(!strcmp(state, "unconnected") || !strcmp(state, "established"),
+			"bad UDP state in %s", sock_text(s));
+		json_str(s, "local_address");
+		json_str(s, "remote_address");
+		REQUIRE(json_int(s, "local_port") >= 0 && json_int(s, "local_port") <= 65535 &&
+			json_int(s, "remote_port") >= 0 && json_int(s, "remote_port") <= 65535,
+			"bad port in %s", sock_text(s));
+		cJSON_ArrayForEach(f, json_array(s, "flags"))
+			REQUIRE(cJSON_IsString(f) && !strcmp(f->valuestring, "dropping"),
+				"bad UDP flag in %s", sock_text(s));
+		REQUIRE(json_has_flag(s, "dropping") == (json_int(s, "drops") > 0),
+			"dropping flag disagrees with drops: %s", sock_text(s));
+		return;
+	}
+	REQUIRE(!strcmp(proto, "unix") && !strcmp(family, "unix"), "bad protocol or family in %s",
+		sock_text(s));
+	REQUIRE(!strcmp(state, "unconnected") || !strcmp(state, "established") ||
+		!strcmp(state, "listen"), "bad UNIX state in %s", sock_text(s));
+	REQUIRE(!strcmp(json_str(s, "type"), "stream") || !strcmp(json_str(s, "type"), "dgram") ||
+		!strcmp(json_str(s, "type"), "seqpacket"), "bad type in %s", sock_text(s));
+	str_or_null(s, "path");
+	str_or_null(s, "peer_path");
+	REQUIRE(int_or_null(s, "peer_inode") >= -1, "bad peer_inode in %s", sock_text(s));
+	REQUIRE(json_is_null(s, "local_address") && json_is_null(s, "local_port") &&
+		json_is_null(s, "remote_address") && json_is_null(s, "remote_port"),
+		"UNIX socket with addresses: %s", sock_text(s));
+	cJSON_ArrayForEach(f, json_array(s, "flags"))
+		REQUIRE(cJSON_IsString(f) && !strcmp(f->valuestring, "peer_closed"),
+			"bad UNIX flag in %s", sock_text(s));
+	if (json_has_flag(s, "peer_closed"))
+		REQUIRE(!strcmp(state, "established") && strcmp(json_str(s, "type"), "dgram"),
+			"peer_closed on a %s %s socket: %s", state, json_str(s, "type"),
+			sock_text(s));
+}
+
+void json_check_socket_shape(const cJSON *s, long long thr)
+{
+	const cJSON *proto = cJSON_GetObjectItemCaseSensitive(s, "protocol");
+	const char *family, *state;
+	bool dead;
 	long long lr, ls, idle, rq, lport, rport;
 	cJSON *p, *f;
 	int nflags = 0;
+
+	if (cJSON_IsString(proto) && strcmp(proto->valuestring, "tcp")) {
+		check_kind_shape(s, proto->valuestring);
+		return;
+	}
+	family = json_str(s, "family");
+	state = json_str(s, "state");
+	dead = json_has_flag(s, "dead");
 
 	REQUIRE(!strcmp(family, "inet") || !strcmp(family, "inet6"),
 		      "bad family in %s", sock_text(s));
@@ -761,7 +837,9 @@ void json_check_socket_shape(const cJSON *s, long long thr)
 		      thr, sock_text(s));
 }
 
-static const char *const count_keys[] = { "close_wait", "idle", "stalled", "dead" };
+static const char *const count_keys[] = { "close_wait", "idle", "stalled", "dead",
+					   "peer_closed", "dropping" };
+#define NCOUNT_KEYS (sizeof(count_keys) / sizeof(count_keys[0]))
 
 void json_check_report_shape(const cJSON *doc)
 {
@@ -769,7 +847,8 @@ void json_check_report_shape(const cJSON *doc)
 	cJSON *totals = json_object(doc, "totals");
 	cJSON *s, *g, *assertion;
 	long long thr = json_int(doc, "idle_threshold_ms");
-	long long nsocks = 0, counts[4] = { 0 }, gsocks = 0, gcounts[4] = { 0 };
+	long long nsocks = 0, counts[NCOUNT_KEYS] = { 0 }, gsocks = 0,
+		  gcounts[NCOUNT_KEYS] = { 0 };
 
 	REQUIRE(json_int(doc, "schema") == 1, "schema is not 1");
 	REQUIRE(!strcmp(source, "netlink") || !strcmp(source, "proc") ||
@@ -783,12 +862,12 @@ void json_check_report_shape(const cJSON *doc)
 				      !json_has_flag(s, "stalled"),
 				      "tcp_info values with the proc source");
 		nsocks++;
-		for (int i = 0; i < 4; i++)
+		for (size_t i = 0; i < NCOUNT_KEYS; i++)
 			counts[i] += json_has_flag(s, count_keys[i]);
 	}
 	REQUIRE(json_int(totals, "sockets") == nsocks, "totals.sockets = %lld, %lld sockets listed",
 		json_int(totals, "sockets"), nsocks);
-	for (int i = 0; i < 4; i++)
+	for (size_t i = 0; i < NCOUNT_KEYS; i++)
 		REQUIRE(json_int(totals, count_keys[i]) == counts[i],
 			      "totals.%s = %lld, but %lld sockets carry the flag",
 			      count_keys[i], json_int(totals, count_keys[i]), counts[i]);
@@ -798,12 +877,23 @@ void json_check_report_shape(const cJSON *doc)
 		long long n = json_int(g, "sockets"), sum = 0;
 		cJSON *st;
 
-		if (!strcmp(side, "server"))
-			REQUIRE(json_int(g, "local_port") > 0, "bad group local_port");
+		const cJSON *gp = cJSON_GetObjectItemCaseSensitive(g, "protocol");
+
+		if (cJSON_IsString(gp) && !strcmp(gp->valuestring, "unix") &&
+		    strcmp(side, "process"))
+			json_str(g, "path");
+		else if (!strcmp(side, "server"))
+			/* An unbound UDP socket's port is 0. */
+			REQUIRE(json_int(g, "local_port") > 0 ||
+				(json_int(g, "local_port") == 0 && cJSON_IsString(gp) &&
+				 !strcmp(gp->valuestring, "udp")), "bad group local_port");
 		else if (!strcmp(side, "client"))
 			json_str(g, "remote_address"), json_int(g, "remote_port");
 		else if (!strcmp(side, "process"))
-			REQUIRE(json_int(g, "pid") > 0, "bad group pid");
+			/* Unbound UNIX sockets no process holds: pid null. */
+			REQUIRE((cJSON_IsString(gp) && !strcmp(gp->valuestring, "unix") &&
+				 json_is_null(g, "pid")) || json_int(g, "pid") > 0,
+				"bad group pid");
 		else
 			REQUIRE(0, "bad group side \"%s\"", side);
 		cJSON_ArrayForEach(st, json_object(g, "states")) {
@@ -816,12 +906,12 @@ void json_check_report_shape(const cJSON *doc)
 			json_str(st, "comm");
 		}
 		gsocks += n;
-		for (int i = 0; i < 4; i++)
+		for (size_t i = 0; i < NCOUNT_KEYS; i++)
 			gcounts[i] += json_int(g, count_keys[i]);
 	}
 	REQUIRE(gsocks == nsocks, "groups hold %lld sockets, the report %lld",
 		      gsocks, nsocks);
-	for (int i = 0; i < 4; i++)
+	for (size_t i = 0; i < NCOUNT_KEYS; i++)
 		REQUIRE(gcounts[i] == counts[i], "groups' %s add up to %lld, not %lld",
 			      count_keys[i], gcounts[i], counts[i]);
 

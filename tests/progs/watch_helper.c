@@ -25,6 +25,16 @@
  *   watch_helper exit-after MS
  *       one loopback connection (both ends held), prints "port P" and
  *       "ready", sleeps MS and exits 0                    (comm wh-exiter)
+ *   watch_helper unix-server PATH
+ *       a UNIX stream listener on PATH; prints "ready", accepts forever
+ *       and shuts down writing on each accepted socket, holding it: the
+ *       client's end becomes peer_closed                  (comm wh-unix-srv)
+ *   watch_helper unix-client PATH INTERVAL_MS
+ *       like leak-client, connecting to the UNIX socket PATH
+ *                                                         (comm wh-unix-cli)
+ *   watch_helper udp-client PORT INTERVAL_MS
+ *       like leak-client, with a UDP socket connected to 127.0.0.1:PORT
+ *       (no one needs to listen there)                    (comm wh-udp-cli)
  *
  * On any failure it prints "error: ..." and exits 1.
  */
@@ -40,6 +50,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -127,15 +138,45 @@ static int listen_loopback(int *port)
 	return -1;
 }
 
-static int connect_loopback(int port)
+static int connect_loopback_type(int port, int type)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = socket(AF_INET, type, 0);
 
 	if (fd < 0)
 		die("socket");
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	a.sin_port = htons((unsigned short)port);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)))
+		die("connect");
+	return fd;
+}
+
+static int connect_loopback(int port)
+{
+	return connect_loopback_type(port, SOCK_STREAM);
+}
+
+/* A UNIX stream socket address for path. */
+static void unix_addr(const char *path, struct sockaddr_un *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(a->sun_path)) {
+		errno = ENAMETOOLONG;
+		die("unix path");
+	}
+	strcpy(a->sun_path, path);
+}
+
+static int connect_unix(const char *path)
+{
+	struct sockaddr_un a;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		die("socket");
+	unix_addr(path, &a);
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)))
 		die("connect");
 	return fd;
@@ -176,6 +217,36 @@ static void add_ms(struct timespec *t, long ms)
 	}
 }
 
+enum leak_kind { LEAK_TCP, LEAK_UNIX, LEAK_UDP };
+
+/*
+ * Print "ready", then open one connection (TCP or UDP to 127.0.0.1:port,
+ * UNIX to path) every interval ms on a fixed schedule, never closing
+ * it, printing "conn SEQ REALTIME_US" after each.  Never returns.
+ */
+static void leak_loop(enum leak_kind kind, const char *path, int port,
+		      long interval)
+{
+	struct timespec next, real;
+
+	say("ready");
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (long seq = 1;; seq++) {
+		if (kind == LEAK_UNIX)
+			connect_unix(path);
+		else
+			connect_loopback_type(port, kind == LEAK_UDP ? SOCK_DGRAM :
+							  SOCK_STREAM);
+		clock_gettime(CLOCK_REALTIME, &real);
+		say("conn %ld %lld", seq,
+		    (long long)real.tv_sec * 1000000 + real.tv_nsec / 1000);
+		add_ms(&next, interval);
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next,
+				       NULL) == EINTR)
+			;
+	}
+}
+
 static void forever(void)
 {
 	for (;;)
@@ -196,24 +267,38 @@ int main(int argc, char **argv)
 				die("accept");
 	}
 	if (!strcmp(mode, "leak-client") && (argc == 4 || argc == 5)) {
-		long interval = number(argv[3], 1, 60000);
-		struct timespec next, real;
-
 		port = (int)number(argv[2], 1, 65535);
 		prctl(PR_SET_NAME, "wh-leak-cli");
 		if (argc == 5)
 			set_nofile(number(argv[4], 16, 1 << 20));
+		leak_loop(LEAK_TCP, argv[2], port, number(argv[3], 1, 60000));
+	}
+	if (!strcmp(mode, "unix-client") && argc == 4) {
+		prctl(PR_SET_NAME, "wh-unix-cli");
+		leak_loop(LEAK_UNIX, argv[2], 0, number(argv[3], 1, 60000));
+	}
+	if (!strcmp(mode, "udp-client") && argc == 4) {
+		prctl(PR_SET_NAME, "wh-udp-cli");
+		leak_loop(LEAK_UDP, argv[2], (int)number(argv[2], 1, 65535),
+			  number(argv[3], 1, 60000));
+	}
+	if (!strcmp(mode, "unix-server") && argc == 3) {
+		struct sockaddr_un a;
+
+		prctl(PR_SET_NAME, "wh-unix-srv");
+		unix_addr(argv[2], &a);
+		lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) ||
+		    listen(lfd, 1024))
+			die("unix listener");
 		say("ready");
-		clock_gettime(CLOCK_MONOTONIC, &next);
-		for (long seq = 1;; seq++) {
-			connect_loopback(port);
-			clock_gettime(CLOCK_REALTIME, &real);
-			say("conn %ld %lld", seq,
-			    (long long)real.tv_sec * 1000000 + real.tv_nsec / 1000);
-			add_ms(&next, interval);
-			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next,
-					       NULL) == EINTR)
-				;
+		for (;;) {
+			int fd = accept(lfd, NULL, NULL);
+
+			if (fd < 0 && errno != EINTR)
+				die("accept");
+			if (fd >= 0 && shutdown(fd, SHUT_WR))
+				die("shutdown");
 		}
 	}
 	if (!strcmp(mode, "pool") && (argc == 3 || argc == 4)) {
@@ -266,6 +351,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	say("error: usage: watch_helper leak-server | leak-client PORT INTERVAL_MS "
-	    "[NOFILE] | pool N [LISTENERS] | fdhog NOFILE PAIRS [EXTRA] | exit-after MS");
+	    "[NOFILE] | pool N [LISTENERS] | fdhog NOFILE PAIRS [EXTRA] | exit-after MS | "
+	    "unix-server PATH | unix-client PATH INTERVAL_MS | udp-client PORT INTERVAL_MS");
 	return 1;
 }
