@@ -618,6 +618,33 @@ static int collect_procs(const struct sock_table *t, struct audit *a)
 	return 0;
 }
 
+/*
+ * A group across namespaces is keyed without one; it takes the namespace
+ * of its sockets when they share one, else GROUP_NETNS_MIXED (once its
+ * key is no longer looked up: keys include the netns field).
+ */
+static void settle_spanning_netns(const struct sock_table *t, const struct audit *a,
+				  struct group_map *m)
+{
+	const uint32_t unset = GROUP_NETNS_MIXED - 1;
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		if (audit_side_spans_netns(m->groups[i].side))
+			m->groups[i].netns = unset;
+	for (i = 0; i < a->nselected; i++) {
+		const struct sock_rec *s = &t->socks[a->selected[i]];
+		struct group *g = &m->groups[s->group];
+
+		if (!audit_side_spans_netns(g->side))
+			continue;
+		if (g->netns == unset)
+			g->netns = s->netns;
+		else if (g->netns != s->netns)
+			g->netns = GROUP_NETNS_MIXED;
+	}
+}
+
 int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
 {
 	struct group_map m = { 0 };
@@ -661,6 +688,8 @@ int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
 		count(&a->totals, s);
 		a->selected[a->nselected++] = (uint32_t)i;
 	}
+
+	settle_spanning_netns(t, a, &m);
 
 	/* Order the groups, then renumber the sockets' group fields. */
 	order = malloc((m.n ? m.n : 1) * sizeof(*order));

@@ -55,7 +55,8 @@ struct group {
 	uint8_t protocol;	/* enum sock_proto of its sockets */
 	uint32_t path;		/* UNIX server, client: the name (a table path
 				 * ref, see table_path_of); 0: none */
-	uint32_t netns;		/* the sockets' namespace inode (0: current) */
+	uint32_t netns;		/* the sockets' namespace inode (0: current;
+				 * GROUP_NETNS_MIXED) */
 	uint8_t family;		/* client: family of the peer address */
 	unsigned char raddr[16]; /* client */
 	uint16_t port;		/* server: local port; client: remote port */
@@ -103,6 +104,17 @@ static inline bool audit_side_is_workload(enum group_side side)
 {
 	return side >= SIDE_UNIT && side < SIDE_COUNT;
 }
+
+/* A group across namespaces (side process or a workload's): whose
+ * sockets may be in more than one network namespace. */
+static inline bool audit_side_spans_netns(enum group_side side)
+{
+	return side == SIDE_PROCESS || audit_side_is_workload(side);
+}
+
+/* The netns of such a group whose sockets are in more than one
+ * namespace (else it is theirs). */
+#define GROUP_NETNS_MIXED UINT32_MAX
 
 /* The UNIX name of a group (server: its sockets' own, client: their
  * peers'), as table_path gives it. */

@@ -65,7 +65,11 @@ static bool same_key(const struct growth_group *e, const struct group *b,
 {
 	const struct group *a = &e->key;
 
-	if (a->netns != b->netns || a->side != b->side || a->protocol != b->protocol)
+	if (a->side != b->side || a->protocol != b->protocol)
+		return false;
+	/* A group across namespaces is the same whatever namespaces its
+	 * sockets are in from one sample to the next. */
+	if (!audit_side_spans_netns(a->side) && a->netns != b->netns)
 		return false;
 	if (named(b))
 		return e->path_len == len && !memcmp(e->path, name, len);
@@ -94,7 +98,8 @@ static uint32_t key_hash(const struct group *k, const unsigned char *name,
 {
 	uint32_t h = 2166136261u, side = (uint32_t)k->side;
 
-	h = hash_bytes(h, &k->netns, sizeof(k->netns));
+	if (!audit_side_spans_netns(k->side))
+		h = hash_bytes(h, &k->netns, sizeof(k->netns));
 	h = hash_bytes(h, &side, sizeof(side));
 	h = hash_bytes(h, &k->protocol, sizeof(k->protocol));
 	if (named(k))

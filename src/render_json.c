@@ -70,6 +70,12 @@ static void add_netns(cJSON *o, const struct render_opts *ro, uint32_t tag)
 {
 	const struct netns_target *nt = netns_by_tag(ro->ns, tag);
 
+	if (tag == GROUP_NETNS_MIXED) {
+		/* A group with sockets in more than one namespace. */
+		cJSON_AddNullToObject(o, "netns");
+		cJSON_AddNullToObject(o, "netns_name");
+		return;
+	}
 	add_uint(o, "netns", netns_ino_of(ro->ns, tag));
 	if (nt && nt->name) {
 		size_t len = strnlen(nt->name, 255);

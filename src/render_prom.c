@@ -514,13 +514,13 @@ int render_prom(FILE *out, const struct sock_table *t, const struct audit *a,
 	if (n < 0)
 		return (int)n;
 	/* When the report names namespaces, every group is labelled with
-	 * its namespace's inode, ours too (whose sockets carry tag 0). */
-	if (render_shows_netns(ro)) {
-		long i;
-
-		for (i = 0; i < n; i++)
+	 * its namespace's inode, ours too (whose sockets carry tag 0); a
+	 * group with sockets in several namespaces is labelled with none. */
+	for (long i = 0; i < n; i++)
+		if (rows[i].netns == GROUP_NETNS_MIXED)
+			rows[i].netns = 0;
+		else if (render_shows_netns(ro))
 			rows[i].netns = netns_ino_of(ro->ns, rows[i].netns);
-	}
 	sockets_series(out, rows, (size_t)n);
 	flagged_series(out, rows, (size_t)n);
 	free(rows);

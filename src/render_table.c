@@ -133,14 +133,16 @@ static void widen(size_t *widths, char *const *cells, size_t ncols)
 
 /*
  * The NETNS cell of namespace `tag`: its name (escaped as a process name
- * is) or its inode.  buf holds 4 * 255 + 1 bytes.
+ * is) or its inode; "-" for a group with sockets in several.  buf holds 4 * 255 + 1 bytes.
  */
 static const char *netns_cell(const struct render_opts *ro, uint32_t tag,
 			      char *buf, size_t len)
 {
 	const struct netns_target *nt = netns_by_tag(ro->ns, tag);
 
-	if (nt && nt->name)
+	if (tag == GROUP_NETNS_MIXED)
+		snprintf(buf, len, "-");
+	else if (nt && nt->name)
 		text_escape_name(nt->name, strnlen(nt->name, 255), buf, len);
 	else
 		snprintf(buf, len, "%u", (unsigned)netns_ino_of(ro->ns, tag));

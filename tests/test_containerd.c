@@ -364,7 +364,20 @@ START_TEST(test_containerd_pod)
 		cJSON_Delete(doc);
 
 		doc = ctr_audit(env, all, 0);
-		check_pod_group(ctr_group_by(doc, "pod", "uid", pod_uid));
+		g = ctr_group_by(doc, "pod", "uid", pod_uid);
+		check_pod_group(g);
+		/* Its sockets are all in the pod's namespace: so is the group
+		 * (ip netns's file is the namespace's nsfs inode). */
+		{
+			char path[64];
+			struct stat st;
+
+			snprintf(path, sizeof(path), "/run/netns/%s", netns);
+			ck_assert_int_eq(stat(path, &st), 0);
+			ck_assert_msg(json_int(g, "netns") == (long long)st.st_ino,
+				      "the pod's group is in netns %lld, its sockets in %llu",
+				      json_int(g, "netns"), (unsigned long long)st.st_ino);
+		}
 		cJSON_Delete(doc);
 
 		doc = ctr_audit(env, byc, 0);

@@ -1054,6 +1054,63 @@ START_TEST(test_run_group_by_rows)
 }
 END_TEST
 
+/* A group across namespaces takes the namespace its sockets share, or
+ * none (GROUP_NETNS_MIXED) when they are in several. */
+START_TEST(test_run_group_by_netns)
+{
+	static const struct {
+		uint32_t netns;
+		int proc; /* 0 or 1 */
+		struct sk k;
+	} rows[] = {
+		{ 7001, 0, { AF_INET, ST_ESTABLISHED, "127.0.0.1", 40001, "10.0.0.1", 80, 1,
+			     0, 0, 0, 0, K } },
+		{ 7001, 0, { AF_INET, ST_ESTABLISHED, "127.0.0.1", 40002, "10.0.0.1", 80, 2,
+			     0, 0, 0, 0, K } },
+		{ 0, 1, { AF_INET, ST_ESTABLISHED, "127.0.0.1", 40003, "10.0.0.1", 80, 3, 0,
+			  0, 0, 0, K } },
+		{ 7002, 1, { AF_INET, ST_ESTABLISHED, "127.0.0.1", 40004, "10.0.0.1", 80, 4,
+			     0, 0, 0, 0, K } },
+	};
+	static const int bys[] = { GROUP_BY_PROCESS, GROUP_BY_POD };
+	struct sock_table t;
+	struct audit_opts o;
+	struct audit a;
+	uint32_t procs[2];
+	size_t i;
+
+	table_init(&t);
+	procs[0] = table_add_proc(&t, 100, "one", 3);
+	procs[1] = table_add_proc(&t, 200, "two", 3);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint32_t sock;
+
+		t.cur_netns = rows[i].netns;
+		sock = add_sock(&t, &rows[i].k);
+		ck_assert_int_eq(table_add_owner(&t, sock, procs[rows[i].proc], 3 + (int)i), 0);
+	}
+	t.cur_netns = 0;
+	ck_assert_int_eq(table_index(&t), 0);
+	for (i = 0; i < sizeof(bys) / sizeof(bys[0]); i++) {
+		default_opts(&o);
+		o.group_by = bys[i];
+		ck_assert_int_eq(audit_run(&t, &o, &a), 0);
+		if (bys[i] == GROUP_BY_PROCESS) {
+			ck_assert_uint_eq(a.ngroups, 2);
+			ck_assert_uint_eq(group_of(&t, &a, 1)->netns, 7001);
+			ck_assert_ptr_eq(group_of(&t, &a, 1), group_of(&t, &a, 2));
+			ck_assert_uint_eq(group_of(&t, &a, 3)->netns, GROUP_NETNS_MIXED);
+		} else {
+			/* No process has a pod: one null group, four sockets. */
+			ck_assert_uint_eq(a.ngroups, 1);
+			ck_assert_uint_eq(group_of(&t, &a, 4)->netns, GROUP_NETNS_MIXED);
+		}
+		audit_free(&a);
+	}
+	table_free(&t);
+}
+END_TEST
+
 /* How many groups each grouping makes of the fixture, every socket
  * selected. */
 START_TEST(test_run_group_by_counts)
@@ -1113,6 +1170,7 @@ static Suite *audit_suite(void)
 	tcase_add_test(tc, test_run_twice);
 	tcase_add_test(tc, test_run_many);
 	tcase_add_test(tc, test_run_shared_holders);
+	tcase_add_test(tc, test_run_group_by_netns);
 	tcase_add_loop_test(tc, test_run_group_by_rows, 0,
 			    (int)(sizeof(wl_rows) / sizeof(wl_rows[0])));
 	tcase_add_test(tc, test_run_group_by_counts);
