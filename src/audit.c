@@ -623,8 +623,7 @@ static int collect_procs(const struct sock_table *t, struct audit *a)
  * of its sockets when they share one, else GROUP_NETNS_MIXED (once its
  * key is no longer looked up: keys include the netns field).
  */
-static void settle_spanning_netns(const struct sock_table *t, const struct audit *a,
-				  struct group_map *m)
+static void settle_spanning_netns(const struct sock_table *t, struct group_map *m)
 {
 	const uint32_t unset = GROUP_NETNS_MIXED - 1;
 	size_t i;
@@ -632,10 +631,13 @@ static void settle_spanning_netns(const struct sock_table *t, const struct audit
 	for (i = 0; i < m->n; i++)
 		if (audit_side_spans_netns(m->groups[i].side))
 			m->groups[i].netns = unset;
-	for (i = 0; i < a->nselected; i++) {
-		const struct sock_rec *s = &t->socks[a->selected[i]];
-		struct group *g = &m->groups[s->group];
+	for (i = 0; i < t->nsocks; i++) {
+		const struct sock_rec *s = &t->socks[i];
+		struct group *g;
 
+		if (!s->selected)
+			continue;
+		g = &m->groups[s->group];
 		if (!audit_side_spans_netns(g->side))
 			continue;
 		if (g->netns == unset)
@@ -689,7 +691,7 @@ int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
 		a->selected[a->nselected++] = (uint32_t)i;
 	}
 
-	settle_spanning_netns(t, a, &m);
+	settle_spanning_netns(t, &m);
 
 	/* Order the groups, then renumber the sockets' group fields. */
 	order = malloc((m.n ? m.n : 1) * sizeof(*order));

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vec.h"
+
 struct growth_group {
 	struct group key; /* key fields only: no counts, no processes, no
 			   * path ref (it points into one sample's table) */
@@ -45,9 +47,9 @@ void growth_free(struct growth *g)
 	for (i = 0; g->groups && i < g->ngroups; i++)
 		free(g->groups[i].key.wl_key);
 	free(g->groups);
-	free(g->slots);
+	hindex_free(&g->group_index);
 	free(g->procs);
-	free(g->pslots);
+	hindex_free(&g->proc_index);
 	memset(g, 0, sizeof(*g));
 }
 
@@ -84,97 +86,41 @@ static bool same_key(const struct growth_group *e, const struct group *b,
 	       !memcmp(a->raddr, b->raddr, sizeof(a->raddr));
 }
 
-static uint32_t hash_bytes(uint32_t h, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-
-	while (n--)
-		h = (h ^ *c++) * 16777619u;
-	return h;
-}
-
-static uint32_t key_hash(const struct group *k, const unsigned char *name,
+static uint64_t key_hash(const struct group *k, const unsigned char *name,
 			 size_t len)
 {
-	uint32_t h = 2166136261u, side = (uint32_t)k->side;
+	uint64_t h = HINDEX_SEED;
+	uint32_t side = (uint32_t)k->side;
 
 	if (!audit_side_spans_netns(k->side))
-		h = hash_bytes(h, &k->netns, sizeof(k->netns));
-	h = hash_bytes(h, &side, sizeof(side));
-	h = hash_bytes(h, &k->protocol, sizeof(k->protocol));
+		h = hindex_bytes(h, &k->netns, sizeof(k->netns));
+	h = hindex_bytes(h, &side, sizeof(side));
+	h = hindex_bytes(h, &k->protocol, sizeof(k->protocol));
 	if (named(k))
-		return hash_bytes(h, name, len);
+		return hindex_bytes(h, name, len);
 	if (k->side == SIDE_PROCESS)
-		return hash_bytes(h, &k->pid, sizeof(k->pid));
+		return hindex_bytes(h, &k->pid, sizeof(k->pid));
 	if (audit_side_is_workload(k->side))
-		return k->wl_key ? hash_bytes(h, k->wl_key, strlen(k->wl_key)) : h;
-	h = hash_bytes(h, &k->port, sizeof(k->port));
+		return k->wl_key ? hindex_bytes(h, k->wl_key, strlen(k->wl_key)) : h;
+	h = hindex_bytes(h, &k->port, sizeof(k->port));
 	if (k->side == SIDE_CLIENT)
-		h = hash_bytes(hash_bytes(h, &k->family, 1), k->raddr, sizeof(k->raddr));
+		h = hindex_bytes(hindex_bytes(h, &k->family, 1), k->raddr, sizeof(k->raddr));
 	return h;
 }
 
-static uint32_t pid_hash(pid_t pid)
+static uint64_t group_item_hash(uint32_t item, const void *ctx)
 {
-	return hash_bytes(2166136261u, &pid, sizeof(pid));
+	const struct growth *g = ctx;
+	const struct growth_group *e = &g->groups[item];
+
+	return key_hash(&e->key, e->path, e->path_len);
 }
 
-/* Double an open-addressing table of index+1 slots, rehashing. */
-static int rehash_groups(struct growth *g)
+static uint64_t proc_item_hash(uint32_t item, const void *ctx)
 {
-	size_t ncap = g->slots_cap ? g->slots_cap * 2 : 64, i;
-	uint32_t *s = calloc(ncap, sizeof(*s));
+	const struct growth *g = ctx;
 
-	if (!s)
-		return -ENOMEM;
-	for (i = 0; i < g->ngroups; i++) {
-		const struct growth_group *e = &g->groups[i];
-		size_t j = key_hash(&e->key, e->path, e->path_len) & (ncap - 1);
-
-		while (s[j])
-			j = (j + 1) & (ncap - 1);
-		s[j] = (uint32_t)i + 1;
-	}
-	free(g->slots);
-	g->slots = s;
-	g->slots_cap = ncap;
-	return 0;
-}
-
-static int rehash_procs(struct growth *g)
-{
-	size_t ncap = g->pslots_cap ? g->pslots_cap * 2 : 64, i;
-	uint32_t *s = calloc(ncap, sizeof(*s));
-
-	if (!s)
-		return -ENOMEM;
-	for (i = 0; i < g->nprocs; i++) {
-		size_t j = pid_hash(g->procs[i].pid) & (ncap - 1);
-
-		while (s[j])
-			j = (j + 1) & (ncap - 1);
-		s[j] = (uint32_t)i + 1;
-	}
-	free(g->pslots);
-	g->pslots = s;
-	g->pslots_cap = ncap;
-	return 0;
-}
-
-static int grow_array(void **v, size_t *cap, size_t n, size_t size)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	p = realloc(*v, ncap * size);
-	if (!p)
-		return -ENOMEM;
-	*v = p;
-	*cap = ncap;
-	return 0;
+	return (uint64_t)g->procs[item].pid;
 }
 
 /* The tracked group with this key (a group of table t), added (all
@@ -186,15 +132,13 @@ static struct growth_group *find_group(struct growth *g, const struct sock_table
 	const unsigned char *name;
 	size_t len = audit_group_path(t, k, &name), j;
 
-	if (2 * (g->ngroups + 1) > g->slots_cap && rehash_groups(g) < 0)
+	if (hindex_reserve(&g->group_index, 1, group_item_hash, g) < 0 ||
+	    VEC_GROW(g->groups, g->groups_cap, g->ngroups))
 		return NULL;
-	for (j = key_hash(k, name, len) & (g->slots_cap - 1); g->slots[j];
-	     j = (j + 1) & (g->slots_cap - 1))
-		if (same_key(&g->groups[g->slots[j] - 1], k, name, len))
-			return &g->groups[g->slots[j] - 1];
-	if (grow_array((void **)&g->groups, &g->groups_cap, g->ngroups,
-		       sizeof(*g->groups)))
-		return NULL;
+	for (j = hindex_first(&g->group_index, key_hash(k, name, len));
+	     !hindex_empty(&g->group_index, j); j = hindex_next(&g->group_index, j))
+		if (same_key(&g->groups[hindex_item(&g->group_index, j)], k, name, len))
+			return &g->groups[hindex_item(&g->group_index, j)];
 	e = &g->groups[g->ngroups];
 	memset(e, 0, sizeof(*e));
 	e->key.netns = k->netns;
@@ -211,8 +155,7 @@ static struct growth_group *find_group(struct growth *g, const struct sock_table
 	e->path_len = (uint8_t)(len < sizeof(e->path) ? len : sizeof(e->path));
 	if (len)
 		memcpy(e->path, name, e->path_len);
-	g->slots[j] = (uint32_t)g->ngroups + 1;
-	g->ngroups++;
+	hindex_put(&g->group_index, j, (uint32_t)g->ngroups++);
 	return e;
 }
 
@@ -221,20 +164,17 @@ static struct growth_proc *find_proc(struct growth *g, pid_t pid)
 	struct growth_proc *e;
 	size_t j;
 
-	if (2 * (g->nprocs + 1) > g->pslots_cap && rehash_procs(g) < 0)
+	if (hindex_reserve(&g->proc_index, 1, proc_item_hash, g) < 0 ||
+	    VEC_GROW(g->procs, g->procs_cap, g->nprocs))
 		return NULL;
-	for (j = pid_hash(pid) & (g->pslots_cap - 1); g->pslots[j];
-	     j = (j + 1) & (g->pslots_cap - 1))
-		if (g->procs[g->pslots[j] - 1].pid == pid)
-			return &g->procs[g->pslots[j] - 1];
-	if (grow_array((void **)&g->procs, &g->procs_cap, g->nprocs,
-		       sizeof(*g->procs)))
-		return NULL;
+	for (j = hindex_first(&g->proc_index, (uint64_t)pid); !hindex_empty(&g->proc_index, j);
+	     j = hindex_next(&g->proc_index, j))
+		if (g->procs[hindex_item(&g->proc_index, j)].pid == pid)
+			return &g->procs[hindex_item(&g->proc_index, j)];
 	e = &g->procs[g->nprocs];
 	memset(e, 0, sizeof(*e));
 	e->pid = pid;
-	g->pslots[j] = (uint32_t)g->nprocs + 1;
-	g->nprocs++;
+	hindex_put(&g->proc_index, j, (uint32_t)g->nprocs++);
 	return e;
 }
 

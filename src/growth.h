@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hindex.h"
 #include "audit.h"
 
 #define LEAK_MIN_SAMPLES 5
@@ -54,12 +55,10 @@ struct growth {
 	double st, stt;		/* sums of t and t*t over the samples */
 	struct growth_group *groups;
 	size_t ngroups, groups_cap;
-	uint32_t *slots;	/* open addressing: group index + 1 */
-	size_t slots_cap;
+	struct hindex group_index; /* of groups, by key */
 	struct growth_proc *procs;
 	size_t nprocs, procs_cap;
-	uint32_t *pslots;	/* by PID: proc index + 1 */
-	size_t pslots_cap;
+	struct hindex proc_index; /* of procs, by PID */
 };
 
 void growth_init(struct growth *g);
