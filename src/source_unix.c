@@ -215,10 +215,13 @@ static int add_line(const char *line, void *arg)
 int unix_proc_read(const char *proc_root, struct sock_table *t,
 		   uint32_t states, struct unix_stats *st)
 {
-	struct read_ctx c = { t, states, st };
+	struct read_ctx c;
 	char path[4096];
 
 	memset(st, 0, sizeof(*st));
+	c.t = t;
+	c.states = states;
+	c.st = st;
 	snprintf(path, sizeof(path), "%s/net/unix", proc_root);
 	return procfile_each_line(path, add_line, &c);
 }
