@@ -157,6 +157,13 @@ test: test-bins
 
 check-plain:
 	$(MAKE) test
+	$(MAKE) check-manifest
+
+# scripts/sockaudit-daemonset.yaml against the Kubernetes API schema
+# (npm modules that scripts/deps.sh puts in build/npm), and its
+# exporter's arguments run here (tests/check-manifest.mjs).
+check-manifest: $(BIN)
+	node tests/check-manifest.mjs $(abspath $(BIN)) scripts/sockaudit-daemonset.yaml
 
 # test_bigdump holds BIGDUMP_CONNECTIONS connections (default 50,000:
 # 100,000 sockets) in the plain run; fewer under ASan and valgrind, where
@@ -248,6 +255,7 @@ install: $(BIN) $(COMPLETIONS)
 	install -m 0644 man/sockaudit.8 $(DESTDIR)$(MANDIR)/man8/sockaudit.8
 	install -m 0755 scripts/sockaudit-textfile $(DESTDIR)$(DATADIR)/sockaudit-textfile
 	install -m 0644 scripts/sockaudit-alerts.yml $(DESTDIR)$(DATADIR)/sockaudit-alerts.yml
+	install -m 0644 scripts/sockaudit-daemonset.yaml $(DESTDIR)$(DATADIR)/sockaudit-daemonset.yaml
 	set -e; for u in $(UNITS); do \
 		sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
 		    -e 's|/usr/local/share/sockaudit/|$(DATADIR)/|g' \
@@ -262,6 +270,7 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/sockaudit $(DESTDIR)$(MANDIR)/man8/sockaudit.8 \
 		$(DESTDIR)$(DATADIR)/sockaudit-textfile \
 		$(DESTDIR)$(DATADIR)/sockaudit-alerts.yml \
+		$(DESTDIR)$(DATADIR)/sockaudit-daemonset.yaml \
 		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
 		$(DESTDIR)$(BASHCOMPDIR)/sockaudit $(DESTDIR)$(ZSHCOMPDIR)/_sockaudit
 	-rmdir $(DESTDIR)$(DATADIR)

@@ -20,7 +20,28 @@ set -eu
 # podman (with runc as its runtime; crun fails on a hybrid cgroup
 # layout), and busybox-static as a container's root filesystem
 # (test_runtimes, test_containerd, test_podman; no image registry).
+# The DaemonSet check (make check-manifest): node and npm, unless some
+# node and npm are there already, then the Kubernetes API schemas of
+# the kubernetes-models package and js-yaml from the npm registry, into
+# build/npm.
 packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev zlib1g-dev check iproute2 jq curl prometheus cppcheck clang-tidy valgrind clang libclang-rt-14-dev llvm libbpf-dev bpftool build-essential dpkg-dev debhelper fakeroot lintian man-db bash-completion zsh runc containerd podman busybox-static"
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	packages="$packages nodejs npm"
+fi
+
+npm_modules() {
+	dir=build/npm
+	for m in kubernetes-models js-yaml; do
+		if [ ! -f "$dir/node_modules/$m/package.json" ]; then
+			echo "deps.sh: npm install kubernetes-models js-yaml into $dir" >&2
+			mkdir -p "$dir"
+			npm install --prefix "$dir" --no-audit --no-fund --loglevel=error \
+				kubernetes-models@5.1.0 js-yaml@4.1.0 >/dev/null
+			return
+		fi
+	done
+}
 
 missing=""
 for p in $packages; do
@@ -30,6 +51,7 @@ for p in $packages; do
 done
 
 if [ -z "$missing" ]; then
+	npm_modules
 	exit 0
 fi
 
@@ -67,3 +89,5 @@ case " $missing " in
 	fi
 	;;
 esac
+
+npm_modules
