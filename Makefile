@@ -242,8 +242,9 @@ lint: $(BPF_SKEL)
 # part of make check: timings are reported as ratios, not asserted.
 BENCH_N    ?= 10000 100000 4000x5 share2000
 BENCH_ARGS ?=
-bench: $(BIN)
+bench: $(BIN) test-bins
 	python3 scripts/bench $(BENCH_ARGS) $(BENCH_N)
+	python3 scripts/bench-workloads
 
 # The units in scripts/ name the default install's paths
 # (/usr/local/sbin, /usr/local/share/sockaudit): installed ones name
