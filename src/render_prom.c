@@ -345,7 +345,9 @@ static void workload_label_pair(FILE *out, const char *key, const char *v)
 /* {pid="...",comm="...",unit=...}: the name as the table prints it
  * (control characters and stray bytes as \xhh), then escaped for the
  * format; the workload labels that are known (contract: "Workloads"). */
-static void proc_labels(FILE *out, const struct proc_rec *p)
+/* A process's labels: pid, comm, its workload's, and type when not
+ * NULL (sockaudit_process_fds_by_type). */
+static void proc_labels(FILE *out, const struct proc_rec *p, const char *type)
 {
 	char esc[4 * sizeof(p->comm) + 1];
 	char label[3 * sizeof(esc) + 1];
@@ -366,6 +368,8 @@ static void proc_labels(FILE *out, const struct proc_rec *p)
 		workload_label_pair(out, "namespace", c->pod_namespace);
 		workload_label_pair(out, "pod", c->pod_name ? c->pod_name : c->pod_uid);
 	}
+	if (type)
+		fprintf(out, ",type=\"%s\"", type);
 	fputc('}', out);
 }
 
@@ -455,7 +459,7 @@ static void process_series(FILE *out, const struct sock_table *t,
 			continue;
 		}
 		fputs(name, out);
-		proc_labels(out, p);
+		proc_labels(out, p, NULL);
 		fprintf(out, " %llu\n", v);
 	}
 	/* A sum of limits means nothing: the folded have none. */
@@ -463,7 +467,7 @@ static void process_series(FILE *out, const struct sock_table *t,
 		fprintf(out, "%s{pid=\"other\",comm=\"other\"} %llu\n", name, other);
 }
 
-/* sockaudit_process_fds_by_type{pid,comm,type}: every kind, zeros
+/* sockaudit_process_fds_by_type{pid,comm,workload...,type}: every kind, zeros
  * included, of each process holding selected sockets; those past
  * --max-processes (keep false) summed as pid="other". */
 static void fd_type_series(FILE *out, const struct sock_table *t,
@@ -478,23 +482,17 @@ static void fd_type_series(FILE *out, const struct sock_table *t,
 	       "kind (tcp, udp, unix, other_socket, pipe, anon_inode, file, other).");
 	for (i = 0; i < a->nprocs; i++) {
 		const struct proc_rec *p = &t->procs[a->procs[i]];
-		char esc[4 * sizeof(p->comm) + 1], label[3 * sizeof(esc) + 1];
-		size_t len;
 
 		if (keep && !keep[i]) {
 			for (k = 0; k < FDT_COUNT; k++)
 				other[k] += p->fd_types[k];
 			continue;
 		}
-		len = text_escape_name(p->comm, p->comm_len, esc, sizeof(esc));
-		text_prom_label(esc, len < sizeof(esc) ? len : sizeof(esc) - 1, label,
-				sizeof(label));
-		for (k = 0; k < FDT_COUNT; k++)
-			fprintf(out,
-				"sockaudit_process_fds_by_type{pid=\"%d\",comm=\"%s\","
-				"type=\"%s\"} %u\n",
-				(int)p->pid, label, fd_type_name(k),
-				(unsigned)p->fd_types[k]);
+		for (k = 0; k < FDT_COUNT; k++) {
+			fputs("sockaudit_process_fds_by_type", out);
+			proc_labels(out, p, fd_type_name(k));
+			fprintf(out, " %u\n", (unsigned)p->fd_types[k]);
+		}
 	}
 	for (k = 0; keep && k < FDT_COUNT; k++)
 		fprintf(out,
