@@ -386,7 +386,7 @@ static uint32_t lowest_holder(const struct sock_table *t, const struct sock_rec 
 /*
  * The group of s under --group-by process, unit, container or pod: the
  * process, or the workload, of its lowest holder (dead sockets too), in
- * every namespace at once.  *wl_key (in buf or the workload) is NULL
+ * every namespace at once, one group a protocol.  *wl_key (in buf or the workload) is NULL
  * for a socket whose holder has none, or that has no holder.
  */
 static void workload_group_key(const struct sock_table *t, const struct sock_rec *s,
@@ -401,6 +401,10 @@ static void workload_group_key(const struct sock_table *t, const struct sock_rec
 	uint32_t p = lowest_holder(t, s);
 
 	memset(k, 0, sizeof(*k));
+	/* One group a protocol, as under port grouping: every group has
+	 * one protocol, and a leak of UNIX sockets is not hidden in a
+	 * workload's TCP. */
+	k->protocol = s->protocol;
 	*wl_key = NULL;
 	*wl_proc = NO_INDEX;
 	if (o->group_by == GROUP_BY_PROCESS) {

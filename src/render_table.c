@@ -474,7 +474,8 @@ static void watch_cells(const struct watch_info *w, size_t i,
 
 /* The GROUP cell of a --group-by unit, container or pod group: the
  * unit, the container's name (else its 12-digit id), the pod's
- * NAMESPACE/NAME (else its uid); "-" for the null group. */
+ * NAMESPACE/NAME (else its uid); "-" for the null group.  (A UDP or
+ * UNIX one is prefixed "udp " or "unix " by the caller.) */
 static void workload_group_name(const struct sock_table *t, const struct group *g,
 				char *key, size_t size)
 {
@@ -504,14 +505,19 @@ static int group_cells(const struct sock_table *t, const struct group *g,
 			     n->close_wait, n->stalled, n->dead };
 	size_t i;
 
-	if (g->protocol != PROTO_TCP)
+	if (audit_side_is_workload(g->side)) {
+		char name[GROUP_KEY_MAX - 8];
+
+		workload_group_name(t, g, name, sizeof(name));
+		snprintf(key, GROUP_KEY_MAX, "%s%s%s",
+			 g->protocol != PROTO_TCP ? proto_name(g->protocol) : "",
+			 g->protocol != PROTO_TCP ? " " : "", name);
+	} else if (g->protocol != PROTO_TCP)
 		kind_group_key(t, g, key);
 	else if (g->side == SIDE_SERVER)
 		snprintf(key, GROUP_KEY_MAX, "*:%u", (unsigned)g->port);
 	else if (g->side == SIDE_CLIENT)
 		text_endpoint(g->family, g->raddr, g->port, key, GROUP_KEY_MAX);
-	else if (audit_side_is_workload(g->side))
-		workload_group_name(t, g, key, GROUP_KEY_MAX);
 	else if (g->pid)
 		snprintf(key, GROUP_KEY_MAX, "pid %d", (int)g->pid);
 	else

@@ -248,7 +248,7 @@ static void group_key_text(const struct group *g, const unsigned char *name,
 		snprintf(key, size, "%s%s", proto,
 			 text_endpoint(g->family, g->raddr, g->port, ep, sizeof(ep)));
 	else if (audit_side_is_workload(g->side))
-		snprintf(key, size, "%.*s", g->side == SIDE_CONTAINER ? 12 : 79,
+		snprintf(key, size, "%s%.*s", proto, g->side == SIDE_CONTAINER ? 12 : 79,
 			 g->wl_key ? g->wl_key : "-");
 	else
 		snprintf(key, size, "%spid %d", proto, (int)g->pid);
@@ -262,7 +262,7 @@ static const char *group_name(const struct group *g, const unsigned char *name,
 	char key[4 * 255 + 64];
 
 	group_key_text(g, name, len, key, sizeof(key));
-	if (g->netns)
+	if (g->netns && g->netns != GROUP_NETNS_MIXED)
 		snprintf(buf, size, "%s (%s, netns %u)", key, audit_side_name(g->side),
 			 (unsigned)g->netns);
 	else

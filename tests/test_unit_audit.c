@@ -1111,6 +1111,43 @@ START_TEST(test_run_group_by_netns)
 }
 END_TEST
 
+/* Under --group-by, one group a protocol: a process's TCP and UNIX
+ * sockets are two groups, each with its protocol. */
+START_TEST(test_run_group_by_protocol)
+{
+	static const struct sk tcp = { AF_INET, ST_ESTABLISHED, "127.0.0.1", 40001,
+				       "10.0.0.1", 80, 1, 0, 0, 0, 0, K };
+	static const struct sk ux = { AF_INET, ST_ESTABLISHED, NULL, 0, NULL, 0, 2, 0,
+				      0, 0, 0, K };
+	static const int bys[] = { GROUP_BY_PROCESS, GROUP_BY_UNIT, GROUP_BY_POD };
+	struct sock_table t;
+	struct audit_opts o;
+	struct audit a;
+	uint32_t proc, s1, s2;
+	size_t i;
+
+	table_init(&t);
+	proc = table_add_proc(&t, 100, "one", 3);
+	s1 = add_sock(&t, &tcp);
+	s2 = add_sock(&t, &ux);
+	t.socks[s2].protocol = PROTO_UNIX;
+	t.socks[s2].family = AF_UNIX;
+	ck_assert_int_eq(table_add_owner(&t, s1, proc, 3), 0);
+	ck_assert_int_eq(table_add_owner(&t, s2, proc, 4), 0);
+	ck_assert_int_eq(table_index(&t), 0);
+	for (i = 0; i < sizeof(bys) / sizeof(bys[0]); i++) {
+		default_opts(&o);
+		o.group_by = bys[i];
+		ck_assert_int_eq(audit_run(&t, &o, &a), 0);
+		ck_assert_uint_eq(a.ngroups, 2);
+		ck_assert_int_eq(group_of(&t, &a, 1)->protocol, PROTO_TCP);
+		ck_assert_int_eq(group_of(&t, &a, 2)->protocol, PROTO_UNIX);
+		audit_free(&a);
+	}
+	table_free(&t);
+}
+END_TEST
+
 /* How many groups each grouping makes of the fixture, every socket
  * selected. */
 START_TEST(test_run_group_by_counts)
@@ -1171,6 +1208,7 @@ static Suite *audit_suite(void)
 	tcase_add_test(tc, test_run_many);
 	tcase_add_test(tc, test_run_shared_holders);
 	tcase_add_test(tc, test_run_group_by_netns);
+	tcase_add_test(tc, test_run_group_by_protocol);
 	tcase_add_loop_test(tc, test_run_group_by_rows, 0,
 			    (int)(sizeof(wl_rows) / sizeof(wl_rows[0])));
 	tcase_add_test(tc, test_run_group_by_counts);
