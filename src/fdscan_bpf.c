@@ -16,17 +16,17 @@
 #include "source_bpf.h"
 #include "vec.h"
 
-/* Whether pid is one of pids (npids 0: every process is). */
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Whether pid is one of pids, sorted (npids 0: every process is). */
 static int wanted(pid_t pid, const pid_t *pids, size_t npids)
 {
-	size_t i;
-
-	if (!npids)
-		return 1;
-	for (i = 0; i < npids; i++)
-		if (pids[i] == pid)
-			return 1;
-	return 0;
+	return !npids || bsearch(&pid, pids, npids, sizeof(*pids), cmp_pid);
 }
 
 static int cmp_task(const void *a, const void *b)
@@ -114,14 +114,30 @@ static ssize_t build_procs(const unsigned char *files, size_t nf,
 {
 	struct proc_fds *v = NULL;
 	size_t n = 0, cap = 0, i;
-	uint32_t cur = 0;
-	int have = 0;
+	uint32_t cur = 0, last = 0;
+	int have = 0, want = 0;
+	pid_t *sorted = NULL;
 
+	/* The selection sorted, and asked once a run of records: --pid
+	 * of thousands of processes is not a scan of them per descriptor. */
+	if (npids) {
+		sorted = malloc(npids * sizeof(*sorted));
+		if (!sorted)
+			return -ENOMEM;
+		memcpy(sorted, pids, npids * sizeof(*sorted));
+		qsort(sorted, npids, sizeof(*sorted), cmp_pid);
+	}
 	for (i = 0; i < nf; i++) {
 		struct sa_fd_rec f;
 
 		memcpy(&f, files + i * sizeof(f), sizeof(f));
-		if (!f.tgid || !wanted((pid_t)f.tgid, pids, npids))
+		if (!f.tgid)
+			continue;
+		if (f.tgid != last || i == 0) {
+			last = f.tgid;
+			want = wanted((pid_t)f.tgid, sorted, npids);
+		}
+		if (!want)
 			continue;
 		if (!have || f.tgid != cur) {
 			if (VEC_GROW(v, cap, n))
@@ -133,9 +149,11 @@ static ssize_t build_procs(const unsigned char *files, size_t nf,
 		if (proc_add(&v[n - 1], &f))
 			goto nomem;
 	}
+	free(sorted);
 	*out = v;
 	return (ssize_t)n;
 nomem:
+	free(sorted);
 	procs_free(v, n);
 	return -ENOMEM;
 }
