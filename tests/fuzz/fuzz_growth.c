@@ -83,9 +83,12 @@ struct model_proc {
 	uint32_t fds[MAX_SAMPLES], socks[MAX_SAMPLES];
 };
 
+/* The audit's identity of a group: a process group's (one across
+ * namespaces) is not its namespace. */
 static bool key_eq(const struct group *a, const struct group *b)
 {
-	return a->side == b->side && a->netns == b->netns && a->port == b->port &&
+	return a->side == b->side &&
+	       (a->netns == b->netns || audit_side_spans_netns(a->side)) && a->port == b->port &&
 	       a->pid == b->pid && a->family == b->family &&
 	       !memcmp(a->raddr, b->raddr, sizeof(a->raddr));
 }
