@@ -404,30 +404,7 @@ START_TEST(test_containerd_pod)
 }
 END_TEST
 
-static Suite *containerd_suite(void)
-{
-	Suite *s = suite_create("containerd");
-	TCase *tc = tcase_create("containerd");
-
-	tcase_set_timeout(tc, 300);
-	tcase_add_unchecked_fixture(tc, NULL, teardown);
-	tcase_add_test(tc, test_containerd_pod);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	/* One process: containerd, the container and the work directory
-	 * are the teardown's to remove. */
-	sr = srunner_create(containerd_suite());
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	teardown();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ctr_run("containerd", test_containerd_pod, 300, teardown);
 }

@@ -261,30 +261,7 @@ START_TEST(test_podman_container)
 }
 END_TEST
 
-static Suite *podman_suite(void)
-{
-	Suite *s = suite_create("podman");
-	TCase *tc = tcase_create("podman");
-
-	tcase_set_timeout(tc, 300);
-	tcase_add_unchecked_fixture(tc, NULL, teardown);
-	tcase_add_test(tc, test_podman_container);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	/* One process: the container, its storage and the work directory
-	 * are the teardown's to remove. */
-	sr = srunner_create(podman_suite());
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	teardown();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ctr_run("podman", test_podman_container, 300, teardown);
 }

@@ -20,6 +20,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "lib/ctrtest.h"
 #include "lib/testlib.h"
 
 #define ID(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
@@ -189,30 +190,7 @@ START_TEST(test_runc_containers)
 }
 END_TEST
 
-static Suite *runtimes_suite(void)
-{
-	Suite *s = suite_create("runtimes");
-	TCase *tc = tcase_create("runc");
-
-	tcase_set_timeout(tc, 120);
-	tcase_add_unchecked_fixture(tc, NULL, teardown);
-	tcase_add_test(tc, test_runc_containers);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	/* One process: the container ids and the work directory are the
-	 * teardown's to remove. */
-	sr = srunner_create(runtimes_suite());
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	teardown();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ctr_run("runtimes", test_runc_containers, 120, teardown);
 }

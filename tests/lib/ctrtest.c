@@ -309,3 +309,23 @@ void ctr_save_output(const char *const env[], const char *const args[])
 	run_result_free(&r);
 	fclose(f);
 }
+
+int ctr_run(const char *name, const TTest *test, int timeout_s, void (*teardown)(void))
+{
+	Suite *s = suite_create(name);
+	TCase *tc = tcase_create(name);
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, timeout_s);
+	tcase_add_unchecked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, test);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	teardown();
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <check.h>
 #include <cjson/cJSON.h>
 
 /* Whether cmd is on PATH. */
@@ -80,5 +81,12 @@ const cJSON *ctr_group_by(const cJSON *doc, const char *key, const char *field,
  * (NULL-terminated) and append the command line, its stdout, stderr and
  * exit status there: real output for the record.  Nothing is checked. */
 void ctr_save_output(const char *const env[], const char *const args[]);
+
+/*
+ * Run one container test in this process (no fork: what it starts is
+ * teardown's to remove), with a per-test timeout of timeout_s seconds,
+ * then teardown whatever happened.  Returns main's exit status.
+ */
+int ctr_run(const char *name, const TTest *test, int timeout_s, void (*teardown)(void));
 
 #endif
