@@ -31,6 +31,7 @@
 #include "lib/prom.h"
 #include "lib/scenario.h"
 #include "lib/testlib.h"
+#include "lib/runsuite.h"
 
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -1594,11 +1595,5 @@ static Suite *prom_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(prom_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return run_suite(prom_suite());
 }
