@@ -6,9 +6,6 @@
 #ifndef EXPORTER_H
 #define EXPORTER_H
 
-#include <stdbool.h>
-#include <stddef.h>
-
 #include "options.h"
 
 /*
@@ -20,46 +17,5 @@
  * stderr) when the first audit fails or the address cannot be served.
  */
 int exporter_run(const struct options *o);
-
-/* What one call of libmicrohttpd's request handler does. */
-enum exporter_route {
-	ROUTE_WAIT,	   /* a plain GET or HEAD: answered at its end */
-	ROUTE_DISCARD,	   /* body bytes after the answer: dropped */
-	ROUTE_METRICS,	   /* 200 with a fresh audit (503 when it fails) */
-	ROUTE_INDEX,	   /* 200 with the HTML page */
-	ROUTE_NOT_FOUND,   /* 404 */
-	ROUTE_NOT_ALLOWED, /* 405 with Allow: GET, HEAD */
-	ROUTE_BAD_REQUEST, /* 400: an HTTP/1.1 request without Host */
-};
-
-/* A request as the handler sees it in one call. */
-struct exporter_request {
-	const char *method, *url;
-	const char *content_length;    /* header values; NULL when absent */
-	const char *transfer_encoding;
-	const char *version; /* "HTTP/1.1"...; NULL: unknown */
-	const char *host;    /* the Host header; NULL when absent */
-	bool first;	     /* the first call: headers only */
-	size_t upload_size;  /* body bytes offered in this call */
-};
-
-/*
- * The route of a request: its method, path and body headers only, no
- * I/O.  GET and HEAD of "/metrics" and "/" are served, other paths get
- * 404 and other methods 405; an HTTP/1.1 request without Host gets 400
- * (RFC 9112, 3.2); a request announcing a body is answered from its
- * first call (the body is never read).
- */
-enum exporter_route exporter_route(const struct exporter_request *r);
-
-/*
- * The log line of a request answered with an error status, without the
- * "sockaudit: " prefix: "http: STATUS for METHOD PATH from PEER: WHY",
- * the method (16 bytes at most) and path (64, then "...") escaped like a
- * process name.  Returns snprintf's count.
- */
-int exporter_request_line(char *buf, size_t len, unsigned status,
-			  const char *method, const char *url,
-			  const char *peer, const char *why);
 
 #endif
