@@ -289,6 +289,17 @@ bool exporter_web_swap(struct exporter_web *w)
 	return true;
 }
 
+/*
+ * The check runs on the loop thread, which serves every connection: a
+ * bcrypt there (about 2 ms at htpasswd's default cost 5, 60 ms at cost
+ * 10) delays everyone else by as much.  Rather than a thread that
+ * checks passwords (suspending the connection meanwhile, as scrapes
+ * are), a success is cached (webconfig_check_user): a Prometheus with
+ * the right password scrapes every few seconds and costs one bcrypt in
+ * the exporter's life, so only wrong passwords pay, one bcrypt each,
+ * which a client with the wrong password pays too (one connection
+ * costs it a TLS handshake first).  That is the toolkit's choice too.
+ */
 bool exporter_web_authorized(struct exporter_web *w, struct MHD_Connection *c,
 			     const char *method, const char *url, enum MHD_Result *ret)
 {
