@@ -294,11 +294,12 @@ bool exporter_web_swap(struct exporter_web *w)
  * bcrypt there (about 2 ms at htpasswd's default cost 5, 60 ms at cost
  * 10) delays everyone else by as much.  Rather than a thread that
  * checks passwords (suspending the connection meanwhile, as scrapes
- * are), a success is cached (webconfig_check_user): a Prometheus with
- * the right password scrapes every few seconds and costs one bcrypt in
- * the exporter's life, so only wrong passwords pay, one bcrypt each,
- * which a client with the wrong password pays too (one connection
- * costs it a TLS handshake first).  That is the toolkit's choice too.
+ * are), results are cached (webconfig_check_user): a Prometheus
+ * scrapes every few seconds with the same password, right or wrong,
+ * and costs one bcrypt in the exporter's life, so only new guesses
+ * pay, one bcrypt each, which the guessing client pays too (with a TLS
+ * handshake per connection first).  The toolkit caches successes the
+ * same way.
  */
 bool exporter_web_authorized(struct exporter_web *w, struct MHD_Connection *c,
 			     const char *method, const char *url, enum MHD_Result *ret)

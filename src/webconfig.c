@@ -657,11 +657,31 @@ static int cache_key(const char *user, const char *password, const char *hash,
 	return rc < 0 ? -1 : 0;
 }
 
+/* Whether key is in cache c: every entry compared, in constant time. */
+static bool cache_has(const struct webconfig_cache *c, const uint8_t key[32])
+{
+	bool hit = false;
+	size_t i;
+
+	for (i = 0; i < WEBCONFIG_CACHE; i++)
+		hit |= c->used[i] && same_bytes(c->key[i], key, 32);
+	return hit;
+}
+
+static void cache_add(struct webconfig_cache *c, const uint8_t key[32])
+{
+	memcpy(c->key[c->next], key, 32);
+	c->used[c->next] = true;
+	c->next = (c->next + 1) % WEBCONFIG_CACHE;
+}
+
 /*
  * bcrypt runs for every check that is not cached, even for an unknown
  * user (against the first user's hash, the result then ignored), so
- * the time does not tell which users exist.  Only successes are cached:
- * a guess costs a bcrypt every time.
+ * the time does not tell which users exist.  Failures are cached too,
+ * apart (a Prometheus with a wrong password would otherwise cost a
+ * bcrypt every scrape); a new guess still costs a bcrypt, and what a
+ * cached failure's speed tells, the client learnt from its first 401.
  */
 bool webconfig_check_user(struct webconfig *wc, const char *user, const char *password)
 {
@@ -678,10 +698,10 @@ bool webconfig_check_user(struct webconfig *wc, const char *user, const char *pa
 		if (!strcmp(wc->users[i].name, user))
 			u = &wc->users[i];
 	have_key = cache_key(user, password, u ? u->hash : wc->users[0].hash, key) == 0;
-	for (i = 0; u && have_key && i < WEBCONFIG_CACHE; i++)
-		ok |= wc->cache.used[i] && same_bytes(wc->cache.key[i], key, sizeof(key));
-	if (ok)
+	if (have_key && u && cache_has(&wc->cache, key))
 		return true;
+	if (have_key && cache_has(&wc->failed, key))
+		return false;
 	cd = calloc(1, sizeof(*cd));
 	if (!cd)
 		return false;
@@ -690,10 +710,7 @@ bool webconfig_check_user(struct webconfig *wc, const char *user, const char *pa
 	     same_bytes(out, u->hash, strlen(u->hash));
 	explicit_bzero(cd, sizeof(*cd));
 	free(cd);
-	if (ok && have_key) {
-		memcpy(wc->cache.key[wc->cache.next], key, sizeof(key));
-		wc->cache.used[wc->cache.next] = true;
-		wc->cache.next = (wc->cache.next + 1) % WEBCONFIG_CACHE;
-	}
+	if (have_key)
+		cache_add(ok ? &wc->cache : &wc->failed, key);
 	return ok;
 }

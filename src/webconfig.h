@@ -39,7 +39,7 @@ struct webconfig_user {
 	char *hash; /* bcrypt, $2a$, $2b$ or $2y$, checked by crypt_checksalt */
 };
 
-/* One cached successful check: SHA-256 of user, password and hash. */
+/* Checks remembered: SHA-256 of user, password and hash. */
 #define WEBCONFIG_CACHE 32
 struct webconfig_cache {
 	uint8_t key[WEBCONFIG_CACHE][32];
@@ -60,7 +60,8 @@ struct webconfig {
 	 * and the GnuTLS priority string for the versions. */
 	char *cert_pem, *key_pem, *ca_pem;
 	char priorities[96];
-	struct webconfig_cache cache;
+	/* Successes and failures apart: failures cannot evict a success. */
+	struct webconfig_cache cache, failed;
 };
 
 /*
@@ -89,9 +90,10 @@ void webconfig_free(struct webconfig *wc);
  * Whether user and password are those of a basic_auth_users entry.  The
  * time taken does not depend on which part is wrong: an unknown user
  * is checked against another user's hash, and results are compared in
- * constant time.  A success is remembered in wc->cache (not thread
- * safe: one thread checks), so that a scraper's repeated requests cost
- * one bcrypt.  True when no users are configured.
+ * constant time.  Results are remembered in wc->cache and wc->failed
+ * (not thread safe: one thread checks), so that a scraper's repeated
+ * requests cost one bcrypt, with the right password or a wrong one.
+ * True when no users are configured.
  */
 bool webconfig_check_user(struct webconfig *wc, const char *user, const char *password);
 

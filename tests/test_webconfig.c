@@ -411,16 +411,20 @@ static long long now_us(void)
 	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
-/* The shortest of 5 checks, in microseconds. */
+/* The shortest of 5 checks, in microseconds; with `fresh`, each with a
+ * password never checked before ("PASS0".."PASS4"), else pass itself. */
 static long long min_check_us(struct webconfig *wc, const char *user, const char *pass,
-			      bool want)
+			      bool fresh, bool want)
 {
 	long long best = -1;
 
 	for (int i = 0; i < 5; i++) {
-		long long t0 = now_us();
+		char p[64];
+		long long t0;
 
-		ck_assert_msg(webconfig_check_user(wc, user, pass) == want, "%s:%s", user, pass);
+		snprintf(p, sizeof(p), fresh ? "%s%d" : "%s", pass, i);
+		t0 = now_us();
+		ck_assert_msg(webconfig_check_user(wc, user, p) == want, "%s:%s", user, p);
 		t0 = now_us() - t0;
 		if (best < 0 || t0 < best)
 			best = t0;
@@ -430,15 +434,16 @@ static long long min_check_us(struct webconfig *wc, const char *user, const char
 
 /*
  * Right and wrong credentials; an unknown user costs a bcrypt like a
- * wrong password (the minimum of 5 at least a third of it: without the
- * dummy check it is a thousand times less); a success is cached (the
- * minimum of 5 below a quarter of one bcrypt).  Cost 8: ~20 ms each.
+ * wrong password (the minimum of 5 new ones at least a third of it:
+ * without the dummy check it is a thousand times less); a success and
+ * a repeated failure are cached (the minimum of 5 below a quarter of
+ * one bcrypt).  Cost 8: ~20 ms each.
  */
 START_TEST(test_check_user)
 {
 	char hash[128], text[512], err[512];
 	struct webconfig wc;
-	long long wrong, unknown, cached;
+	long long wrong, unknown, cached, again;
 
 	if (skip("test_check_user"))
 		return;
@@ -451,15 +456,18 @@ START_TEST(test_check_user)
 	ck_assert(!webconfig_check_user(&wc, "Alice", "secret"));
 	ck_assert(!webconfig_check_user(&wc, "bob", "secret"));
 	ck_assert(webconfig_check_user(&wc, "bob", "other"));
-	wrong = min_check_us(&wc, "alice", "wrong", false);
-	unknown = min_check_us(&wc, "carol", "secret", false);
+	wrong = min_check_us(&wc, "alice", "wrong", true, false);
+	unknown = min_check_us(&wc, "carol", "secret", true, false);
 	ck_assert(webconfig_check_user(&wc, "alice", "secret"));
-	cached = min_check_us(&wc, "alice", "secret", true);
+	cached = min_check_us(&wc, "alice", "secret", false, true);
+	again = min_check_us(&wc, "alice", "wrong", false, false);
 	fprintf(stderr, "test_check_user: bcrypt cost 8: wrong password %lld us, unknown "
-		"user %lld us, cached success %lld us (minimum of 5)\n", wrong, unknown, cached);
+		"user %lld us, cached success %lld us, cached failure %lld us (minimum of 5)\n",
+		wrong, unknown, cached, again);
 	ck_assert_msg(unknown * 3 >= wrong, "unknown user %lld us, wrong password %lld us",
 		      unknown, wrong);
 	ck_assert_msg(cached * 4 < wrong, "cached %lld us, bcrypt %lld us", cached, wrong);
+	ck_assert_msg(again * 4 < wrong, "cached failure %lld us, bcrypt %lld us", again, wrong);
 	/* A wrong password after the success is still refused (and not cached). */
 	ck_assert(!webconfig_check_user(&wc, "alice", "secreT"));
 	webconfig_free(&wc);
