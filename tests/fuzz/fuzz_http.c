@@ -34,7 +34,7 @@
 
 #include <sys/socket.h>
 
-#include "exporter.h"
+#include "exporter_http.h"
 #include "text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
