@@ -24,6 +24,7 @@
 #include "lib/scenario.h"
 #include "lib/testlib.h"
 #include "webconfig.h"
+#include "lib/runsuite.h"
 
 /* Under valgrind everything is slower: waits are generous. */
 #define START_MS 30000
@@ -925,11 +926,5 @@ static Suite *webconfig_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(webconfig_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(webconfig_suite());
 }
