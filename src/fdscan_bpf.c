@@ -88,6 +88,10 @@ static int proc_add(struct proc_fds *p, const struct sa_fd_rec *f)
 		return -ENOMEM;
 	p->socks[p->nsocks].fd = f->fd;
 	p->socks[p->nsocks].inode = f->inode;
+	/* What a dead socket is told by (owners.c), with no /proc read. */
+	p->socks[p->nsocks].kind = f->kind == SA_FD_TCP ? FDS_TCP : FDS_OTHER;
+	p->socks[p->nsocks].family = f->family;
+	p->socks[p->nsocks].state = f->state;
 	p->nsocks++;
 	return 0;
 }
