@@ -17,8 +17,10 @@
  * /proc scan cannot tell and leaves FDS_UNKNOWN. */
 enum fd_sock_kind {
 	FDS_UNKNOWN = 0,
-	FDS_OTHER = 1, /* a socket, not TCP */
+	FDS_OTHER = 1, /* a socket of another kind than these */
 	FDS_TCP = 2,   /* TCP: family and state are the socket's */
+	FDS_UDP = 3,
+	FDS_UNIX = 4,
 };
 
 /* One socket descriptor: fd holds socket inode `inode`. */

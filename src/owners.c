@@ -230,7 +230,7 @@ static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
 	ssize_t n;
 	int family, probe;
 
-	if (!ps->o->nnetns || fs->kind == FDS_OTHER)
+	if (!ps->o->nnetns || (fs->kind != FDS_UNKNOWN && fs->kind != FDS_TCP))
 		return NO_INDEX;
 	if (ps->netns_state == 0) {
 		unsigned long ns = 0;

@@ -379,6 +379,8 @@ START_TEST(test_decode_fds)
 
 	f[1].family = AF_INET6;
 	f[1].state = ST_CLOSE; /* a dead one: what owners.c is told by */
+	f[2].family = AF_UNIX;
+	f[2].state = SA_SOCK_UNIX; /* its kind, for fd_types */
 	f[3].state = SA_FILE_PIPE;
 	f[4].state = SA_FILE_ANON_INODE;
 	f[5].state = SA_FILE_OTHER;
@@ -413,7 +415,7 @@ START_TEST(test_decode_fds)
 	ck_assert_uint_eq(s.procs[1].socks[0].kind, FDS_TCP);
 	ck_assert_uint_eq(s.procs[1].socks[0].family, AF_INET6);
 	ck_assert_uint_eq(s.procs[1].socks[0].state, ST_CLOSE);
-	ck_assert_uint_eq(s.procs[1].socks[1].kind, FDS_OTHER);
+	ck_assert_uint_eq(s.procs[1].socks[1].kind, FDS_UNIX);
 	ck_assert_uint_eq(s.procs[1].fd_types[FDT_FILE], 1);
 	ck_assert_uint_eq(s.procs[1].fd_types[FDT_PIPE], 1);
 	ck_assert_uint_eq(s.procs[1].fd_types[FDT_ANON_INODE], 1);
