@@ -89,16 +89,25 @@ int bpf_decode_tcp(const void *buf, size_t len, struct sock_table *t,
 	return 0;
 }
 
+/* What bpf_dump_tcp decodes into, for bpf_read_iter_each. */
+struct tcp_sink {
+	struct sock_table *t;
+	unsigned families;
+	uint32_t states;
+};
+
+static int tcp_chunk(const void *buf, size_t len, void *arg)
+{
+	const struct tcp_sink *k = arg;
+
+	return bpf_decode_tcp(buf, len, k->t, k->families, k->states);
+}
+
 int bpf_dump_tcp(struct sock_table *t, unsigned families, uint32_t states)
 {
-	void *buf = NULL;
-	size_t len = 0;
-	int rc = bpf_read_iter(BPF_ITER_TCP, &buf, &len);
+	struct tcp_sink k = { t, families, states };
 
-	if (!rc)
-		rc = bpf_decode_tcp(buf, len, t, families, states);
-	free(buf);
-	return rc;
+	return bpf_read_iter_each(BPF_ITER_TCP, sizeof(struct sa_tcp_rec), tcp_chunk, &k);
 }
 
 const char *bpf_load_error(int err)
@@ -311,7 +320,65 @@ int bpf_read_iter(enum bpf_iter_kind kind, void **buf, size_t *len)
 	return rc;
 }
 
+/* Bytes read at a time by bpf_read_iter_each: a few of the iterator's
+ * own buffers (8 pages), which is what one read gives at most. */
+#define ITER_CHUNK (256u << 10)
+
+int bpf_read_iter_each(enum bpf_iter_kind kind, size_t rec_size,
+		       int (*each)(const void *buf, size_t len, void *arg), void *arg)
+{
+	unsigned char *b;
+	size_t have = 0;
+	int rc = bpf_load(), fd;
+
+	if (rc)
+		return rc;
+	if ((unsigned)kind > BPF_ITER_TASK || !rec_size || rec_size > ITER_CHUNK)
+		return -EINVAL;
+	b = malloc(ITER_CHUNK);
+	if (!b)
+		return -ENOMEM;
+	fd = iter_create(link_fd[kind]);
+	if (fd < 0) {
+		free(b);
+		return fd;
+	}
+	for (;;) {
+		ssize_t n = read(fd, b + have, ITER_CHUNK - have);
+		size_t whole;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : have ? -EBADMSG : 0;
+			break;
+		}
+		have += (size_t)n;
+		/* Whole records to the caller; a piece of one waits. */
+		whole = have - have % rec_size;
+		rc = whole ? each(b, whole, arg) : 0;
+		if (rc)
+			break;
+		memmove(b, b + whole, have - whole);
+		have -= whole;
+	}
+	close(fd);
+	free(b);
+	return rc;
+}
+
 #else /* !SOCKAUDIT_BPF */
+
+int bpf_read_iter_each(enum bpf_iter_kind kind, size_t rec_size,
+		       int (*each)(const void *buf, size_t len, void *arg), void *arg)
+{
+	(void)kind;
+	(void)rec_size;
+	(void)each;
+	(void)arg;
+	return -EOPNOTSUPP;
+}
+
 
 int bpf_built(void)
 {
