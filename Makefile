@@ -67,8 +67,8 @@ BPF ?= $(shell command -v $(BPF_CLANG) >/dev/null 2>&1 && [ -x "$(BPFTOOL)" ] &&
 ifeq ($(BPF),1)
 BPF_SKEL     = $(BPF_DIR)/sockaudit.skel.h
 BPF_CPPFLAGS = -DSOCKAUDIT_BPF -I$(BPF_DIR)
+# Only libbpf's headers: the light skeleton makes its own bpf(2) calls.
 ALL_CFLAGS  += $(BPF_CPPFLAGS) $(shell pkg-config --cflags libbpf)
-LIBS        += $(shell pkg-config --libs libbpf)
 endif
 
 $(BPF_DIR):
@@ -86,8 +86,12 @@ $(BPF_DIR)/sockaudit.bpf.o: src/bpf/sockaudit.bpf.c src/bpf/records.h \
 		-I$(BPF_DIR) -Isrc/bpf -c -o $@ $<
 	$(if $(BPF_STRIP),$(BPF_STRIP) -g $@)
 
+# A light skeleton (-L): a loader program does the CO-RE relocations in
+# the kernel, which has its BTF parsed already; libbpf would parse the
+# whole of /sys/kernel/btf/vmlinux in every run (most of a one-shot
+# audit's time).
 $(BPF_DIR)/sockaudit.skel.h: $(BPF_DIR)/sockaudit.bpf.o
-	$(BPFTOOL) gen skeleton $< name sa_bpf >$@.tmp
+	$(BPFTOOL) gen skeleton -L $< name sa_bpf >$@.tmp
 	mv $@.tmp $@
 
 $(B)/source_bpf.o: $(BPF_SKEL)

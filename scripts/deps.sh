@@ -15,7 +15,7 @@ set -eu
 # valgrind; fuzzing: clang and libFuzzer (libclang-rt-14-dev, only
 # recommended by clang-14).  The BPF source: clang compiles the programs,
 # llvm's llvm-strip trims them, bpftool dumps the kernel's BTF and makes
-# the skeleton, libbpf-dev loads them (a build without these has no BPF
+# the skeleton, libbpf-dev has the headers they include (a build without these has no BPF
 # source).  The Debian package (make deb, check-deb):
 # build-essential, dpkg-dev, debhelper and fakeroot build it, lintian
 # checks it, man-db reads its man page.  The completion tests:

@@ -102,6 +102,9 @@ static int add_sock(struct proc_fds *p, int fd, uint32_t inode)
 		return -ENOMEM;
 	p->socks[p->nsocks].fd = fd;
 	p->socks[p->nsocks].inode = inode;
+	p->socks[p->nsocks].kind = FDS_UNKNOWN;
+	p->socks[p->nsocks].family = 0;
+	p->socks[p->nsocks].state = 0;
 	p->nsocks++;
 	return 0;
 }

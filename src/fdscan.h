@@ -13,10 +13,23 @@
 
 #include "sockaudit.h"
 
+/* What the BPF iterator said of a socket descriptor's socket; the
+ * /proc scan cannot tell and leaves FDS_UNKNOWN. */
+enum fd_sock_kind {
+	FDS_UNKNOWN = 0,
+	FDS_OTHER = 1, /* a socket of another kind than these */
+	FDS_TCP = 2,   /* TCP: family and state are the socket's */
+	FDS_UDP = 3,
+	FDS_UNIX = 4,
+};
+
 /* One socket descriptor: fd holds socket inode `inode`. */
 struct fd_sock {
 	int32_t fd;
 	uint32_t inode;
+	uint8_t kind;	/* enum fd_sock_kind */
+	uint8_t family; /* FDS_TCP: AF_INET or AF_INET6 */
+	uint8_t state;	/* FDS_TCP: its TCP state when it was read */
 };
 
 /* What was read of one process. */

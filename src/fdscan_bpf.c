@@ -88,6 +88,13 @@ static int proc_add(struct proc_fds *p, const struct sa_fd_rec *f)
 		return -ENOMEM;
 	p->socks[p->nsocks].fd = f->fd;
 	p->socks[p->nsocks].inode = f->inode;
+	/* What a dead socket is told by (owners.c), and a descriptor's
+	 * kind (fdtypes.c), with no /proc read. */
+	p->socks[p->nsocks].kind = f->kind == SA_FD_TCP ? FDS_TCP :
+				   f->state == SA_SOCK_UDP ? FDS_UDP :
+				   f->state == SA_SOCK_UNIX ? FDS_UNIX : FDS_OTHER;
+	p->socks[p->nsocks].family = f->family;
+	p->socks[p->nsocks].state = f->state;
 	p->nsocks++;
 	return 0;
 }

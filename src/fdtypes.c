@@ -73,6 +73,23 @@ static int unknown_socket(const char *proc_root, pid_t pid,
 	return (int)fdtypes_of_protoname(proto);
 }
 
+/* The kind the BPF iterator read of a socket descriptor, or -1 when it
+ * is not known (the /proc scan). */
+static int of_fd_sock(const struct fd_sock *fs)
+{
+	switch (fs->kind) {
+	case FDS_TCP:
+		return FDT_TCP;
+	case FDS_UDP:
+		return FDT_UDP;
+	case FDS_UNIX:
+		return FDT_UNIX;
+	case FDS_OTHER:
+		return FDT_OTHER_SOCKET;
+	}
+	return -1;
+}
+
 /* The kind of a socket of the table. */
 static enum fd_type of_record(const struct sock_rec *s)
 {
@@ -103,7 +120,9 @@ static int fill_one(struct sock_table *t, const struct proc_fds *p,
 			r->fd_types[of_record(&t->socks[s])]++;
 			continue;
 		}
-		type = unknown_socket(proc_root, p->pid, &p->socks[i]);
+		type = of_fd_sock(&p->socks[i]);
+		if (type < 0)
+			type = unknown_socket(proc_root, p->pid, &p->socks[i]);
 		if (type < 0)
 			return type;
 		r->fd_types[type]++;

@@ -214,6 +214,12 @@ static int probe_socket(pid_t pid, int fd, struct sock_rec *r)
  * another namespace, gone), or NO_INDEX with *err set to
  * -errno (no memory, a /proc read that failed otherwise than for a
  * process or descriptor gone).
+ *
+ * What the BPF iterator read of the socket (fs->kind) spares the /proc
+ * reads that would tell the same: a socket that is not TCP is none,
+ * a TCP one has its family, and one in another state than CLOSE is
+ * alive.  Only a closed one is looked at (probe_socket), to confirm
+ * it and read the local end it had.
  */
 static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
 			    const struct fd_sock *fs, int *err)
@@ -224,7 +230,7 @@ static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
 	ssize_t n;
 	int family, probe;
 
-	if (!ps->o->nnetns)
+	if (!ps->o->nnetns || (fs->kind != FDS_UNKNOWN && fs->kind != FDS_TCP))
 		return NO_INDEX;
 	if (ps->netns_state == 0) {
 		unsigned long ns = 0;
@@ -252,7 +258,8 @@ static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
 	/* getxattr and stat follow the fd link to the socket inode. */
 	snprintf(path, sizeof(path), "%s/%d/fd/%d", ps->o->proc_root,
 		 (int)ps->p->pid, (int)fs->fd);
-	n = getxattr(path, "system.sockprotoname", proto, sizeof(proto) - 1);
+	family = fs->kind == FDS_TCP ? fs->family : 0;
+	n = family ? 0 : getxattr(path, "system.sockprotoname", proto, sizeof(proto) - 1);
 	/* ENOENT: closed since; ERANGE: a longer name than TCPv6;
 	 * ENODATA, EOPNOTSUPP: not a socket any more. */
 	if (n < 0 && errno != ENOENT && errno != ESRCH && errno != ERANGE &&
@@ -261,15 +268,17 @@ static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
 		ps->fail_what = "fd";
 		return NO_INDEX;
 	}
-	if (n <= 0)
+	if (!family && n <= 0)
 		return NO_INDEX;
-	proto[n] = '\0';
-	if (!strcmp(proto, "TCP"))
-		family = AF_INET;
-	else if (!strcmp(proto, "TCPv6"))
-		family = AF_INET6;
-	else
-		return NO_INDEX;
+	if (!family) {
+		proto[n] = '\0';
+		if (!strcmp(proto, "TCP"))
+			family = AF_INET;
+		else if (!strcmp(proto, "TCPv6"))
+			family = AF_INET6;
+		else
+			return NO_INDEX;
+	}
 	if (!(ps->o->families & (family == AF_INET ? FAMILY_INET : FAMILY_INET6)))
 		return NO_INDEX;
 	/* The descriptor may hold another file by now. */
@@ -295,7 +304,8 @@ static uint32_t record_dead(struct sock_table *t, struct proc_scan *ps,
 	r->uid = st.st_uid;
 	r->has_local = 0;
 	r->released = 0;
-	probe = probe_socket(ps->p->pid, fs->fd, r);
+	probe = fs->kind == FDS_TCP && fs->state != ST_CLOSE ?
+			PROBE_ALIVE : probe_socket(ps->p->pid, fs->fd, r);
 	if (probe <= 0) {
 		t->nsocks--; /* closed since, or gone */
 		if (probe < 0) {

@@ -1,11 +1,13 @@
 /*
- * Source: BPF iterators (src/bpf/sockaudit.bpf.c), loaded with libbpf
- * from the skeleton bpftool generated at build time, which holds the
- * compiled programs: nothing is read from disk but the kernel's BTF.
+ * Source: BPF iterators (src/bpf/sockaudit.bpf.c), loaded from the
+ * light skeleton bpftool generated at build time, which holds the
+ * compiled programs and a loader program: the kernel relocates them
+ * (CO-RE) against its own BTF, so no library parses the megabytes of
+ * /sys/kernel/btf/vmlinux in this process.
  *
- * The programs are loaded once per process and kept: loading parses
- * the kernel's BTF (megabytes) and runs the verifier, which --watch and
- * the exporter should not pay at every audit.  Each read creates a new
+ * The programs are loaded once per process and kept: loading still
+ * runs the verifier, which --watch and the exporter should not pay at
+ * every audit.  Each read creates a new
  * iterator, in the network namespace the thread is in at that moment.
  * Built without SOCKAUDIT_BPF (no clang, bpftool or libbpf), only the
  * decoder is here and loading says -EOPNOTSUPP.
@@ -87,16 +89,25 @@ int bpf_decode_tcp(const void *buf, size_t len, struct sock_table *t,
 	return 0;
 }
 
+/* What bpf_dump_tcp decodes into, for bpf_read_iter_each. */
+struct tcp_sink {
+	struct sock_table *t;
+	unsigned families;
+	uint32_t states;
+};
+
+static int tcp_chunk(const void *buf, size_t len, void *arg)
+{
+	const struct tcp_sink *k = arg;
+
+	return bpf_decode_tcp(buf, len, k->t, k->families, k->states);
+}
+
 int bpf_dump_tcp(struct sock_table *t, unsigned families, uint32_t states)
 {
-	void *buf = NULL;
-	size_t len = 0;
-	int rc = bpf_read_iter(BPF_ITER_TCP, &buf, &len);
+	struct tcp_sink k = { t, families, states };
 
-	if (!rc)
-		rc = bpf_decode_tcp(buf, len, t, families, states);
-	free(buf);
-	return rc;
+	return bpf_read_iter_each(BPF_ITER_TCP, sizeof(struct sa_tcp_rec), tcp_chunk, &k);
 }
 
 const char *bpf_load_error(int err)
@@ -109,6 +120,8 @@ const char *bpf_load_error(int err)
 	case -EPERM:
 	case -EACCES:
 		return "needs CAP_BPF and CAP_PERFMON";
+	case -ENODATA:
+		return "cannot read the kernel's CONFIG_HZ (/boot/config-RELEASE or /proc/config.gz)";
 	default:
 		return NULL;
 	}
@@ -116,13 +129,16 @@ const char *bpf_load_error(int err)
 
 #ifdef SOCKAUDIT_BPF
 
+#include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <zlib.h>
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
+/* The light skeleton (bpftool gen skeleton -L): a loader program the
+ * kernel runs does the CO-RE relocations against the BTF it already
+ * holds, so nothing here parses /sys/kernel/btf/vmlinux. */
 #include "sockaudit.skel.h"
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
@@ -131,70 +147,88 @@ const char *bpf_load_error(int err)
 
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sa_bpf *loaded;
-static struct bpf_link *links[3];
+static int link_fd[3] = { -1, -1, -1 };
 static int load_result = 1; /* 1: not tried yet */
-
-/* libbpf prints to stderr by default: low-level code says nothing. */
-static int quiet_print(enum libbpf_print_level level, const char *fmt,
-		       va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
 
 int bpf_built(void)
 {
 	return 1;
 }
 
-/* At exit: libbpf's allocations freed, for the memory checkers. */
+/* At exit: the skeleton's memory freed, for the memory checkers. */
 static void unload(void)
 {
-	int i;
-
-	for (i = 0; i < 3; i++) {
-		bpf_link__destroy(links[i]);
-		links[i] = NULL;
-	}
 	sa_bpf__destroy(loaded);
 	loaded = NULL;
+}
+
+/* The value of "CONFIG_HZ=" in one line of a kernel configuration, or
+ * 0 when the line is another. */
+static int hz_of_line(const char *line)
+{
+	static const char key[] = "CONFIG_HZ=";
+	long v;
+
+	if (strncmp(line, key, sizeof(key) - 1) != 0)
+		return 0;
+	v = strtol(line + sizeof(key) - 1, NULL, 10);
+	return v > 0 && v <= 100000 ? (int)v : 0;
+}
+
+/*
+ * The running kernel's CONFIG_HZ, where libbpf looks for it:
+ * /boot/config-RELEASE, then /proc/config.gz (gzip reads either).
+ * The skeleton carries the build host's value, which another kernel
+ * need not share.  Returns HZ or -ENODATA.
+ */
+static int kernel_hz(void)
+{
+	char path[PATH_MAX], line[256];
+	const char *paths[2] = { path, "/proc/config.gz" };
+	struct utsname u;
+	int i, hz = 0;
+
+	if (uname(&u) < 0)
+		paths[0] = NULL;
+	else
+		snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+	for (i = 0; i < 2 && !hz; i++) {
+		gzFile f = paths[i] ? gzopen(paths[i], "rb") : NULL;
+
+		if (!f)
+			continue;
+		while (!hz && gzgets(f, line, (int)sizeof(line)))
+			hz = hz_of_line(line);
+		gzclose(f);
+	}
+	return hz ? hz : -ENODATA;
 }
 
 /* Load and attach the three iterators.  Returns 0 or -errno. */
 static int load_once(void)
 {
-	struct bpf_program *progs[3];
 	struct sa_bpf *skel;
-	int i, err;
+	int hz, err;
 
 	if (access(BTF_PATH, R_OK) < 0)
 		return errno == EACCES ? -EPERM : -ENOENT;
-	libbpf_set_print(quiet_print);
+	hz = kernel_hz();
+	if (hz < 0)
+		return hz;
 	skel = sa_bpf__open();
 	if (!skel)
-		return errno ? -errno : -EINVAL;
+		return -ENOMEM;
+	skel->kconfig->CONFIG_HZ = hz;
 	err = sa_bpf__load(skel);
+	if (!err)
+		err = sa_bpf__attach(skel);
 	if (err) {
 		sa_bpf__destroy(skel);
 		return err < 0 ? err : -EINVAL;
 	}
-	progs[BPF_ITER_TCP] = skel->progs.sa_tcp;
-	progs[BPF_ITER_TASK_FILE] = skel->progs.sa_task_file;
-	progs[BPF_ITER_TASK] = skel->progs.sa_task;
-	for (i = 0; i < 3; i++) {
-		links[i] = bpf_program__attach_iter(progs[i], NULL);
-		if (!links[i]) {
-			err = errno ? -errno : -EINVAL;
-			while (i-- > 0) {
-				bpf_link__destroy(links[i]);
-				links[i] = NULL;
-			}
-			sa_bpf__destroy(skel);
-			return err;
-		}
-	}
+	link_fd[BPF_ITER_TCP] = skel->links.sa_tcp_fd;
+	link_fd[BPF_ITER_TASK_FILE] = skel->links.sa_task_file_fd;
+	link_fd[BPF_ITER_TASK] = skel->links.sa_task_fd;
 	loaded = skel;
 	atexit(unload);
 	return 0;
@@ -210,6 +244,19 @@ int bpf_load(void)
 	rc = load_result;
 	pthread_mutex_unlock(&load_lock);
 	return rc;
+}
+
+/* A new iterator of a link: BPF_ITER_CREATE.  Returns its fd or
+ * -errno. */
+static int iter_create(int link)
+{
+	union bpf_attr attr;
+	long fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.iter_create.link_fd = (__u32)link;
+	fd = syscall(__NR_bpf, BPF_ITER_CREATE, &attr, sizeof(attr));
+	return fd < 0 ? -errno : (int)fd;
 }
 
 /* Read an iterator fd to its end into a growing buffer.  Returns 0 or
@@ -263,7 +310,7 @@ int bpf_read_iter(enum bpf_iter_kind kind, void **buf, size_t *len)
 		return rc;
 	if ((unsigned)kind > BPF_ITER_TASK)
 		return -EINVAL;
-	fd = bpf_iter_create(bpf_link__fd(links[kind]));
+	fd = iter_create(link_fd[kind]);
 	if (fd < 0)
 		return fd;
 	rc = read_whole(fd, &b, len);
@@ -273,7 +320,65 @@ int bpf_read_iter(enum bpf_iter_kind kind, void **buf, size_t *len)
 	return rc;
 }
 
+/* Bytes read at a time by bpf_read_iter_each: a few of the iterator's
+ * own buffers (8 pages), which is what one read gives at most. */
+#define ITER_CHUNK (256u << 10)
+
+int bpf_read_iter_each(enum bpf_iter_kind kind, size_t rec_size,
+		       int (*each)(const void *buf, size_t len, void *arg), void *arg)
+{
+	unsigned char *b;
+	size_t have = 0;
+	int rc = bpf_load(), fd;
+
+	if (rc)
+		return rc;
+	if ((unsigned)kind > BPF_ITER_TASK || !rec_size || rec_size > ITER_CHUNK)
+		return -EINVAL;
+	b = malloc(ITER_CHUNK);
+	if (!b)
+		return -ENOMEM;
+	fd = iter_create(link_fd[kind]);
+	if (fd < 0) {
+		free(b);
+		return fd;
+	}
+	for (;;) {
+		ssize_t n = read(fd, b + have, ITER_CHUNK - have);
+		size_t whole;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : have ? -EBADMSG : 0;
+			break;
+		}
+		have += (size_t)n;
+		/* Whole records to the caller; a piece of one waits. */
+		whole = have - have % rec_size;
+		rc = whole ? each(b, whole, arg) : 0;
+		if (rc)
+			break;
+		memmove(b, b + whole, have - whole);
+		have -= whole;
+	}
+	close(fd);
+	free(b);
+	return rc;
+}
+
 #else /* !SOCKAUDIT_BPF */
+
+int bpf_read_iter_each(enum bpf_iter_kind kind, size_t rec_size,
+		       int (*each)(const void *buf, size_t len, void *arg), void *arg)
+{
+	(void)kind;
+	(void)rec_size;
+	(void)each;
+	(void)arg;
+	return -EOPNOTSUPP;
+}
+
 
 int bpf_built(void)
 {

@@ -46,6 +46,17 @@ enum bpf_iter_kind { BPF_ITER_TCP, BPF_ITER_TASK_FILE, BPF_ITER_TASK };
 int bpf_read_iter(enum bpf_iter_kind kind, void **buf, size_t *len);
 
 /*
+ * The records of one iterator, read a chunk at a time: each(buf, len,
+ * arg) gets whole records of rec_size bytes (len a multiple of it), in
+ * order, until the end or until it returns non-zero.  No buffer of the
+ * whole: memory stays flat however many records there are.  Returns 0,
+ * each's first non-zero result, -EBADMSG when the records end in a
+ * piece of one, or -errno.
+ */
+int bpf_read_iter_each(enum bpf_iter_kind kind, size_t rec_size,
+		       int (*each)(const void *buf, size_t len, void *arg), void *arg);
+
+/*
  * Decode a buffer of iter/tcp records into the table (no I/O; tests
  * feed it records directly).  Returns 0, -EBADMSG when len is not a
  * whole number of records, or -ENOMEM.

@@ -378,6 +378,10 @@ START_TEST(test_decode_fds)
 		fd_rec(10, 1, SA_FD_OTHER, 0),	 fd_rec(10, 5, SA_FD_TCP, 333),
 	};
 
+	f[1].family = AF_INET6;
+	f[1].state = ST_CLOSE; /* a dead one: what owners.c is told by */
+	f[2].family = AF_UNIX;
+	f[2].state = SA_SOCK_UNIX; /* its kind, for fd_types */
 	f[3].state = SA_FILE_PIPE;
 	f[4].state = SA_FILE_ANON_INODE;
 	f[5].state = SA_FILE_OTHER;
@@ -407,6 +411,12 @@ START_TEST(test_decode_fds)
 	ck_assert_uint_eq(s.procs[1].socks[0].inode, 111);
 	ck_assert_int_eq(s.procs[1].socks[1].fd, 4); /* UDP, UNIX: joined too */
 	ck_assert_uint_eq(s.procs[1].socks[1].inode, 222);
+	/* What the iterator said of each: owners.c needs no /proc read to
+	 * tell a dead TCP socket, nor that another kind is none. */
+	ck_assert_uint_eq(s.procs[1].socks[0].kind, FDS_TCP);
+	ck_assert_uint_eq(s.procs[1].socks[0].family, AF_INET6);
+	ck_assert_uint_eq(s.procs[1].socks[0].state, ST_CLOSE);
+	ck_assert_uint_eq(s.procs[1].socks[1].kind, FDS_UNIX);
 	ck_assert_uint_eq(s.procs[1].fd_types[FDT_FILE], 1);
 	ck_assert_uint_eq(s.procs[1].fd_types[FDT_PIPE], 1);
 	ck_assert_uint_eq(s.procs[1].fd_types[FDT_ANON_INODE], 1);

@@ -48,15 +48,23 @@ enum sa_file_kind {
 	SA_FILE_OTHER = 3,	/* nsfs: "net:[N]", "mnt:[N]", ... */
 };
 
+/* What a socket that is not TCP is (sa_fd_rec.state with SA_FD_SOCKET),
+ * as /proc's sockprotoname would sort it. */
+enum sa_sock_kind {
+	SA_SOCK_OTHER = 0,
+	SA_SOCK_UDP = 1,  /* AF_INET or AF_INET6, SOCK_DGRAM, IPPROTO_UDP */
+	SA_SOCK_UNIX = 2, /* AF_UNIX, any type */
+};
+
 /* One descriptor of a process (iter/task_file). */
 struct sa_fd_rec {
 	__u32 tgid; /* the process, as our PID namespace numbers it */
 	__s32 fd;
 	__u32 inode; /* of the socket; 0 when not a socket */
 	__u8 kind;   /* enum sa_fd_kind */
-	__u8 state;  /* SA_FD_TCP: the socket's TCP state; SA_FD_OTHER:
-		      * enum sa_file_kind */
-	__u8 family; /* SA_FD_TCP: AF_INET or AF_INET6 */
+	__u8 state;  /* SA_FD_TCP: the socket's TCP state; SA_FD_SOCKET:
+		      * enum sa_sock_kind; SA_FD_OTHER: enum sa_file_kind */
+	__u8 family; /* a socket's address family */
 	__u8 pad;
 };
 

@@ -35,8 +35,11 @@ extern int CONFIG_HZ __kconfig;
 #define TCP_ST_LISTEN 10
 #define TCP_ST_TIME_WAIT 6
 #define TCP_ST_NEW_SYN_RECV 12
+#define AF_UNIX_NUM 1
 #define IPPROTO_TCP_NUM 6
+#define IPPROTO_UDP_NUM 17
 #define SOCK_STREAM_NUM 1
+#define SOCK_DGRAM_NUM 2
 #define RLIMIT_NOFILE_NUM 7
 #define PF_KTHREAD_FLAG 0x00200000
 #define PIPEFS_MAGIC_NUM 0x50495045
@@ -211,14 +214,20 @@ int sa_task_file(struct bpf_iter__task_file *ctx)
 		r.kind = SA_FD_SOCKET;
 		r.inode = (__u32)file->f_inode->i_ino;
 		sk = so->sk;
-		if (sk && sk->sk_protocol == IPPROTO_TCP_NUM &&
-		    sk->sk_type == SOCK_STREAM_NUM) {
+		if (sk) {
 			__u8 fam = (__u8)sk->__sk_common.skc_family;
+			__u16 proto = sk->sk_protocol, type = sk->sk_type;
 
-			if (fam == AF_INET || fam == AF_INET6) {
+			r.family = fam;
+			if (fam == AF_UNIX_NUM) {
+				r.state = SA_SOCK_UNIX;
+			} else if (fam != AF_INET && fam != AF_INET6) {
+				/* another family: SA_SOCK_OTHER */
+			} else if (proto == IPPROTO_TCP_NUM && type == SOCK_STREAM_NUM) {
 				r.kind = SA_FD_TCP;
-				r.family = fam;
 				r.state = (__u8)sk->__sk_common.skc_state;
+			} else if (proto == IPPROTO_UDP_NUM && type == SOCK_DGRAM_NUM) {
+				r.state = SA_SOCK_UDP;
 			}
 		}
 	}
