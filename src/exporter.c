@@ -45,6 +45,7 @@
 #include <microhttpd.h>
 
 #include "diag.h"
+#include "exporter_conns.h"
 #include "exporter_http.h"
 #include "exporter_scrape.h"
 #include "snapshot.h"
@@ -77,6 +78,7 @@ struct exporter {
 	const struct options *o;
 	struct MHD_Daemon *d;
 	struct scrapes sc;	 /* the waiting list, the audit thread's */
+	struct conns conns;	 /* who holds the connection slots */
 	atomic_uint in_flight;	 /* requests begun and not yet answered */
 };
 
@@ -114,6 +116,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 						  e->sc.canned[CANNED_BUSY]);
 		*state = s;
 		atomic_fetch_add(&e->in_flight, 1);
+		conns_busy(c, true);
 	}
 	if (s->resumed)
 		return MHD_queue_response(c, s->status, s->resp);
@@ -152,9 +155,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
 	struct exporter *e = cls;
 	struct scrape *s = *state;
 
-	(void)c;
 	(void)toe;
 	if (s) {
+		conns_busy(c, false);
 		*state = NULL;
 		scrape_free(s);
 		atomic_fetch_sub(&e->in_flight, 1);
@@ -183,6 +186,7 @@ static void *loop_thread(void *arg)
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(e->d, MHD_DAEMON_INFO_EPOLL_FD);
 	struct epoll_event ev = { .events = EPOLLIN }, got[4];
 	long long drain_end = 0;
+	unsigned hurry = 0;
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 
 	if (ep < 0 || !di || epoll_ctl(ep, EPOLL_CTL_ADD, di->epoll_fd, &ev) < 0 ||
@@ -198,6 +202,12 @@ static void *loop_thread(void *arg)
 
 		if (MHD_get_timeout(e->d, &t) == MHD_YES)
 			wait = t < 1000 ? (int)t : 1000;
+		/* After an eviction libmicrohttpd closes the connections at
+		 * one run and listens again at the next: no waiting. */
+		if (hurry) {
+			hurry--;
+			wait = 0;
+		}
 		if (ep >= 0)
 			epoll_wait(ep, got, 4, wait);
 		else
@@ -205,6 +215,8 @@ static void *loop_thread(void *arg)
 		(void)!read(e->sc.wakefd, &n, sizeof(n));
 		scrapes_resume_answered(&e->sc);
 		MHD_run(e->d);
+		if (conns_evict(&e->conns))
+			hurry = 2;
 		if (atomic_load(&e->sc.stopping)) {
 			if (!drain_end) {
 				MHD_socket lfd = MHD_quiesce_daemon(e->d);
@@ -297,13 +309,15 @@ static struct MHD_Daemon *start_daemon(struct exporter *e, int fd)
 
 	if (e->o->listen_addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	e->conns.limit = connection_limit();
 	return MHD_start_daemon(flags, 0, NULL, NULL, handle, e,
 				MHD_OPTION_EXTERNAL_LOGGER, exporter_mhd_log, &log_state,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, e,
 				MHD_OPTION_LISTEN_SOCKET, fd,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 				(size_t)EXPORTER_MEMORY_LIMIT,
-				MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
+				MHD_OPTION_CONNECTION_LIMIT, e->conns.limit,
+				MHD_OPTION_NOTIFY_CONNECTION, conns_notify, &e->conns,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)EXPORTER_TIMEOUT_S,
 				MHD_OPTION_END);
 }
@@ -346,6 +360,8 @@ int exporter_run(const struct options *o)
 	}
 	if (scrapes_init(&e.sc, o) == 0) {
 		log_state.refused = &e.sc.refused;
+		e.conns.evicted = &e.sc.evicted;
+		e.conns.log = &log_state;
 		e.d = start_daemon(&e, fd);
 	}
 	if (e.d && pthread_create(&auditor, NULL, scrapes_audit_thread, &e.sc) == 0) {

@@ -291,6 +291,202 @@ START_TEST(test_slowloris_and_silent)
 }
 END_TEST
 
+static double metric_value(int port, const char *name);
+static double cpu_seconds(pid_t pid);
+
+/* ---- one address holding the connection slots ---- */
+
+/* A TCP socket from 127.0.0.2 connected to 127.0.0.1:port, or -1. */
+static int connect_from_other(int port)
+{
+	struct sockaddr_in from = { .sin_family = AF_INET };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	from.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&from, sizeof(from)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Keep n_slow slowloris (a header byte every 2 s) and n_silent silent
+ * connections open from 127.0.0.2, opening a new one for each the
+ * exporter closes. */
+static void *hog(void *arg)
+{
+	static const char head[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+	struct hostile *h = arg;
+	long long next_byte = 0;
+
+	while (!h->stop) {
+		bool dribble_now = test_now_ms() >= next_byte;
+
+		for (int i = 0; i < h->n_slow + h->n_silent && !h->stop; i++) {
+			struct pollfd pfd = { .fd = h->fds[i], .events = POLLIN };
+			char b[256];
+
+			/* Closed by the exporter: gone, or an answer to drop. */
+			if (h->fds[i] >= 0 && poll(&pfd, 1, 0) > 0 &&
+			    recv(h->fds[i], b, sizeof(b), MSG_DONTWAIT) <= 0) {
+				close(h->fds[i]);
+				h->fds[i] = -1;
+			}
+			if (h->fds[i] >= 0 && i < h->n_slow && dribble_now &&
+			    send(h->fds[i], "a", 1, MSG_NOSIGNAL) < 0) {
+				close(h->fds[i]);
+				h->fds[i] = -1;
+			}
+			if (h->fds[i] < 0) {
+				h->fds[i] = connect_from_other(h->port);
+				if (h->fds[i] < 0)
+					continue;
+				h->opened++;
+				if (i < h->n_slow)
+					(void)!send(h->fds[i], head, sizeof(head) - 1, MSG_NOSIGNAL);
+			}
+		}
+		if (dribble_now)
+			next_byte = test_now_ms() + 2000;
+		sleep_ms(100);
+	}
+	return NULL;
+}
+
+/* One GET /metrics on a kept-alive connection, as Prometheus scrapes:
+ * the status (0: closed or no answer within timeout_ms). */
+static int scrape_kept_alive(int fd, int timeout_ms)
+{
+	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+	long long deadline = test_now_ms() + timeout_ms;
+	char *buf = malloc(1 << 20), *end = NULL;
+	size_t got = 0, want = 0;
+	int status = 0;
+
+	ck_assert_ptr_nonnull(buf);
+	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(req) - 1)) {
+		free(buf);
+		return 0;
+	}
+	while (got < (1 << 20) - 1 && test_now_ms() < deadline) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, (int)(deadline - test_now_ms())) <= 0)
+			break;
+		n = recv(fd, buf + got, (1 << 20) - 1 - got, 0);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		buf[got] = '\0';
+		if (!end && (end = strstr(buf, "\r\n\r\n"))) {
+			const char *cl = strcasestr(buf, "\r\nContent-Length:");
+
+			if (!cl || cl > end)
+				break;
+			want = (size_t)(end + 4 - buf) + strtoul(cl + 17, NULL, 10);
+		}
+		if (end && got >= want) {
+			status = atoi(buf + 9);
+			break;
+		}
+	}
+	free(buf);
+	return status;
+}
+
+/*
+ * Many slow and silent connections from one address (127.0.0.2), more
+ * than the exporter has slots (a limit of 300 descriptors leaves 172),
+ * reopened as soon as closed: scrapes from another address, on new
+ * connections and on one kept alive as Prometheus does, are answered
+ * all the same, and the kept-alive one is never closed.
+ */
+START_TEST(test_one_address_holds_the_slots)
+{
+	enum { SLOW = 300, SILENT = 100, SCRAPES = 5, SCRAPE_MS = 15000 };
+	char progs[600];
+	struct hostile h = { .n_slow = SLOW, .n_silent = SILENT };
+	struct bg_proc e;
+	pthread_t th;
+	long long t0, ms, worst = 0, flood_ms;
+	int ok = 0, kept_ok = 0, fds = 0, threads = 0, max_fds = 0, max_threads = 0, kept, lines;
+	double evicted, cpu;
+	char *err;
+
+	snprintf(progs, sizeof(progs), "%s/nofile", test_env_dir("TEST_PROGS", "build/tests/progs"));
+	exporter_start(&e, &h.port, (const char *const[]){ progs, "300", NULL },
+		       (const char *const[]){ "-P", "1", NULL });
+	kept = connect_to(h.port);
+	ck_assert_int_ge(kept, 0);
+	ck_assert_int_eq(scrape_kept_alive(kept, SCRAPE_MS), 200);
+	h.fds = malloc((SLOW + SILENT) * sizeof(int));
+	ck_assert_ptr_nonnull(h.fds);
+	for (int i = 0; i < SLOW + SILENT; i++)
+		h.fds[i] = -1;
+	cpu = cpu_seconds(e.pid);
+	flood_ms = test_now_ms();
+	ck_assert_int_eq(pthread_create(&th, NULL, hog, &h), 0);
+	sleep_ms(3000);
+	for (int i = 0; i < SCRAPES; i++) {
+		int status = scrape(h.port, "/metrics", &ms), kept_status;
+
+		if (ms > worst)
+			worst = ms;
+		t0 = test_now_ms();
+		kept_status = kept >= 0 ? scrape_kept_alive(kept, SCRAPE_MS) : 0;
+		proc_counts(e.pid, &fds, &threads);
+		max_fds = fds > max_fds ? fds : max_fds;
+		max_threads = threads > max_threads ? threads : max_threads;
+		fprintf(stderr, "one address: scrape %d: new connection %d in %lld ms, kept-alive "
+			"%d in %lld ms (fds %d, threads %d, %d hostile opened)\n", i, status, ms,
+			kept_status, test_now_ms() - t0, fds, threads, h.opened);
+		ok += status == 200;
+		if (kept_status == 200) {
+			kept_ok++;
+		} else if (kept >= 0) {
+			close(kept);
+			kept = -1;
+		}
+		if (status != 200)
+			break;
+		sleep_ms(1000);
+	}
+	h.stop = 1;
+	pthread_join(th, NULL);
+	cpu = cpu_seconds(e.pid) - cpu;
+	flood_ms = test_now_ms() - flood_ms;
+	for (int i = 0; i < SLOW + SILENT; i++)
+		if (h.fds[i] >= 0)
+			close(h.fds[i]);
+	free(h.fds);
+	if (kept >= 0)
+		close(kept);
+	evicted = metric_value(h.port, "sockaudit_exporter_connections_evicted_total");
+	err = bg_stderr(&e);
+	lines = count_lines_containing(err, "evicted");
+	fprintf(stderr, "one address: %d hostile connections opened in %lld ms; %d of %d new "
+		"scrapes 200, worst %lld ms; %d of %d kept-alive; at most %d fds, %d threads; "
+		"%.0f evicted, %.2f s of CPU, %d log lines about it\n", h.opened, flood_ms, ok,
+		SCRAPES, worst, kept_ok, SCRAPES, max_fds, max_threads, evicted, cpu, lines);
+	ck_assert_msg(lines <= 2, "stderr: %s", err);
+	free(err);
+	ck_assert_int_eq(ok, SCRAPES);
+	ck_assert_int_eq(kept_ok, SCRAPES);
+	/* Generous: the contract is 2 s on an idle host. */
+	ck_assert_int_lt(worst, 10000);
+	ck_assert_int_lt(max_threads, 64);
+	ck_assert_int_le(max_fds, 300);
+	ck_assert_msg(evicted > 0, "evicted %f", evicted);
+	exporter_stop_ok(&e);
+}
+END_TEST
+
 /* ---- a burst of concurrent scrapes ---- */
 
 struct burst {
@@ -790,6 +986,7 @@ static Suite *hostile_suite(void)
 	tcase_add_test(tc, test_burst_every_request_answered);
 	tcase_add_test(tc, test_max_requests_and_single_flight);
 	tcase_add_test(tc, test_slowloris_and_silent);
+	tcase_add_test(tc, test_one_address_holds_the_slots);
 	tcase_add_test(tc, test_gzip);
 	tcase_add_test(tc, test_scrape_timeout);
 	tcase_add_test(tc, test_max_processes);
