@@ -23,7 +23,7 @@ UNITDIR  ?= $(PREFIX)/lib/systemd/system
 UNITS     = sockaudit-exporter.service sockaudit-textfile.service \
             sockaudit-textfile.timer
 CC       ?= cc
-PKGS      = libmnl libcjson libmicrohttpd zlib
+PKGS      = libmnl libcjson libmicrohttpd zlib yaml-0.1 gnutls libcrypt
 TEST_PKGS = check libcjson
 
 CFLAGS   ?= -O2 -g
@@ -312,7 +312,7 @@ FUZZ_JOBS    ?= 1
 FUZZ_LONG_SECONDS ?= 600
 FUZZ_LONG_JOBS    ?= 2
 FUZZ_DEFS    ?=
-FUZZ_TARGETS  = procnet netlink udp unix options escape render growth http cgroup
+FUZZ_TARGETS  = procnet netlink udp unix options escape render growth http cgroup webconfig
 FUZZ_FLAGS    = -std=gnu11 -D_GNU_SOURCE -pthread -O1 -g \
                 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all -Isrc $(FUZZ_DEFS) \

@@ -5,10 +5,13 @@
 set -eu
 
 # build: compiler, pkg-config, libmnl, cJSON, libmicrohttpd (the
-# exporter's HTTP server), zlib (its gzip answers); tests: Check, and the oracles the real-socket
+# exporter's HTTP server), zlib (its gzip answers), and for its
+# --web-config libyaml (the file), GnuTLS (checking certificates and
+# keys) and libxcrypt (bcrypt); tests: Check, and the oracles the real-socket
 # tests compare against (ss from iproute2, jq); the Prometheus tests:
 # promtool and the prometheus server (Debian's prometheus package), curl
-# as their HTTP client.  lint and memory checks: cppcheck, clang-tidy,
+# as their HTTP client; openssl makes the TLS tests' certificates and
+# htpasswd (apache2-utils) their bcrypt hashes.  lint and memory checks: cppcheck, clang-tidy,
 # valgrind; fuzzing: clang and libFuzzer (libclang-rt-14-dev, only
 # recommended by clang-14).  The BPF source: clang compiles the programs,
 # llvm's llvm-strip trims them, bpftool dumps the kernel's BTF and makes
@@ -24,7 +27,7 @@ set -eu
 # node and npm are there already, then the Kubernetes API schemas of
 # the kubernetes-models package and js-yaml from the npm registry, into
 # build/npm.
-packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev zlib1g-dev check iproute2 jq curl prometheus cppcheck clang-tidy valgrind clang libclang-rt-14-dev llvm libbpf-dev bpftool build-essential dpkg-dev debhelper fakeroot lintian man-db bash-completion zsh runc containerd podman busybox-static"
+packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev zlib1g-dev libyaml-dev libgnutls28-dev libcrypt-dev check iproute2 jq curl prometheus openssl apache2-utils cppcheck clang-tidy valgrind clang libclang-rt-14-dev llvm libbpf-dev bpftool build-essential dpkg-dev debhelper fakeroot lintian man-db bash-completion zsh runc containerd podman busybox-static"
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	packages="$packages nodejs npm"

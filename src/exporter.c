@@ -20,6 +20,10 @@
  * request that announces one is answered from its headers and its
  * connection closed.
  *
+ * --web-config (exporter_web.c): TLS, basic authentication (every
+ * request, whatever its path, is checked before it is answered), and
+ * SIGHUP reading the file again.
+ *
  * Every error is one line on stderr: a request answered with an error
  * status, a failed audit (snapshot_take says why), libmicrohttpd's own
  * messages, each kind once a minute at most (a flood of refused
@@ -48,6 +52,7 @@
 #include "exporter_conns.h"
 #include "exporter_http.h"
 #include "exporter_scrape.h"
+#include "exporter_web.h"
 #include "snapshot.h"
 #include "sockaudit.h"
 
@@ -80,6 +85,7 @@ struct exporter {
 	struct scrapes sc;	 /* the waiting list, the audit thread's */
 	struct conns conns;	 /* who holds the connection slots */
 	atomic_uint in_flight;	 /* requests begun and not yet answered */
+	struct exporter_web web; /* --web-config */
 };
 
 /* libmicrohttpd's logger has its own closure, set once. */
@@ -107,6 +113,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		.first = !s,
 		.upload_size = *upload_size,
 	};
+	enum exporter_route route;
+	enum MHD_Result ret;
 
 	(void)upload_data;
 	if (!s) {
@@ -120,12 +128,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	}
 	if (s->resumed)
 		return MHD_queue_response(c, s->status, s->resp);
-	switch (exporter_route(&r)) {
-	case ROUTE_WAIT:
+	route = exporter_route(&r);
+	if (route == ROUTE_WAIT)
 		return MHD_YES;
-	case ROUTE_DISCARD:
+	if (route == ROUTE_DISCARD) {
 		*upload_size = 0;
 		return MHD_YES;
+	}
+	if (!exporter_web_authorized(&e->web, c, method, url, &ret))
+		return ret;
+	switch (route) {
+	case ROUTE_WAIT:
+	case ROUTE_DISCARD:
+		break;
 	case ROUTE_BAD_REQUEST:
 		exporter_log_request(c, method, url, MHD_HTTP_BAD_REQUEST, "HTTP/1.1 without Host");
 		return exporter_answer_text(c, MHD_HTTP_BAD_REQUEST, "bad request: HTTP/1.1 needs Host\n");
@@ -145,6 +160,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	}
 	exporter_log_request(c, method, url, MHD_HTTP_NOT_FOUND, "not found");
 	return exporter_answer_text(c, MHD_HTTP_NOT_FOUND, "not found: the metrics are at /metrics\n");
+}
+
+/* libmicrohttpd has one connection callback: the slots' record
+ * (exporter_conns.c) is made first and closed last, and holds the web
+ * config's context (without a record, out of memory, that context is
+ * kept nowhere: a reference to its generation is lost). */
+static void notify(void *cls, struct MHD_Connection *c, void **socket_context,
+		   enum MHD_ConnectionNotificationCode toe)
+{
+	struct exporter *e = cls;
+	void *none = NULL;
+	void **web;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		conns_notify(&e->conns, c, socket_context, toe);
+	web = conns_context(*socket_context);
+	exporter_web_notify(&e->web, c, web ? web : &none, toe);
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+		conns_notify(&e->conns, c, socket_context, toe);
 }
 
 /* A request has been answered (or its connection dropped): what the
@@ -213,6 +247,7 @@ static void *loop_thread(void *arg)
 		else
 			nanosleep(&(struct timespec){ 0, 10 * 1000000L }, NULL);
 		(void)!read(e->sc.wakefd, &n, sizeof(n));
+		exporter_web_swap(&e->web);
 		scrapes_resume_answered(&e->sc);
 		MHD_run(e->d);
 		if (conns_evict(&e->conns))
@@ -285,14 +320,21 @@ static unsigned connection_limit(void)
 }
 
 /* Until SIGTERM or SIGINT: scrapes past their deadline answered every
- * EXPORTER_TICK_MS. */
+ * EXPORTER_TICK_MS; SIGHUP reads the web config again, which the loop
+ * thread then takes (woken for it). */
 static void wait_for_stop(struct exporter *e, const sigset_t *stop)
 {
 	const struct timespec tick = { 0, EXPORTER_TICK_MS * 1000000L };
+	uint64_t one = 1;
 
 	for (;;) {
 		int sig = sigtimedwait(stop, NULL, &tick);
 
+		if (sig == SIGHUP) {
+			exporter_web_reload(&e->web);
+			(void)!write(e->sc.wakefd, &one, sizeof(one));
+			continue;
+		}
 		if (sig > 0 || (sig < 0 && errno != EAGAIN && errno != EINTR))
 			return;
 		scrapes_sweep_late(&e->sc);
@@ -306,40 +348,50 @@ static struct MHD_Daemon *start_daemon(struct exporter *e, int fd)
 	/* Its event loop is ours (loop_thread): connections are resumed
 	 * there, between two runs, never while a handler runs. */
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem tls[5];
 
 	if (e->o->listen_addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	exporter_web_options(&e->web, &flags, tls);
 	e->conns.limit = connection_limit();
 	return MHD_start_daemon(flags, 0, NULL, NULL, handle, e,
 				MHD_OPTION_EXTERNAL_LOGGER, exporter_mhd_log, &log_state,
+				MHD_OPTION_ARRAY, tls,
+				MHD_OPTION_NOTIFY_CONNECTION, notify, e,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, e,
 				MHD_OPTION_LISTEN_SOCKET, fd,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 				(size_t)EXPORTER_MEMORY_LIMIT,
 				MHD_OPTION_CONNECTION_LIMIT, e->conns.limit,
-				MHD_OPTION_NOTIFY_CONNECTION, conns_notify, &e->conns,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)EXPORTER_TIMEOUT_S,
 				MHD_OPTION_END);
 }
 
-int exporter_run(const struct options *o)
+int exporter_run(const struct options *o, struct webconfig *wc)
 {
 	static struct exporter e;
 	pthread_t auditor, looper;
 	struct snapshot s;
 	sigset_t stop_sigs;
+	char err[512];
 	int fd, status;
 
 	memset(&e, 0, sizeof(e));
 	e.o = o;
 	e.sc.wakefd = -1;
-	/* SIGTERM and SIGINT are taken by sigtimedwait below; blocked from
+	if (exporter_web_init(&e.web, o->web_config, wc, err, sizeof(err))) {
+		diag_warn("web config %s: %s", o->web_config, err);
+		exporter_web_fini(&e.web);
+		return EXIT_CANNOT_RUN;
+	}
+	/* SIGTERM, SIGINT and SIGHUP are taken by sigtimedwait below; blocked from
 	 * the start (every thread inherits the mask) to the end (main
 	 * returns right after: a second signal during the stop must not
 	 * kill the process), they cannot kill it halfway. */
 	sigemptyset(&stop_sigs);
 	sigaddset(&stop_sigs, SIGTERM);
 	sigaddset(&stop_sigs, SIGINT);
+	sigaddset(&stop_sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* Three threads allocate: two arenas are enough, and memory after
@@ -349,13 +401,16 @@ int exporter_run(const struct options *o)
 	/* A selection that cannot be audited (a --pid that does not exist,
 	 * no socket source) fails now, not at every scrape. */
 	status = snapshot_take(&s, o);
-	if (status)
+	if (status) {
+		exporter_web_fini(&e.web);
 		return status;
+	}
 	snapshot_free(&s);
 
 	fd = listen_socket(o);
 	if (fd < 0) {
 		diag_warn("--listen %s: %s", o->listen_arg, strerror(-fd));
+		exporter_web_fini(&e.web);
 		return EXIT_CANNOT_RUN;
 	}
 	if (scrapes_init(&e.sc, o) == 0) {
@@ -382,5 +437,6 @@ out:
 	close(fd);
 	log_state.refused = NULL;
 	scrapes_fini(&e.sc);
+	exporter_web_fini(&e.web);
 	return status;
 }

@@ -28,6 +28,7 @@ struct conn {
 	int family;		/* AF_INET, AF_INET6; 0: unknown */
 	int fd;
 	bool busy, closing;
+	void *ctx; /* conns_context */
 };
 
 /* An eviction candidate: a connection and its age rank (0: oldest). */
@@ -109,6 +110,13 @@ void conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 	if (k->closing)
 		cs->closing--;
 	free(k);
+}
+
+void **conns_context(void *socket_context)
+{
+	struct conn *k = socket_context;
+
+	return k ? &k->ctx : NULL;
 }
 
 void conns_busy(struct MHD_Connection *c, bool busy)

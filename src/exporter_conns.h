@@ -38,6 +38,11 @@ unsigned conns_reserve(unsigned limit);
 void conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 		  enum MHD_ConnectionNotificationCode toe);
 
+/* The place a connection's record keeps another module's context for
+ * it (socket_context: what conns_notify set), or NULL when it has no
+ * record. */
+void **conns_context(void *socket_context);
+
 /* A request is being answered on c (from its first handler call to
  * its completion): not evicted meanwhile. */
 void conns_busy(struct MHD_Connection *c, bool busy);

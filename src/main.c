@@ -23,6 +23,7 @@
 #include "report.h"
 #include "snapshot.h"
 #include "watch.h"
+#include "webconfig.h"
 
 /* The --max assertion, judged after the report.  Returns an exit status. */
 static int judge_max(const struct options *o, const struct audit *a)
@@ -103,6 +104,28 @@ static int close_stdout(int status, const char *what)
 	return EXIT_CANNOT_RUN;
 }
 
+/*
+ * --web-config, read and checked before anything listens.  Returns 0
+ * (*wc zeroed without the option), or the exit status after one line:
+ * EXIT_USAGE for invalid content, EXIT_CANNOT_RUN for a file that
+ * cannot be read.
+ */
+static int read_web_config(const struct options *o, struct webconfig *wc)
+{
+	char err[1024];
+	int rc;
+
+	memset(wc, 0, sizeof(*wc));
+	if (!o->web_config)
+		return 0;
+	rc = webconfig_read(o->web_config, wc, err, sizeof(err));
+	if (!rc)
+		return 0;
+	webconfig_free(wc);
+	diag_warn("web config %s: %s", o->web_config, rc == -ENOMEM ? "out of memory" : err);
+	return rc == -EINVAL ? EXIT_USAGE : EXIT_CANNOT_RUN;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -134,9 +157,13 @@ int main(int argc, char **argv)
 		options_free(&o);
 		return close_stdout(EXIT_OK, "the version");
 	}
-	if (o.has_listen)
-		rc = exporter_run(&o);
-	else
+	if (o.has_listen) {
+		struct webconfig wc;
+
+		rc = read_web_config(&o, &wc);
+		if (!rc)
+			rc = exporter_run(&o, &wc);
+	} else
 		rc = o.has_watch ? watch_run(&o) : audit_once(&o);
 	options_free(&o);
 	return close_stdout(rc, "the report");

@@ -165,6 +165,11 @@ const struct opt_def opt_table[] = {
 	  "40); more get 503 at once; scrapes that come\n"
 	  "during an audit share its result", SEC_EXPORTER,
 	  FIELD(max_requests), .min = 1, .max = 100000 },
+	{ "web-config", 0, KIND_FILE, "FILE", NULL,
+	  "TLS and basic authentication for --listen:\n"
+	  "the exporter toolkit's web configuration\n"
+	  "file (YAML); SIGHUP reads it again", SEC_EXPORTER,
+	  FIELD(web_config) },
 
 	{ "help", 'h', KIND_SET, NULL, NULL,
 	  "show this help and exit", SEC_GENERAL, FIELD(action), .set = ACTION_HELP },

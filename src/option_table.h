@@ -29,6 +29,7 @@ enum opt_kind {
 	KIND_NETNS,    /* a namespace name or path: appended to o->netns */
 	KIND_LISTEN,   /* ADDR:PORT: o->listen_addr, listen_len, listen_arg */
 	KIND_NAMES,    /* names: appended to a struct name_list */
+	KIND_FILE,     /* a file name: the const char * field points at it */
 	KIND_COUNT
 };
 

@@ -107,6 +107,7 @@ static const char *const kind_complete[KIND_COUNT] = {
 	[KIND_RATE] = "value",	  [KIND_ENUM] = "enum",	  [KIND_STATES] = "list",
 	[KIND_FLAGS] = "list",	  [KIND_PORTS] = "value", [KIND_PIDS] = "pids",
 	[KIND_NETNS] = "netns",	  [KIND_LISTEN] = "value", [KIND_NAMES] = "value",
+	[KIND_FILE] = "file",
 };
 
 /*
@@ -259,6 +260,9 @@ static void expected_text(const struct opt_def *d, char *buf, size_t len)
 	case KIND_NAMES:
 		snprintf(buf, len, "a comma-separated list of names");
 		return;
+	case KIND_FILE:
+		snprintf(buf, len, "a file name");
+		return;
 	case KIND_LISTEN:
 		snprintf(buf, len, "ADDR:PORT with a numeric address (127.0.0.1:9477, "
 			 "[::1]:9477, 0.0.0.0:9477)");
@@ -390,6 +394,11 @@ static int read_value(struct options *o, const struct opt_def *d, const char *ar
 		return append_netns(o, arg);
 	case KIND_NAMES:
 		return append_names(field, arg);
+	case KIND_FILE:
+		if (!*arg)
+			return -EINVAL;
+		memcpy(field, &arg, sizeof(arg));
+		return 0;
 	case KIND_LISTEN:
 		if (parse_listen_addr(arg, &o->listen_addr, &o->listen_len))
 			return -EINVAL;
@@ -474,6 +483,8 @@ static int check_combinations(const struct options *o, char *err, size_t errlen)
 		msg = "--max-growth needs --watch and --count (it is judged after the last sample)";
 	else if (o->has_listen && o->format == FORMAT_JSON)
 		msg = "--listen serves the Prometheus format only: drop --json/--format";
+	else if (o->web_config && !o->has_listen)
+		msg = "--web-config needs --listen";
 	else if (o->has_listen && o->has_max)
 		msg = "--max judges one run: it has no meaning with --listen";
 	else if (o->has_listen && o->has_watch)

@@ -32,6 +32,7 @@ struct options {
 	uint64_t count;	    /* --count samples */
 	double max_growth;  /* --max-growth, sockets per minute */
 	const char *listen_arg; /* --listen as given, for messages */
+	const char *web_config; /* --web-config FILE; NULL: plain HTTP */
 	const char **netns; /* --netns NAME|PATH, in the order given */
 	size_t nnetns;
 	struct name_list units;	     /* --unit */

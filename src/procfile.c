@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 int procfile_each_line(const char *path, int (*each)(const char *line, void *ctx),
 		       void *ctx)
@@ -36,6 +37,29 @@ int procfile_each_line(const char *path, int (*each)(const char *line, void *ctx
 	free(line);
 	fclose(f);
 	return rc;
+}
+
+int procfile_each_family(const char *proc_root, const char *name, bool v4,
+			 bool v6,
+			 int (*read_one)(const char *path, int family, void *ctx),
+			 void *ctx)
+{
+	char path[4096];
+	int rc;
+
+	if (v4) {
+		snprintf(path, sizeof(path), "%s/net/%s", proc_root, name);
+		rc = read_one(path, AF_INET, ctx);
+		if (rc)
+			return rc;
+	}
+	if (v6) {
+		snprintf(path, sizeof(path), "%s/net/%s6", proc_root, name);
+		rc = read_one(path, AF_INET6, ctx);
+		if (rc && !(rc == -ENOENT && v4))
+			return rc;
+	}
+	return 0;
 }
 
 const char *procfile_next_field(const char *p)

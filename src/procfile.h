@@ -20,6 +20,18 @@
 int procfile_each_line(const char *path, int (*each)(const char *line, void *ctx),
 		       void *ctx);
 
+/*
+ * A table kept in one file per address family: call
+ * read_one(path, family, ctx) for PROC_ROOT/net/NAME (AF_INET, when v4) and
+ * then PROC_ROOT/net/NAME6 (AF_INET6, when v6).  A missing NAME6 is no
+ * error when NAME was read (a kernel without IPv6).  Returns 0 or the
+ * first error read_one returned.
+ */
+int procfile_each_family(const char *proc_root, const char *name, bool v4,
+			 bool v6,
+			 int (*read_one)(const char *path, int family, void *ctx),
+			 void *ctx);
+
 /* Skip spaces and tabs; the start of the next field, or NULL at the end
  * of the line. */
 const char *procfile_next_field(const char *p);

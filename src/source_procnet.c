@@ -120,14 +120,6 @@ static int add_line(const char *line, void *arg)
 	return 0;
 }
 
-static int read_file(const char *path, int family, struct sock_table *t,
-		     uint32_t states, struct procnet_stats *st)
-{
-	struct read_ctx c = { family, t, states, st };
-
-	return procfile_each_line(path, add_line, &c);
-}
-
 /* Reads of a file that listed a socket twice, after the first. */
 #define READ_RETRIES 3
 
@@ -137,14 +129,17 @@ static int read_file(const char *path, int family, struct sock_table *t,
  * up to READ_RETRIES times; the last read is kept without its repeats
  * and st->inconsistent set.  Returns 0 or -errno.
  */
-static int read_family(const char *path, int family, struct sock_table *t,
-		       uint32_t states, struct procnet_stats *st)
+static int read_family(const char *path, int family, void *arg)
 {
+	struct read_ctx *c = arg;
+	struct sock_table *t = c->t;
+	struct procnet_stats *st = c->st;
 	struct procnet_stats before = *st;
 	size_t mark = t->nsocks;
 
+	c->family = family;
 	for (int attempt = 0;; attempt++) {
-		int rc = read_file(path, family, t, states, st);
+		int rc = procfile_each_line(path, add_line, c);
 		ssize_t repeats;
 
 		if (rc)
@@ -166,22 +161,14 @@ static int read_family(const char *path, int family, struct sock_table *t,
 int procnet_read(const char *proc_root, struct sock_table *t,
 		 unsigned families, uint32_t states, struct procnet_stats *st)
 {
-	char path[4096];
-	int rc;
+	struct read_ctx c;
 
+	/* Cleared before c points at it (cppcheck: ctuuninitvar). */
 	memset(st, 0, sizeof(*st));
-	if (families & FAMILY_INET) {
-		snprintf(path, sizeof(path), "%s/net/tcp", proc_root);
-		rc = read_family(path, AF_INET, t, states, st);
-		if (rc)
-			return rc;
-	}
-	if (families & FAMILY_INET6) {
-		snprintf(path, sizeof(path), "%s/net/tcp6", proc_root);
-		rc = read_family(path, AF_INET6, t, states, st);
-		/* A kernel without IPv6 has no tcp6: nothing to read. */
-		if (rc && !(rc == -ENOENT && (families & FAMILY_INET)))
-			return rc;
-	}
-	return 0;
+	c.family = 0;
+	c.t = t;
+	c.states = states;
+	c.st = st;
+	return procfile_each_family(proc_root, "tcp", families & FAMILY_INET,
+				    families & FAMILY_INET6, read_family, &c);
 }

@@ -88,32 +88,25 @@ static int add_line(const char *line, void *arg)
 }
 
 /* One file into the table.  Returns 0 or -errno. */
-static int read_file(const char *path, int family, struct sock_table *t,
-		     uint32_t states, struct udp_stats *st)
+static int read_file(const char *path, int family, void *arg)
 {
-	struct read_ctx c = { family, t, states, st };
+	struct read_ctx *c = arg;
 
-	return procfile_each_line(path, add_line, &c);
+	c->family = family;
+	return procfile_each_line(path, add_line, c);
 }
 
 int udp_proc_read(const char *proc_root, struct sock_table *t,
 		  unsigned families, uint32_t states, struct udp_stats *st)
 {
-	char path[4096];
-	int rc;
+	struct read_ctx c;
 
+	/* Cleared before c points at it (cppcheck: ctuuninitvar). */
 	memset(st, 0, sizeof(*st));
-	if (families & FAMILY_INET) {
-		snprintf(path, sizeof(path), "%s/net/udp", proc_root);
-		rc = read_file(path, AF_INET, t, states, st);
-		if (rc)
-			return rc;
-	}
-	if (families & FAMILY_INET6) {
-		snprintf(path, sizeof(path), "%s/net/udp6", proc_root);
-		rc = read_file(path, AF_INET6, t, states, st);
-		if (rc && !(rc == -ENOENT && (families & FAMILY_INET)))
-			return rc;
-	}
-	return 0;
+	c.family = 0;
+	c.t = t;
+	c.states = states;
+	c.st = st;
+	return procfile_each_family(proc_root, "udp", families & FAMILY_INET,
+				    families & FAMILY_INET6, read_file, &c);
 }

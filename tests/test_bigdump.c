@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "lib/testlib.h"
+#include "lib/runsuite.h"
 
 #define DEFAULT_CONNECTIONS 50000
 #define MAX_CONNECTIONS 1000000
@@ -586,7 +587,6 @@ int main(void)
 {
 	Suite *su = suite_create("bigdump");
 	TCase *tc = tcase_create("load");
-	SRunner *sr;
 	int failed;
 
 	/* Set-up, eight audits and sixteen ss runs; generous for ASan and
@@ -595,9 +595,6 @@ int main(void)
 	tcase_add_checked_fixture(tc, NULL, load_stop);
 	tcase_add_test(tc, test_big_dump);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = run_suite(su);
 	return failed != 0;
 }

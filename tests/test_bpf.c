@@ -26,6 +26,7 @@
 #include "lib/keyset.h"
 #include "lib/scenario.h"
 #include "lib/testlib.h"
+#include "lib/runsuite.h"
 
 /* Past the 1 s idle threshold the runs use. */
 #define PAST_IDLE_MS 1250
@@ -451,11 +452,5 @@ static Suite *bpf_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(bpf_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return run_suite(bpf_suite());
 }

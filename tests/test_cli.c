@@ -16,6 +16,7 @@
 
 #include "lib/testlib.h"
 #include "sockaudit.h"
+#include "lib/runsuite.h"
 
 #define MAXARGS 8
 
@@ -530,11 +531,5 @@ static Suite *cli_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(cli_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return run_suite(cli_suite());
 }

@@ -26,6 +26,7 @@
 #include "lib/nstest.h"
 #include "lib/testlib.h"
 #include "option_table.h"
+#include "lib/runsuite.h"
 
 #define MAX_ROWS 64
 #define MAX_WORDS 16
@@ -893,7 +894,6 @@ static Suite *completion_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
 	const char *why;
 	int failed;
 
@@ -907,10 +907,7 @@ int main(void)
 		fprintf(stderr, "test_completion: %s: --netns names not tried\n", why);
 	}
 	snprintf(zsh_dir, sizeof(zsh_dir), "/tmp/sockaudit-zsh-%d", (int)getpid());
-	sr = srunner_create(completion_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = run_suite(completion_suite());
 	if (zsh_remove_dir() != 0)
 		fprintf(stderr, "test_completion: %s not removed\n", zsh_dir);
 	nstest_delete_all();

@@ -225,16 +225,9 @@ static void check_processes(const cJSON *doc)
  * the host holds (lport: its port on the host) and the one it closed. */
 static void check_sockets(const cJSON *doc, int held, int closed)
 {
-	const cJSON *s;
-
 	ck_assert_msg(json_socket_by_ports(doc, 8080, -1), "no httpd listener");
 	ck_assert_msg(json_socket_by_ports(doc, 9090, 0), "no nc listener");
-	s = json_socket_by_ports(doc, 9090, held);
-	ck_assert_msg(s, "no connection from port %d", held);
-	ctr_str_is(s, "state", "established");
-	s = json_socket_by_ports(doc, 9090, closed);
-	ck_assert_msg(s, "no connection from port %d", closed);
-	ctr_str_is(s, "state", "close_wait");
+	ctr_check_connections(doc, held, closed);
 }
 
 /* The pod's group: the pod's keys and its sockets by state. */
@@ -300,18 +293,7 @@ START_TEST(test_containerd_pod)
 
 	/* httpd answers the host; the host holds one connection to nc and
 	 * closes another, which its sleep keeps in CLOSE-WAIT. */
-	ck_assert_msg(ctr_sh_wait(WAIT_MS, "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | "
-				  "busybox nc %s 8080 2>/dev/null | grep -q '^HTTP/1'", ip),
-		      "httpd in the container does not answer on %s:8080", ip);
-	fd = ctr_connect(ip, 9090, WAIT_MS, &held);
-	close(ctr_connect(ip, 9090, WAIT_MS, &closed));
-	ck_assert_msg(ctr_sh_wait(WAIT_MS, "ip netns exec %s ss -Htnp state close-wait "
-				  "'( sport = :9090 )' | grep -q users:", netns),
-		      "no CLOSE-WAIT held in %s", netns);
-	ck_assert_msg(ctr_sh_wait(WAIT_MS, "ip netns exec %s ss -Htnp state established "
-				  "'( sport = :9090 and dport = :%d )' | grep -q users:",
-				  netns, held),
-		      "no ESTABLISHED held in %s", netns);
+	fd = ctr_traffic(ip, netns, WAIT_MS, &held, &closed);
 
 	/* Selections, from either file: each gives the container's
 	 * processes and sockets. */

@@ -27,6 +27,7 @@
 #include "lib/http.h"
 #include "lib/scenario.h"
 #include "lib/testlib.h"
+#include "lib/runsuite.h"
 
 #define START_MS 30000
 #define STOP_MS 20000
@@ -1231,11 +1232,5 @@ static Suite *hostile_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(hostile_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return run_suite(hostile_suite());
 }

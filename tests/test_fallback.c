@@ -12,6 +12,7 @@
 
 #include "lib/scenario.h"
 #include "lib/testlib.h"
+#include "lib/runsuite.h"
 
 static char preload[4200], asan[4200];
 static const char *shim_env[3];
@@ -164,11 +165,5 @@ static Suite *fallback_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(fallback_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return run_suite(fallback_suite());
 }

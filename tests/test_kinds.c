@@ -24,6 +24,7 @@
 #include "lib/http.h"
 #include "lib/keyset.h"
 #include "lib/testlib.h"
+#include "lib/runsuite.h"
 
 /* The running helper. */
 struct helper {
@@ -631,12 +632,8 @@ static Suite *kinds_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(kinds_suite());
-	int failed;
+	int failed = run_suite(kinds_suite());
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
 	bg_cleanup_all();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return failed;
 }

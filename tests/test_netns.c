@@ -34,6 +34,7 @@
 #include "lib/nstest.h"
 #include "lib/scenario.h"
 #include "lib/testlib.h"
+#include "lib/runsuite.h"
 
 static char ns_a[32], ns_b[32];
 
@@ -684,7 +685,6 @@ static Suite *netns_suite(void)
 int main(void)
 {
 	const char *why = NULL;
-	SRunner *sr;
 	int failed;
 	bool leaked;
 
@@ -699,10 +699,7 @@ int main(void)
 		nstest_delete_all();
 		return 1;
 	}
-	sr = srunner_create(netns_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = run_suite(netns_suite());
 
 	/* Nothing left behind. */
 	nstest_delete_all();

@@ -30,6 +30,7 @@
 #include "lib/keyset.h"
 #include "lib/scenario.h"
 #include "lib/testlib.h"
+#include "lib/runsuite.h"
 
 #define NSCEN 8
 /* The canonical text of one socket. */
@@ -510,11 +511,5 @@ static Suite *oracle_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(oracle_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return run_suite(oracle_suite());
 }

@@ -33,6 +33,7 @@
 #include <cjson/cJSON.h>
 
 #include "lib/testlib.h"
+#include "lib/runsuite.h"
 
 #define MAXARGS 10
 
@@ -561,11 +562,5 @@ static Suite *output_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(output_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(output_suite());
 }

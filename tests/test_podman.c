@@ -188,18 +188,7 @@ START_TEST(test_podman_container)
 	ck_assert_str_eq(want_name, name);
 
 	/* The same traffic as test_containerd's. */
-	ck_assert_msg(ctr_sh_wait(WAIT_MS, "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | "
-				  "busybox nc %s 8080 2>/dev/null | grep -q '^HTTP/1'", ip),
-		      "httpd in the container does not answer on %s:8080", ip);
-	fd = ctr_connect(ip, 9090, WAIT_MS, &held);
-	close(ctr_connect(ip, 9090, WAIT_MS, &closed));
-	ck_assert_msg(ctr_sh_wait(WAIT_MS, "ip netns exec %s ss -Htnp state close-wait "
-				  "'( sport = :9090 )' | grep -q users:", netns),
-		      "no CLOSE-WAIT held in %s", netns);
-	ck_assert_msg(ctr_sh_wait(WAIT_MS, "ip netns exec %s ss -Htnp state established "
-				  "'( sport = :9090 and dport = :%d )' | grep -q users:",
-				  netns, held),
-		      "no ESTABLISHED held in %s", netns);
+	fd = ctr_traffic(ip, netns, WAIT_MS, &held, &closed);
 
 	/* Selections: each gives the container's processes and sockets. */
 	snprintf(pidstr, sizeof(pidstr), "%d", (int)task_pid);
@@ -220,15 +209,8 @@ START_TEST(test_podman_container)
 				      "%s %s: no container process", args[0], args[1]);
 			ck_assert(json_socket_by_ports(doc, 9090, 0));
 			if (i > 0) {
-				const cJSON *s;
-
 				ck_assert(json_socket_by_ports(doc, 8080, 0));
-				s = json_socket_by_ports(doc, 9090, held);
-				ck_assert_msg(s, "no connection from port %d", held);
-				ctr_str_is(s, "state", "established");
-				s = json_socket_by_ports(doc, 9090, closed);
-				ck_assert_msg(s, "no connection from port %d", closed);
-				ctr_str_is(s, "state", "close_wait");
+				ctr_check_connections(doc, held, closed);
 			}
 			cJSON_Delete(doc);
 		}

@@ -27,6 +27,7 @@
 
 #include "lib/scenario.h"
 #include "lib/testlib.h"
+#include "lib/runsuite.h"
 
 #define NOBODY 65534
 #define NOBODY_COMM "priv-nobody"
@@ -429,7 +430,6 @@ int main(void)
 {
 	Suite *su = suite_create("privileges");
 	TCase *tc = tcase_create("nobody");
-	SRunner *sr;
 	int failed;
 
 	tcase_set_timeout(tc, 120);
@@ -437,9 +437,6 @@ int main(void)
 	tcase_add_loop_test(tc, test_unprivileged_whole_host, 0, 2);
 	tcase_add_test(tc, test_unprivileged_selection);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = run_suite(su);
 	return failed != 0;
 }

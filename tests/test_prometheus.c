@@ -29,8 +29,10 @@
 
 #include "lib/http.h"
 #include "lib/prom.h"
+#include "lib/promserver.h"
 #include "lib/scenario.h"
 #include "lib/testlib.h"
+#include "lib/runsuite.h"
 
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -1358,69 +1360,6 @@ END_TEST
 
 /* ---- a real Prometheus ---- */
 
-static void url_encode(const char *in, char *out, size_t len)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = 0;
-
-	for (; *in && n + 4 < len; in++) {
-		unsigned char c = (unsigned char)*in;
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.') {
-			out[n++] = (char)c;
-		} else {
-			out[n++] = '%';
-			out[n++] = hex[c >> 4];
-			out[n++] = hex[c & 15];
-		}
-	}
-	out[n] = '\0';
-}
-
-/* An instant query; the "result" array of a successful answer (in
- * *doc, to free), or NULL. */
-static cJSON *prom_query(int port, const char *query, cJSON **doc, char **raw)
-{
-	char path[1024], enc[900];
-	struct http_resp r;
-	cJSON *data, *st;
-
-	*doc = NULL;
-	url_encode(query, enc, sizeof(enc));
-	snprintf(path, sizeof(path), "/api/v1/query?query=%s", enc);
-	if (http_request("127.0.0.1", port, "GET", path, 10000, &r) || r.status != 200) {
-		http_free(&r);
-		return NULL;
-	}
-	*doc = cJSON_Parse(r.body);
-	if (raw)
-		*raw = strdup(r.body);
-	http_free(&r);
-	st = cJSON_GetObjectItemCaseSensitive(*doc, "status");
-	data = cJSON_GetObjectItemCaseSensitive(*doc, "data");
-	if (!cJSON_IsString(st) || strcmp(st->valuestring, "success") || !data)
-		return NULL;
-	return cJSON_GetObjectItemCaseSensitive(data, "result");
-}
-
-/* The value of the result's series whose `label` is `value`, or -1. */
-static double result_value(const cJSON *result, const char *label, const char *value)
-{
-	const cJSON *s;
-
-	cJSON_ArrayForEach(s, result) {
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(s, "metric");
-		const cJSON *l = cJSON_GetObjectItemCaseSensitive(m, label);
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(s, "value");
-
-		if (cJSON_IsString(l) && !strcmp(l->valuestring, value) &&
-		    cJSON_GetArraySize(v) == 2)
-			return atof(cJSON_GetArrayItem(v, 1)->valuestring);
-	}
-	return -1;
-}
-
 /*
  * Debian's prometheus on a free loopback port scrapes `sockaudit
  * --listen` every second; the leaker's client hangs up 3 connections
@@ -1431,7 +1370,7 @@ static double result_value(const cJSON *result, const char *label, const char *v
 START_TEST(test_real_prometheus)
 {
 	char dir[] = "/tmp/sockaudit-prometheus-XXXXXX", cfg[PATH_MAX], data[PATH_MAX];
-	char arg_cfg[PATH_MAX + 32], arg_data[PATH_MAX + 32], arg_web[64], port[16];
+	char port[16];
 	char line[64], *raw = NULL;
 	struct bg_proc prom, e;
 	struct leak l;
@@ -1458,39 +1397,7 @@ START_TEST(test_real_prometheus)
 		"scrape_configs:\n  - job_name: sockaudit\n    static_configs:\n"
 		"      - targets: ['127.0.0.1:%d']\n", eport);
 	fclose(f);
-	for (int attempt = 0; attempt < 5; attempt++) {
-		const char *argv[] = { "prometheus", arg_cfg, arg_data, arg_web,
-				       "--log.level=warn", NULL };
-
-		pport = free_port();
-		snprintf(arg_cfg, sizeof(arg_cfg), "--config.file=%s", cfg);
-		snprintf(arg_data, sizeof(arg_data), "--storage.tsdb.path=%s", data);
-		snprintf(arg_web, sizeof(arg_web), "--web.listen-address=127.0.0.1:%d", pport);
-		ck_assert_int_eq(bg_start(&prom, argv, false), 0);
-		deadline = test_now_ms() + 60000;
-		while (test_now_ms() < deadline && !bg_exited(&prom)) {
-			struct http_resp r;
-
-			if (!http_request("127.0.0.1", pport, "GET", "/-/ready", 2000, &r) &&
-			    r.status == 200) {
-				http_free(&r);
-				break;
-			}
-			http_free(&r);
-			sleep_ms(200);
-		}
-		if (prom.pid)
-			break;
-		{
-			char *err = bg_stderr(&prom);
-
-			ck_assert_msg(strstr(err, "address already in use"),
-				      "prometheus exited: %s", err);
-			free(err);
-		}
-		bg_free(&prom);
-	}
-	ck_assert_msg(prom.pid > 0, "prometheus did not start");
+	promserver_start(&prom, &pport, cfg, data);
 
 	/* The target is up and the leak's connections are there, not yet
 	 * in CLOSE-WAIT. */
@@ -1498,9 +1405,9 @@ START_TEST(test_real_prometheus)
 	do {
 		sleep_ms(500);
 		cJSON_Delete(doc);
-		res = prom_query(pport, "sockaudit_flagged_sockets{flag=\"close_wait\"}", &doc,
+		res = promserver_query(pport, "sockaudit_flagged_sockets{flag=\"close_wait\"}", &doc,
 				 NULL);
-		v = res ? result_value(res, "port", port) : -1;
+		v = res ? promserver_result_value(res, "port", port) : -1;
 	} while (v != 0 && test_now_ms() < deadline);
 	ck_assert_msg(v == 0, "before the leak: close_wait for port %s is %g", port, v);
 	cJSON_Delete(doc);
@@ -1515,9 +1422,9 @@ START_TEST(test_real_prometheus)
 		cJSON_Delete(doc);
 		free(raw);
 		raw = NULL;
-		res = prom_query(pport, "sockaudit_flagged_sockets{flag=\"close_wait\"}", &doc,
+		res = promserver_query(pport, "sockaudit_flagged_sockets{flag=\"close_wait\"}", &doc,
 				 &raw);
-		v = res ? result_value(res, "port", port) : -1;
+		v = res ? promserver_result_value(res, "port", port) : -1;
 	} while (v != 3 && test_now_ms() < deadline);
 	ck_assert_msg(v == 3, "Prometheus never showed the 3 CLOSE-WAIT sockets: %s",
 		      raw ? raw : "(no answer)");
@@ -1594,11 +1501,5 @@ static Suite *prom_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(prom_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return run_suite(prom_suite());
 }

@@ -22,6 +22,7 @@
 
 #include "lib/scenario.h"
 #include "lib/testlib.h"
+#include "lib/runsuite.h"
 
 #define REQUIRE(cond, ...)                         \
 	do {                                       \
@@ -452,7 +453,6 @@ int main(void)
 	Suite *su = suite_create("races");
 	TCase *pid = tcase_create("pid");
 	TCase *limits = tcase_create("limits");
-	SRunner *sr;
 	int failed;
 
 	/* Hang bounds.  300 runs took 36 s on a quiet host, 155 s beside
@@ -465,9 +465,6 @@ int main(void)
 	tcase_set_timeout(limits, 900);
 	tcase_add_test(limits, test_descriptor_limits);
 	suite_add_tcase(su, limits);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = run_suite(su);
 	return failed != 0;
 }

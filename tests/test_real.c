@@ -21,6 +21,7 @@
 
 #include "lib/scenario.h"
 #include "lib/testlib.h"
+#include "lib/runsuite.h"
 
 /* Sleep past the 1 s idle threshold used throughout. */
 #define PAST_IDLE_MS 1250
@@ -1519,11 +1520,5 @@ static Suite *real_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(real_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return run_suite(real_suite());
 }

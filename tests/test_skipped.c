@@ -18,6 +18,7 @@
 
 #include "lib/scenario.h"
 #include "lib/testlib.h"
+#include "lib/runsuite.h"
 
 /* One case: a source, a family, which socket the dump skips. */
 struct skip_row {
@@ -197,11 +198,5 @@ static Suite *skipped_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(skipped_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(skipped_suite());
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "lib/testlib.h"
+#include "lib/runsuite.h"
 
 /* A listener on 127.0.0.1, kernel-chosen port. */
 static int listen_loopback(int *port)
@@ -206,15 +207,11 @@ int main(void)
 {
 	Suite *su = suite_create("stress");
 	TCase *tc = tcase_create("churn");
-	SRunner *sr;
 	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_audit_under_churn);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = run_suite(su);
 	return failed != 0;
 }

@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "workload.h"
 #include "table.h"
+#include "lib/runsuite.h"
 
 #define NROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -1219,11 +1220,5 @@ static Suite *audit_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(audit_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(audit_suite());
 }

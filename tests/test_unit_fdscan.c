@@ -15,6 +15,7 @@
 #include "fdscan.h"
 #include "owners.h"
 #include "sockaudit.h"
+#include "lib/runsuite.h"
 
 static char root[64];
 
@@ -235,7 +236,6 @@ int main(void)
 {
 	Suite *su = suite_create("fdscan");
 	TCase *tc = tcase_create("fixture");
-	SRunner *sr;
 	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -246,9 +246,6 @@ int main(void)
 	tcase_add_loop_test(tc, test_pid_check_rows, 0,
 			    (int)(sizeof(pid_rows) / sizeof(pid_rows[0])));
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = run_suite(su);
 	return failed != 0;
 }

@@ -10,6 +10,7 @@
 
 #include "growth.h"
 #include "table.h"
+#include "lib/runsuite.h"
 
 /* A one-group audit: server port `port` with `n` sockets. */
 struct one_sample {
@@ -469,11 +470,5 @@ static Suite *growth_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(growth_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(growth_suite());
 }

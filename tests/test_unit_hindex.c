@@ -13,6 +13,7 @@
 
 #include "hindex.h"
 #include "vec.h"
+#include "lib/runsuite.h"
 
 /* How a row's keys hash. */
 enum shape { SEQUENTIAL, SAME_HASH, HIGH_BITS, SPARSE };
@@ -164,7 +165,6 @@ int main(void)
 {
 	Suite *su = suite_create("hindex");
 	TCase *tc = tcase_create("hindex");
-	SRunner *sr;
 	int failed;
 
 	tcase_add_loop_test(tc, test_put_find, 0, (int)(sizeof(rows) / sizeof(rows[0])));
@@ -172,9 +172,6 @@ int main(void)
 	tcase_add_test(tc, test_vec);
 	tcase_add_test(tc, test_bytes_hash);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = run_suite(su);
 	return failed != 0;
 }

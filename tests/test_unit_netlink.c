@@ -26,6 +26,7 @@
 #include "source_netlink.h"
 #include "source_procnet.h"
 #include "table.h"
+#include "lib/runsuite.h"
 
 #define NROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -906,14 +907,6 @@ static Suite *netlink_suite(void)
 
 int main(void)
 {
-	const char *d = getenv("TEST_DATA");
-	SRunner *sr;
-	int failed;
-
-	snprintf(data_dir, sizeof(data_dir), "%s", d ? d : "tests/data");
-	sr = srunner_create(netlink_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	snprintf(data_dir, sizeof(data_dir), "%s", test_data_dir());
+	return run_suite(netlink_suite());
 }

@@ -13,6 +13,7 @@
 
 #include "parse.h"
 #include "sockaudit.h"
+#include "lib/runsuite.h"
 
 /* ---- parse_uint ---------------------------------------------------- */
 
@@ -782,11 +783,5 @@ static Suite *parse_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(parse_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(parse_suite());
 }

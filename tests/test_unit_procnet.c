@@ -20,6 +20,7 @@
 
 #include "source_procnet.h"
 #include "table.h"
+#include "lib/runsuite.h"
 
 #define NROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -360,10 +361,8 @@ static char bad_root[PATH_MAX];
 
 static void set_roots(void)
 {
-	const char *d = getenv("TEST_DATA");
+	const char *d = test_data_dir();
 
-	if (!d)
-		d = "tests/data";
 	snprintf(proc_root, sizeof(proc_root), "%s/proc", d);
 	snprintf(bad_root, sizeof(bad_root), "%s/proc-malformed", d);
 }
@@ -676,13 +675,9 @@ static Suite *procnet_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
 	int failed;
 
 	set_roots();
-	sr = srunner_create(procnet_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = run_suite(procnet_suite());
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -34,6 +34,7 @@
 #include "table.h"
 #include "text.h"
 #include "workload.h"
+#include "lib/runsuite.h"
 
 #define HOSTILE "\x1b[31mev\nil\t\"q\"\\\xff\xc2\x9b"
 #define HOSTILE_TABLE "\\x1b[31mev\\x0ail\\x09\"q\"\\\\\\xff\\xc2\\x9b"
@@ -1078,14 +1079,6 @@ static Suite *render_suite(void)
 
 int main(void)
 {
-	const char *d = getenv("TEST_DATA");
-	SRunner *sr;
-	int failed;
-
-	snprintf(data_dir, sizeof(data_dir), "%s", d ? d : "tests/data");
-	sr = srunner_create(render_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	snprintf(data_dir, sizeof(data_dir), "%s", test_data_dir());
+	return run_suite(render_suite());
 }

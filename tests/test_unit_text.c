@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "text.h"
+#include "lib/runsuite.h"
 
 #define NROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -525,11 +526,5 @@ static Suite *text_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(text_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(text_suite());
 }

@@ -24,6 +24,7 @@
 #include "cgroup.h"
 #include "table.h"
 #include "workload.h"
+#include "lib/runsuite.h"
 
 #define ID(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
 #define A ID("a1")
@@ -632,14 +633,6 @@ static Suite *workload_suite(void)
 
 int main(void)
 {
-	const char *d = getenv("TEST_DATA");
-	SRunner *sr;
-	int failed;
-
-	snprintf(data_dir, sizeof(data_dir), "%s", d ? d : "tests/data");
-	sr = srunner_create(workload_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	snprintf(data_dir, sizeof(data_dir), "%s", test_data_dir());
+	return run_suite(workload_suite());
 }

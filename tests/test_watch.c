@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "lib/testlib.h"
+#include "lib/runsuite.h"
 
 extern char **environ;
 
@@ -1898,11 +1899,5 @@ static Suite *watch_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(watch_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return run_suite(watch_suite());
 }

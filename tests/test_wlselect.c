@@ -26,6 +26,7 @@
 
 #include "lib/cgtest.h"
 #include "lib/testlib.h"
+#include "lib/runsuite.h"
 
 #define X52(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
 	c c c c c c c c c c c c c c c c c c
@@ -599,15 +600,11 @@ static Suite *wlselect_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
 	int failed;
 
 	test_pid = getpid();
 	cgtest_find();
-	sr = srunner_create(wlselect_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = run_suite(wlselect_suite());
 	teardown();
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

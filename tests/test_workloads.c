@@ -28,6 +28,7 @@
 
 #include "lib/cgtest.h"
 #include "lib/testlib.h"
+#include "lib/runsuite.h"
 
 #define ID(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
 #define POD_UID "5a5a5a5a-1111-2222-3333-444455556666"
@@ -350,15 +351,11 @@ static Suite *workloads_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
 	int failed;
 
 	test_pid = getpid();
 	cgtest_find();
-	sr = srunner_create(workloads_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = run_suite(workloads_suite());
 	teardown();
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -71,12 +71,17 @@ def open_sockets():
     return keep
 
 
-def dump(family, seq):
-    """One sock_diag dump; returns (bytes, our port id)."""
+def tcp_req(family):
+    """inet_diag_req_v2 for every TCP socket of family, with tcp_info."""
+    return struct.pack('=BBBBI', family, socket.IPPROTO_TCP,
+                       1 << (INET_DIAG_INFO - 1), 0, 0xfff) + b'\0' * 48
+
+
+def dump(req, seq):
+    """One sock_diag dump of request req; returns (bytes, our port id).
+    record_kinds.py uses it too."""
     nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
     nl.bind((0, 0))
-    req = struct.pack('=BBBBI', family, socket.IPPROTO_TCP,
-                      1 << (INET_DIAG_INFO - 1), 0, 0xfff) + b'\0' * 48
     hdr = struct.pack('=IHHII', 16 + len(req), SOCK_DIAG_BY_FAMILY,
                       NLM_F_REQUEST_DUMP, seq, 0)
     nl.send(hdr + req)
@@ -100,8 +105,8 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else 'tests/data'
     keep = open_sockets()
     time.sleep(1.2)
-    d4, p4 = dump(socket.AF_INET, 1000)
-    d6, p6 = dump(socket.AF_INET6, 1001)
+    d4, p4 = dump(tcp_req(socket.AF_INET), 1000)
+    d6, p6 = dump(tcp_req(socket.AF_INET6), 1001)
     os.makedirs(os.path.join(out, 'netlink'), exist_ok=True)
     os.makedirs(os.path.join(out, 'proc', 'net'), exist_ok=True)
     with open(os.path.join(out, 'netlink', 'dump_inet.bin'), 'wb') as f:

@@ -31,10 +31,8 @@ import struct
 import sys
 import time
 
-NETLINK_SOCK_DIAG = 4
-SOCK_DIAG_BY_FAMILY = 20
-NLM_F_REQUEST_DUMP = 0x301
-NLMSG_ERROR, NLMSG_DONE = 2, 3
+from record import dump
+
 INET_DIAG_SKMEMINFO = 7
 UDIAG_SHOW = 0x01 | 0x02 | 0x04 | 0x10 | 0x40  # name vfs peer rqlen uid
 PATH = '/tmp/sockaudit-rec.sock'
@@ -90,29 +88,6 @@ def open_sockets():
     keep += list(socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM))
     keep.append(socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM))
     return keep
-
-
-def dump(req, seq):
-    """One sock_diag dump; returns (bytes, our port id)."""
-    nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
-    nl.bind((0, 0))
-    hdr = struct.pack('=IHHII', 16 + len(req), SOCK_DIAG_BY_FAMILY,
-                      NLM_F_REQUEST_DUMP, seq, 0)
-    nl.send(hdr + req)
-    data = b''
-    done = False
-    while not done:
-        b = nl.recv(65536)
-        data += b
-        off = 0
-        while off + 16 <= len(b):
-            ln, ty = struct.unpack_from('=IH', b, off)
-            if ty in (NLMSG_DONE, NLMSG_ERROR):
-                done = True
-            off += (ln + 3) & ~3
-    portid = nl.getsockname()[0]
-    nl.close()
-    return data, portid
 
 
 def udp_req(family):

@@ -155,6 +155,38 @@ int ctr_connect(const char *ip, int port, int timeout_ms, int *lport)
 	return fd;
 }
 
+int ctr_traffic(const char *ip, const char *netns, int timeout_ms, int *held,
+		int *closed)
+{
+	int fd;
+
+	ck_assert_msg(ctr_sh_wait(timeout_ms, "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | "
+				  "busybox nc %s 8080 2>/dev/null | grep -q '^HTTP/1'", ip),
+		      "httpd in the container does not answer on %s:8080", ip);
+	fd = ctr_connect(ip, 9090, timeout_ms, held);
+	close(ctr_connect(ip, 9090, timeout_ms, closed));
+	ck_assert_msg(ctr_sh_wait(timeout_ms, "ip netns exec %s ss -Htnp state close-wait "
+				  "'( sport = :9090 )' | grep -q users:", netns),
+		      "no CLOSE-WAIT held in %s", netns);
+	ck_assert_msg(ctr_sh_wait(timeout_ms, "ip netns exec %s ss -Htnp state established "
+				  "'( sport = :9090 and dport = :%d )' | grep -q users:",
+				  netns, *held),
+		      "no ESTABLISHED held in %s", netns);
+	return fd;
+}
+
+void ctr_check_connections(const cJSON *doc, int held, int closed)
+{
+	const cJSON *s;
+
+	s = json_socket_by_ports(doc, 9090, held);
+	ck_assert_msg(s, "no connection from port %d", held);
+	ctr_str_is(s, "state", "established");
+	s = json_socket_by_ports(doc, 9090, closed);
+	ck_assert_msg(s, "no connection from port %d", closed);
+	ctr_str_is(s, "state", "close_wait");
+}
+
 /* rmdir PATH's subdirectories, deepest first, then PATH; the number
  * that stayed. */
 static int rmdir_tree(const char *path, int depth)

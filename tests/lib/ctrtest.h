@@ -51,6 +51,21 @@ int ctr_netns_veth(const char *name, const char *hostif, int b, int c);
  * port. */
 int ctr_connect(const char *ip, int port, int timeout_ms, int *lport);
 
+/*
+ * The traffic both container tests make (the container serves httpd on
+ * ip:8080 and, with nc, port 9090 whose connections a sleep keeps):
+ * wait for httpd to answer, connect twice to ip:9090, keep the first
+ * (returned; *held: its local port) and close the second (*closed), and
+ * wait until ss in netns shows the container holding one ESTABLISHED
+ * and one CLOSE-WAIT.  The test fails after timeout_ms.
+ */
+int ctr_traffic(const char *ip, const char *netns, int timeout_ms, int *held,
+		int *closed);
+
+/* The report has the connections ctr_traffic made: from held
+ * ESTABLISHED, from closed CLOSE-WAIT. */
+void ctr_check_connections(const cJSON *doc, int held, int closed);
+
 /* Remove the cgroup directory REL (e.g. "/sockaudit-x/kubepods") and
  * everything below it, deepest first, in every hierarchy under
  * /sys/fs/cgroup.  Only empty cgroups can go; the rest stay.  Returns

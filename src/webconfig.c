@@ -1,0 +1,716 @@
+/*
+ * The exporter toolkit's web configuration file: see webconfig.h.  The
+ * YAML is libyaml's (its document loader), the checks of certificates
+ * and keys GnuTLS's, bcrypt the system's crypt (libxcrypt).
+ */
+#include "webconfig.h"
+
+#include <crypt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "text.h"
+
+/* Larger files are refused: a web config is a few lines, a PEM file a
+ * few kilobytes. */
+#define WEBCONFIG_MAX_FILE (1 << 20)
+
+static const char *const client_auth_names[] = {
+	[WC_NO_CLIENT_CERT] = "NoClientCert",
+	[WC_REQUEST_CLIENT_CERT] = "RequestClientCert",
+	[WC_REQUIRE_ANY_CLIENT_CERT] = "RequireAnyClientCert",
+	[WC_VERIFY_CLIENT_CERT_IF_GIVEN] = "VerifyClientCertIfGiven",
+	[WC_REQUIRE_AND_VERIFY_CLIENT_CERT] = "RequireAndVerifyClientCert",
+};
+
+static const char *const version_names[] = {
+	[WC_TLS_ANY] = "default", [WC_TLS10] = "TLS10", [WC_TLS11] = "TLS11", [WC_TLS12] = "TLS12", [WC_TLS13] = "TLS13",
+};
+
+/* The toolkit's keys that sockaudit refuses, with the reason. */
+static const struct {
+	const char *key, *why;
+} refused[] = {
+	{ "http_server_config", "is not supported (no HTTP/2, no extra headers)" },
+	{ "cipher_suites", "is not supported: GnuTLS's default suites are used "
+			   "(narrow them with min_version)" },
+	{ "curve_preferences", "is not supported: GnuTLS's default curves are used" },
+	{ "prefer_server_cipher_suites", "is not supported" },
+	{ "client_allowed_sans", "is not supported" },
+	{ "cert", "is not supported: give cert_file" },
+	{ "key", "is not supported: give key_file" },
+	{ "client_ca", "is not supported: give client_ca_file" },
+	{ "rate_limit", "is not supported (see --max-requests)" },
+};
+
+const char *webconfig_client_auth_name(enum webconfig_client_auth a)
+{
+	return client_auth_names[a];
+}
+
+/* Text from the file, for a message: at most max bytes of s, control
+ * bytes and invalid UTF-8 escaped (text_escape_name), so that the
+ * message stays one line.  buf holds 4 * max + 1 bytes. */
+static const char *shown(const char *s, size_t max, char *buf, size_t len)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	text_escape_name(s ? s : "", n < max ? n : max, buf, len);
+	return buf;
+}
+
+#define SHOWN(s) shown((s), 40, show, sizeof(show))
+#define SHOWN_PATH(s) shown((s), 200, show, sizeof(show))
+
+/* A message in err, after "line N: " when node is known. */
+__attribute__((format(printf, 4, 5)))
+static int fail(char *err, size_t errlen, const yaml_node_t *node, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n = 0;
+
+	va_start(ap, fmt);
+	if (node)
+		n = (size_t)snprintf(err, errlen, "line %zu: ", node->start_mark.line + 1);
+	if (n < errlen)
+		// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): clang 14 misreads glibc's va_start
+		vsnprintf(err + n, errlen - n, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static bool is_null(const yaml_node_t *n)
+{
+	const char *v = (const char *)n->data.scalar.value;
+
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
+	       !strcmp(v, "NULL");
+}
+
+/*
+ * The string value of node for key: a copy in *out (NULL for a null
+ * value).  Returns 0, -EINVAL when it is not a scalar or holds a NUL,
+ * -ENOMEM.
+ */
+static int scalar(const yaml_node_t *node, const char *key, char **out, char *err,
+		  size_t errlen)
+{
+	if (node->type != YAML_SCALAR_NODE)
+		return fail(err, errlen, node, "%s: expected a string", key);
+	if (strlen((const char *)node->data.scalar.value) != node->data.scalar.length)
+		return fail(err, errlen, node, "%s: NUL byte in the value", key);
+	free(*out);
+	*out = NULL;
+	if (is_null(node))
+		return 0;
+	*out = strdup((const char *)node->data.scalar.value);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* The key of a mapping pair as text, or NULL after a message for a key
+ * that is not a string. */
+static const char *key_text(yaml_document_t *doc, const yaml_node_pair_t *p, char *err,
+			    size_t errlen)
+{
+	yaml_node_t *k = yaml_document_get_node(doc, p->key);
+
+	if (!k || k->type != YAML_SCALAR_NODE || !k->data.scalar.value) {
+		fail(err, errlen, k, "a key must be a string");
+		return NULL;
+	}
+	return (const char *)k->data.scalar.value;
+}
+
+/* -EINVAL when key is one the toolkit knows and sockaudit refuses, or a
+ * duplicate of an earlier key of the same mapping; 0 otherwise. */
+static int refused_or_duplicate(yaml_document_t *doc, const yaml_node_t *map,
+				const yaml_node_pair_t *p, const char *key, const char *where,
+				char *err, size_t errlen)
+{
+	const yaml_node_pair_t *q;
+	char show[161];
+	size_t i;
+
+	for (q = map->data.mapping.pairs.start; q < p; q++) {
+		yaml_node_t *k = yaml_document_get_node(doc, q->key);
+
+		if (k && k->type == YAML_SCALAR_NODE &&
+		    !strcmp((const char *)k->data.scalar.value, key))
+			return fail(err, errlen, yaml_document_get_node(doc, p->key),
+				    "%s%s: given twice", where, SHOWN(key));
+	}
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (!strcmp(key, refused[i].key))
+			return fail(err, errlen, yaml_document_get_node(doc, p->key),
+				    "%s%s %s", where, key, refused[i].why);
+	return 0;
+}
+
+/* A TLS version name into *v. */
+static int tls_version(const yaml_node_t *node, const char *key,
+		       enum webconfig_tls_version *v, char *err, size_t errlen)
+{
+	char *s = NULL;
+	int rc, i;
+
+	rc = scalar(node, key, &s, err, errlen);
+	if (rc)
+		return rc;
+	*v = WC_TLS_ANY;
+	for (i = WC_TLS10; s && i <= WC_TLS13; i++)
+		if (!strcmp(s, version_names[i]))
+			*v = (enum webconfig_tls_version)i;
+	if (s && *v == WC_TLS_ANY) {
+		char show[161];
+
+		rc = fail(err, errlen, node, "tls_server_config: %s: unknown TLS version "
+			  "'%s' (TLS10, TLS11, TLS12 or TLS13)", key, SHOWN(s));
+	}
+	free(s);
+	return rc;
+}
+
+/* client_auth_type into wc->client_auth. */
+static int client_auth(const yaml_node_t *node, struct webconfig *wc, char *err,
+		       size_t errlen)
+{
+	char *s = NULL;
+	int rc, i;
+
+	rc = scalar(node, "client_auth_type", &s, err, errlen);
+	if (rc || !s)
+		return rc;
+	rc = -EINVAL;
+	for (i = WC_NO_CLIENT_CERT; i <= WC_REQUIRE_AND_VERIFY_CLIENT_CERT; i++)
+		if (!strcmp(s, client_auth_names[i])) {
+			wc->client_auth = (enum webconfig_client_auth)i;
+			rc = 0;
+		}
+	if (rc) {
+		char show[161];
+
+		fail(err, errlen, node, "tls_server_config: client_auth_type: unknown "
+		     "value '%s' (NoClientCert, RequestClientCert, RequireAnyClientCert, "
+		     "VerifyClientCertIfGiven or RequireAndVerifyClientCert)", SHOWN(s));
+	}
+	free(s);
+	return rc;
+}
+
+/* One key of tls_server_config. */
+static int tls_key(const yaml_node_t *v, const char *key, struct webconfig *wc,
+		   char *err, size_t errlen)
+{
+	char show[161];
+
+	if (!strcmp(key, "cert_file"))
+		return scalar(v, key, &wc->cert_file, err, errlen);
+	if (!strcmp(key, "key_file"))
+		return scalar(v, key, &wc->key_file, err, errlen);
+	if (!strcmp(key, "client_ca_file"))
+		return scalar(v, key, &wc->client_ca_file, err, errlen);
+	if (!strcmp(key, "client_auth_type"))
+		return client_auth(v, wc, err, errlen);
+	if (!strcmp(key, "min_version"))
+		return tls_version(v, key, &wc->min_version, err, errlen);
+	if (!strcmp(key, "max_version"))
+		return tls_version(v, key, &wc->max_version, err, errlen);
+	return fail(err, errlen, v, "tls_server_config: unknown key '%s'", SHOWN(key));
+}
+
+/* The tls_server_config mapping. */
+static int parse_tls(yaml_document_t *doc, yaml_node_t *map, struct webconfig *wc,
+		     char *err, size_t errlen)
+{
+	yaml_node_pair_t *p;
+	const char *key = NULL;
+
+	if (is_null(map))
+		return 0;
+	if (map->type != YAML_MAPPING_NODE)
+		return fail(err, errlen, map, "tls_server_config: expected a mapping");
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		int rc;
+		key = key_text(doc, p, err, errlen);
+		if (!key)
+			return -EINVAL;
+		rc = refused_or_duplicate(doc, map, p, key, "tls_server_config: ",
+						  err, errlen);
+		if (!rc)
+			rc = tls_key(yaml_document_get_node(doc, p->value), key, wc, err,
+				     errlen);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Whether hash is a bcrypt hash as htpasswd -B writes it: $2a$, $2b$ or
+ * $2y$, a two-digit cost from 04 to 31, 53 characters of bcrypt's
+ * base64, and accepted by libxcrypt (crypt_checksalt).
+ */
+static bool is_bcrypt(const char *h)
+{
+	static const char b64[] =
+		"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	int cost;
+
+	if (strlen(h) != 60 || h[0] != '$' || h[1] != '2' || !strchr("aby", h[2]) ||
+	    h[2] == '\0' || h[3] != '$' || h[6] != '$')
+		return false;
+	if (h[4] < '0' || h[4] > '9' || h[5] < '0' || h[5] > '9')
+		return false;
+	cost = (h[4] - '0') * 10 + (h[5] - '0');
+	if (cost < 4 || cost > 31 || strspn(h + 7, b64) != 53)
+		return false;
+	return crypt_checksalt(h) == CRYPT_SALT_OK;
+}
+
+/* The basic_auth_users mapping: user: bcrypt hash. */
+static int parse_users(yaml_document_t *doc, yaml_node_t *map, struct webconfig *wc,
+		       char *err, size_t errlen)
+{
+	yaml_node_pair_t *p;
+	size_t n;
+
+	if (is_null(map))
+		return 0;
+	if (map->type != YAML_MAPPING_NODE)
+		return fail(err, errlen, map, "basic_auth_users: expected a mapping of "
+			    "user: bcrypt hash");
+	n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+	wc->users = calloc(n ? n : 1, sizeof(*wc->users));
+	if (!wc->users)
+		return -ENOMEM;
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		struct webconfig_user *u = &wc->users[wc->nusers];
+		yaml_node_t *v = yaml_document_get_node(doc, p->value);
+		const char *key = NULL;
+		int rc;
+
+		key = key_text(doc, p, err, errlen);
+		if (!key)
+			return -EINVAL;
+		rc = refused_or_duplicate(doc, map, p, key, "basic_auth_users: ",
+						  err, errlen);
+		if (!rc)
+			rc = scalar(yaml_document_get_node(doc, p->key), "basic_auth_users",
+				    &u->name, err, errlen);
+		if (!rc)
+			rc = scalar(v, "basic_auth_users", &u->hash, err, errlen);
+		wc->nusers++;
+		if (rc)
+			return rc;
+		if (!u->name || !*u->name || strchr(u->name, ':'))
+			return fail(err, errlen, v, "basic_auth_users: a user name must be "
+				    "non-empty and hold no ':'");
+		if (!u->hash || !is_bcrypt(u->hash)) {
+			char show[161];
+
+			return fail(err, errlen, v, "basic_auth_users: %s: the password "
+				    "is not a bcrypt hash ($2a$, $2b$ or $2y$; make one with "
+				    "htpasswd -nbB)", SHOWN(u->name));
+		}
+	}
+	return 0;
+}
+
+/* The top-level mapping. */
+static int parse_root(yaml_document_t *doc, yaml_node_t *root, struct webconfig *wc,
+		      char *err, size_t errlen)
+{
+	yaml_node_pair_t *p;
+	const char *key = NULL;
+	char show[161];
+
+	if (!root || is_null(root))
+		return 0;
+	if (root->type != YAML_MAPPING_NODE)
+		return fail(err, errlen, root, "expected a mapping with tls_server_config "
+			    "and basic_auth_users");
+	for (p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+		yaml_node_t *v = yaml_document_get_node(doc, p->value);
+		int rc;
+
+		key = key_text(doc, p, err, errlen);
+		if (!key)
+			return -EINVAL;
+		rc = refused_or_duplicate(doc, root, p, key, "", err, errlen);
+		if (rc)
+			return rc;
+		if (!strcmp(key, "tls_server_config"))
+			rc = parse_tls(doc, v, wc, err, errlen);
+		else if (!strcmp(key, "basic_auth_users"))
+			rc = parse_users(doc, v, wc, err, errlen);
+		else
+			rc = fail(err, errlen, yaml_document_get_node(doc, p->key),
+				  "unknown key '%s'", SHOWN(key));
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* The combinations the toolkit refuses, and what TLS needs. */
+static int check_tls(struct webconfig *wc, char *err, size_t errlen)
+{
+	const char *auth = client_auth_names[wc->client_auth];
+
+	if (wc->cert_file && !wc->key_file)
+		return fail(err, errlen, NULL, "tls_server_config: cert_file without key_file");
+	if (wc->key_file && !wc->cert_file)
+		return fail(err, errlen, NULL, "tls_server_config: key_file without cert_file");
+	wc->tls = wc->cert_file != NULL;
+	if (!wc->tls && (wc->client_auth != WC_NO_CLIENT_CERT || wc->client_ca_file ||
+			 wc->min_version || wc->max_version))
+		return fail(err, errlen, NULL, "tls_server_config: needs cert_file and key_file");
+	if (wc->client_ca_file && wc->client_auth == WC_NO_CLIENT_CERT)
+		return fail(err, errlen, NULL, "tls_server_config: client_ca_file given with "
+			    "client_auth_type NoClientCert (set a client_auth_type)");
+	if (!wc->client_ca_file && (wc->client_auth == WC_VERIFY_CLIENT_CERT_IF_GIVEN ||
+				    wc->client_auth == WC_REQUIRE_AND_VERIFY_CLIENT_CERT))
+		return fail(err, errlen, NULL, "tls_server_config: client_auth_type %s "
+			    "needs client_ca_file", auth);
+	if (wc->min_version && wc->max_version && wc->min_version > wc->max_version)
+		return fail(err, errlen, NULL, "tls_server_config: min_version %s is above "
+			    "max_version %s", version_names[wc->min_version],
+			    version_names[wc->max_version]);
+	return 0;
+}
+
+int webconfig_parse(const char *buf, size_t len, struct webconfig *wc, char *err,
+		    size_t errlen)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	int rc;
+
+	memset(wc, 0, sizeof(*wc));
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		rc = parser.error == YAML_MEMORY_ERROR ? -ENOMEM : -EINVAL;
+		snprintf(err, errlen, "line %zu: %s%s%s", parser.problem_mark.line + 1,
+			 parser.problem ? parser.problem : "YAML error",
+			 parser.context ? " " : "", parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		return rc;
+	}
+	rc = parse_root(&doc, yaml_document_get_root_node(&doc), wc, err, errlen);
+	yaml_document_delete(&doc);
+	/* A second document ("---") is refused rather than ignored. */
+	if (!rc && yaml_parser_load(&parser, &doc)) {
+		if (yaml_document_get_root_node(&doc))
+			rc = fail(err, errlen, yaml_document_get_root_node(&doc),
+				  "more than one YAML document");
+		yaml_document_delete(&doc);
+	}
+	yaml_parser_delete(&parser);
+	if (!rc)
+		rc = check_tls(wc, err, errlen);
+	return rc;
+}
+
+/*
+ * The whole file at path (up to WEBCONFIG_MAX_FILE), NUL-terminated, in
+ * *out.  Returns its length or -errno (-EFBIG: too large).
+ */
+static ssize_t read_all(const char *path, char **out)
+{
+	struct stat st;
+	ssize_t n = 0, got = 0;
+	char *buf;
+	int fd, e;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		e = -errno;
+	else if (!S_ISREG(st.st_mode))
+		e = -EISDIR; /* a directory or device: not a file to read */
+	else if (st.st_size > WEBCONFIG_MAX_FILE)
+		e = -EFBIG;
+	else
+		e = 0;
+	if (e) {
+		close(fd);
+		return e;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (got <= st.st_size) {
+		n = read(fd, buf + got, (size_t)(st.st_size + 1 - got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	e = n < 0 ? -errno : 0;
+	close(fd);
+	if (e || got > st.st_size) {
+		free(buf);
+		return e ? e : -EFBIG;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	return got;
+}
+
+/* path, or dir/path when path is relative and dir given, in buf. */
+static const char *resolve(const char *dir, const char *path, char *buf, size_t len)
+{
+	if (!dir || path[0] == '/')
+		return path;
+	snprintf(buf, len, "%s/%s", dir, path);
+	return buf;
+}
+
+/* Read the file at one key into *pem.  Returns 0 or -errno with err. */
+static int load_file(const char *dir, const char *key, const char *path, char **pem,
+		     char *err, size_t errlen)
+{
+	char full[4096], show[801];
+	const char *p = resolve(dir, path, full, sizeof(full));
+	ssize_t n = read_all(p, pem);
+
+	if (n >= 0)
+		return 0;
+	snprintf(err, errlen, "tls_server_config: %s %s: %s", key, SHOWN_PATH(p),
+		 n == -EFBIG ? "larger than 1 MiB" : strerror((int)-n));
+	/* Too large is invalid content (status 2); a file that cannot be
+	 * opened or read, a directory among them, cannot be read (3). */
+	return n == -EFBIG ? -EINVAL : (int)n;
+}
+
+/*
+ * Check the certificate, key and CA with GnuTLS: the key matches the
+ * certificate, the CA file holds at least one certificate.  Then the
+ * priority string for the versions, checked by gnutls_priority_init.
+ */
+static int check_pem(struct webconfig *wc, char *err, size_t errlen)
+{
+	gnutls_certificate_credentials_t cred;
+	gnutls_datum_t cert = { (unsigned char *)wc->cert_pem, (unsigned)strlen(wc->cert_pem) };
+	gnutls_datum_t key = { (unsigned char *)wc->key_pem, (unsigned)strlen(wc->key_pem) };
+	gnutls_priority_t prio;
+	const char *where = NULL;
+	char show[801], show2[801];
+	int rc, i, lo, hi;
+
+	if (gnutls_certificate_allocate_credentials(&cred) < 0)
+		return -ENOMEM;
+	rc = gnutls_certificate_set_x509_key_mem2(cred, &cert, &key, GNUTLS_X509_FMT_PEM,
+						  NULL, 0);
+	if (rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
+		snprintf(err, errlen, "tls_server_config: key_file %s does not match "
+			 "cert_file %s", SHOWN_PATH(wc->key_file),
+			 shown(wc->cert_file, 200, show2, sizeof(show2)));
+	else if (rc < 0)
+		snprintf(err, errlen, "tls_server_config: cert_file %s, key_file %s: "
+			 "%s", SHOWN_PATH(wc->cert_file),
+			 shown(wc->key_file, 200, show2, sizeof(show2)), gnutls_strerror(rc));
+	if (rc >= 0 && wc->ca_pem) {
+		gnutls_datum_t ca = { (unsigned char *)wc->ca_pem, (unsigned)strlen(wc->ca_pem) };
+
+		rc = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM);
+		if (rc <= 0)
+			snprintf(err, errlen, "tls_server_config: client_ca_file %s: %s",
+				 SHOWN_PATH(wc->client_ca_file),
+				 rc == 0 ? "no certificate in it" : gnutls_strerror(rc));
+		rc = rc <= 0 ? -1 : 0;
+	}
+	gnutls_certificate_free_credentials(cred);
+	if (rc < 0)
+		return -EINVAL;
+	lo = wc->min_version ? (int)wc->min_version : WC_TLS12;
+	hi = wc->max_version ? (int)wc->max_version : WC_TLS13;
+	if (lo < WC_TLS10 || hi > WC_TLS13)
+		return -EINVAL; /* not from webconfig_parse */
+	rc = snprintf(wc->priorities, sizeof(wc->priorities), "NORMAL:-VERS-ALL");
+	for (i = lo; i <= hi; i++)
+		rc += snprintf(wc->priorities + rc, sizeof(wc->priorities) - (size_t)rc,
+			       ":+VERS-TLS1.%d", i - WC_TLS10);
+	rc = gnutls_priority_init(&prio, wc->priorities, &where);
+	if (rc < 0)
+		return fail(err, errlen, NULL, "tls_server_config: versions %s to %s: %s",
+			    version_names[lo], version_names[hi], gnutls_strerror(rc));
+	gnutls_priority_deinit(prio);
+	return 0;
+}
+
+int webconfig_load(struct webconfig *wc, const char *dir, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!wc->tls)
+		return 0;
+	rc = load_file(dir, "cert_file", wc->cert_file, &wc->cert_pem, err, errlen);
+	if (!rc)
+		rc = load_file(dir, "key_file", wc->key_file, &wc->key_pem, err, errlen);
+	if (!rc && wc->client_ca_file)
+		rc = load_file(dir, "client_ca_file", wc->client_ca_file, &wc->ca_pem, err,
+			       errlen);
+	if (!rc)
+		rc = check_pem(wc, err, errlen);
+	return rc;
+}
+
+int webconfig_read(const char *path, struct webconfig *wc, char *err, size_t errlen)
+{
+	char *buf = NULL, *dir, *slash;
+	ssize_t n;
+	int rc;
+
+	memset(wc, 0, sizeof(*wc));
+	n = read_all(path, &buf);
+	if (n < 0) {
+		snprintf(err, errlen, "%s", n == -EFBIG ? "larger than 1 MiB" :
+			 strerror((int)-n));
+		return n == -EFBIG ? -EINVAL : (int)n;
+	}
+	rc = webconfig_parse(buf, (size_t)n, wc, err, errlen);
+	free(buf);
+	if (rc)
+		return rc;
+	/* Relative paths are the config file's directory's, as in the
+	 * toolkit. */
+	dir = strdup(path);
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	rc = webconfig_load(wc, slash ? (slash == dir ? "/" : dir) : NULL, err, errlen);
+	free(dir);
+	return rc;
+}
+
+void webconfig_free(struct webconfig *wc)
+{
+	size_t i;
+
+	for (i = 0; i < wc->nusers; i++) {
+		free(wc->users[i].name);
+		free(wc->users[i].hash);
+	}
+	free(wc->users);
+	free(wc->cert_file);
+	free(wc->key_file);
+	free(wc->client_ca_file);
+	free(wc->cert_pem);
+	if (wc->key_pem) {
+		explicit_bzero(wc->key_pem, strlen(wc->key_pem));
+		free(wc->key_pem);
+	}
+	free(wc->ca_pem);
+	memset(wc, 0, sizeof(*wc));
+}
+
+/* Whether a and b (len bytes) are equal, in time independent of where
+ * they differ. */
+static bool same_bytes(const void *a, const void *b, size_t len)
+{
+	const volatile unsigned char *x = a, *y = b;
+	unsigned char d = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
+}
+
+/* The cache key of a check: SHA-256 of user, password and hash, each
+ * followed by a NUL.  Returns 0 or -1. */
+static int cache_key(const char *user, const char *password, const char *hash,
+		     uint8_t key[32])
+{
+	size_t lu = strlen(user) + 1, lp = strlen(password) + 1, lh = strlen(hash) + 1;
+	char *buf = malloc(lu + lp + lh);
+	int rc;
+
+	if (!buf)
+		return -1;
+	memcpy(buf, user, lu);
+	memcpy(buf + lu, password, lp);
+	memcpy(buf + lu + lp, hash, lh);
+	rc = gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, lu + lp + lh, key);
+	explicit_bzero(buf, lu + lp + lh);
+	free(buf);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Whether key is in cache c: every entry compared, in constant time. */
+static bool cache_has(const struct webconfig_cache *c, const uint8_t key[32])
+{
+	bool hit = false;
+	size_t i;
+
+	for (i = 0; i < WEBCONFIG_CACHE; i++)
+		hit |= c->used[i] && same_bytes(c->key[i], key, 32);
+	return hit;
+}
+
+static void cache_add(struct webconfig_cache *c, const uint8_t key[32])
+{
+	memcpy(c->key[c->next], key, 32);
+	c->used[c->next] = true;
+	c->next = (c->next + 1) % WEBCONFIG_CACHE;
+}
+
+/*
+ * bcrypt runs for every check that is not cached, even for an unknown
+ * user (against the first user's hash, the result then ignored), so
+ * the time does not tell which users exist.  Failures are cached too,
+ * apart (a Prometheus with a wrong password would otherwise cost a
+ * bcrypt every scrape); a new guess still costs a bcrypt, and what a
+ * cached failure's speed tells, the client learnt from its first 401.
+ */
+bool webconfig_check_user(struct webconfig *wc, const char *user, const char *password)
+{
+	const struct webconfig_user *u = NULL;
+	struct crypt_data *cd;
+	uint8_t key[32];
+	bool ok = false, have_key;
+	const char *out;
+	size_t i;
+
+	if (!wc->nusers)
+		return true;
+	for (i = 0; i < wc->nusers; i++)
+		if (!strcmp(wc->users[i].name, user))
+			u = &wc->users[i];
+	have_key = cache_key(user, password, u ? u->hash : wc->users[0].hash, key) == 0;
+	if (have_key && u && cache_has(&wc->cache, key))
+		return true;
+	if (have_key && cache_has(&wc->failed, key))
+		return false;
+	cd = calloc(1, sizeof(*cd));
+	if (!cd)
+		return false;
+	out = crypt_rn(password, u ? u->hash : wc->users[0].hash, cd, sizeof(*cd));
+	ok = u && out && strlen(out) == strlen(u->hash) &&
+	     same_bytes(out, u->hash, strlen(u->hash));
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	if (have_key)
+		cache_add(ok ? &wc->cache : &wc->failed, key);
+	return ok;
+}
