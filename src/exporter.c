@@ -49,6 +49,7 @@
 #include <microhttpd.h>
 
 #include "diag.h"
+#include "exporter_conns.h"
 #include "exporter_http.h"
 #include "exporter_scrape.h"
 #include "exporter_web.h"
@@ -82,6 +83,7 @@ struct exporter {
 	const struct options *o;
 	struct MHD_Daemon *d;
 	struct scrapes sc;	 /* the waiting list, the audit thread's */
+	struct conns conns;	 /* who holds the connection slots */
 	atomic_uint in_flight;	 /* requests begun and not yet answered */
 	struct exporter_web web; /* --web-config */
 };
@@ -122,6 +124,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 						  e->sc.canned[CANNED_BUSY]);
 		*state = s;
 		atomic_fetch_add(&e->in_flight, 1);
+		conns_busy(c, true);
 	}
 	if (s->resumed)
 		return MHD_queue_response(c, s->status, s->resp);
@@ -159,6 +162,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	return exporter_answer_text(c, MHD_HTTP_NOT_FOUND, "not found: the metrics are at /metrics\n");
 }
 
+/* libmicrohttpd has one connection callback: the slots' record
+ * (exporter_conns.c) is made first and closed last, and holds the web
+ * config's context (without a record, out of memory, that context is
+ * kept nowhere: a reference to its generation is lost). */
+static void notify(void *cls, struct MHD_Connection *c, void **socket_context,
+		   enum MHD_ConnectionNotificationCode toe)
+{
+	struct exporter *e = cls;
+	void *none = NULL;
+	void **web;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		conns_notify(&e->conns, c, socket_context, toe);
+	web = conns_context(*socket_context);
+	exporter_web_notify(&e->web, c, web ? web : &none, toe);
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+		conns_notify(&e->conns, c, socket_context, toe);
+}
+
 /* A request has been answered (or its connection dropped): what the
  * stop waits for. */
 static void completed(void *cls, struct MHD_Connection *c, void **state,
@@ -167,9 +189,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
 	struct exporter *e = cls;
 	struct scrape *s = *state;
 
-	(void)c;
 	(void)toe;
 	if (s) {
+		conns_busy(c, false);
 		*state = NULL;
 		scrape_free(s);
 		atomic_fetch_sub(&e->in_flight, 1);
@@ -198,6 +220,7 @@ static void *loop_thread(void *arg)
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(e->d, MHD_DAEMON_INFO_EPOLL_FD);
 	struct epoll_event ev = { .events = EPOLLIN }, got[4];
 	long long drain_end = 0;
+	unsigned hurry = 0;
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 
 	if (ep < 0 || !di || epoll_ctl(ep, EPOLL_CTL_ADD, di->epoll_fd, &ev) < 0 ||
@@ -213,6 +236,12 @@ static void *loop_thread(void *arg)
 
 		if (MHD_get_timeout(e->d, &t) == MHD_YES)
 			wait = t < 1000 ? (int)t : 1000;
+		/* After an eviction libmicrohttpd closes the connections at
+		 * one run and listens again at the next: no waiting. */
+		if (hurry) {
+			hurry--;
+			wait = 0;
+		}
 		if (ep >= 0)
 			epoll_wait(ep, got, 4, wait);
 		else
@@ -221,6 +250,8 @@ static void *loop_thread(void *arg)
 		exporter_web_swap(&e->web);
 		scrapes_resume_answered(&e->sc);
 		MHD_run(e->d);
+		if (conns_evict(&e->conns))
+			hurry = 2;
 		if (atomic_load(&e->sc.stopping)) {
 			if (!drain_end) {
 				MHD_socket lfd = MHD_quiesce_daemon(e->d);
@@ -322,15 +353,16 @@ static struct MHD_Daemon *start_daemon(struct exporter *e, int fd)
 	if (e->o->listen_addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	exporter_web_options(&e->web, &flags, tls);
+	e->conns.limit = connection_limit();
 	return MHD_start_daemon(flags, 0, NULL, NULL, handle, e,
 				MHD_OPTION_EXTERNAL_LOGGER, exporter_mhd_log, &log_state,
 				MHD_OPTION_ARRAY, tls,
-				MHD_OPTION_NOTIFY_CONNECTION, exporter_web_notify, &e->web,
+				MHD_OPTION_NOTIFY_CONNECTION, notify, e,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, e,
 				MHD_OPTION_LISTEN_SOCKET, fd,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 				(size_t)EXPORTER_MEMORY_LIMIT,
-				MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
+				MHD_OPTION_CONNECTION_LIMIT, e->conns.limit,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)EXPORTER_TIMEOUT_S,
 				MHD_OPTION_END);
 }
@@ -383,6 +415,8 @@ int exporter_run(const struct options *o, struct webconfig *wc)
 	}
 	if (scrapes_init(&e.sc, o) == 0) {
 		log_state.refused = &e.sc.refused;
+		e.conns.evicted = &e.sc.evicted;
+		e.conns.log = &log_state;
 		e.d = start_daemon(&e, fd);
 	}
 	if (e.d && pthread_create(&auditor, NULL, scrapes_audit_thread, &e.sc) == 0) {

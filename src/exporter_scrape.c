@@ -65,6 +65,9 @@ static void render_counters(FILE *f, struct scrapes *sc)
 		{ "sockaudit_exporter_connections_refused_total",
 		  "Connections refused: at the connection limit, out of descriptors or memory.",
 		  offsetof(struct scrapes, refused) },
+		{ "sockaudit_exporter_connections_evicted_total",
+		  "Idle or slow connections closed to free slots, the busiest client's first.",
+		  offsetof(struct scrapes, evicted) },
 	};
 
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {

@@ -48,6 +48,7 @@ struct scrapes {
 	atomic_ullong rejected;	 /* 503 past --max-requests */
 	atomic_ullong late;	 /* 503 past the scrape timeout */
 	atomic_ullong refused;	 /* connections libmicrohttpd refused */
+	atomic_ullong evicted;	 /* connections evicted (exporter_conns.h) */
 	struct MHD_Response *canned[CANNED_COUNT];
 };
 
