@@ -122,6 +122,8 @@ const char *bpf_load_error(int err)
 		return "needs CAP_BPF and CAP_PERFMON";
 	case -ENODATA:
 		return "cannot read the kernel's CONFIG_HZ (/boot/config-RELEASE or /proc/config.gz)";
+	case -ENOSYS:
+		return "needs kernel 5.17 or later (the kernel relocates the programs)";
 	default:
 		return NULL;
 	}
@@ -205,6 +207,21 @@ static int kernel_hz(void)
 }
 
 /* Load and attach the three iterators.  Returns 0 or -errno. */
+/*
+ * Whether the running kernel is older than 5.17, the first to run a
+ * light skeleton's loader (CO-RE relocations in the kernel).  Only used
+ * to name the cause of a failed load: a kernel that backported it loads.
+ */
+static bool kernel_too_old(void)
+{
+	struct utsname u;
+	unsigned major, minor;
+
+	if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return false;
+	return major < 5 || (major == 5 && minor < 17);
+}
+
 static int load_once(void)
 {
 	struct sa_bpf *skel;
@@ -224,6 +241,8 @@ static int load_once(void)
 		err = sa_bpf__attach(skel);
 	if (err) {
 		sa_bpf__destroy(skel);
+		if (err != -EPERM && err != -EACCES && kernel_too_old())
+			return -ENOSYS;
 		return err < 0 ? err : -EINVAL;
 	}
 	link_fd[BPF_ITER_TCP] = skel->links.sa_tcp_fd;
@@ -320,8 +339,8 @@ int bpf_read_iter(enum bpf_iter_kind kind, void **buf, size_t *len)
 	return rc;
 }
 
-/* Bytes read at a time by bpf_read_iter_each: a few of the iterator's
- * own buffers (8 pages), which is what one read gives at most. */
+/* Bytes read at a time by bpf_read_iter_each: 256 KiB, eight of the
+ * iterator's own 8-page buffers (one read gives at most one of them). */
 #define ITER_CHUNK (256u << 10)
 
 int bpf_read_iter_each(enum bpf_iter_kind kind, size_t rec_size,
