@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 
 #include "diag.h"
 #include "exporter_http.h"
@@ -59,16 +60,21 @@ static void gen_free(struct web_gen *g)
 }
 
 /* GnuTLS's verify callback for the verifying client_auth_types: a
- * certificate sent must chain to client_ca_file (and be valid now);
- * none sent is for GNUTLS_CERT_REQUIRE to judge.  0 lets the handshake
- * go on. */
+ * certificate sent must chain to client_ca_file, be valid now and be
+ * for client authentication (extended key usage clientAuth, as Go's
+ * crypto/tls requires); none sent is for GNUTLS_CERT_REQUIRE to judge.
+ * 0 lets the handshake go on. */
 static int verify_peer(gnutls_session_t s)
 {
+	gnutls_typed_vdata_st purpose = {
+		.type = GNUTLS_DT_KEY_PURPOSE_OID,
+		.data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT,
+	};
 	unsigned n = 0, status = 0;
 
 	if (!gnutls_certificate_get_peers(s, &n) || n == 0)
 		return 0;
-	if (gnutls_certificate_verify_peers2(s, &status) < 0 || status)
+	if (gnutls_certificate_verify_peers(s, &purpose, 1, &status) < 0 || status)
 		return GNUTLS_E_CERTIFICATE_ERROR;
 	return 0;
 }

@@ -589,7 +589,14 @@ END_TEST
 
 /* ---- client certificates ---- */
 
-enum client_cert { CERT_NONE, CERT_GOOD, CERT_OTHER };
+/* CERT_SERVER: the server's certificate, signed by the CA but for
+ * serverAuth only (no clientAuth extended key usage). */
+enum client_cert { CERT_NONE, CERT_GOOD, CERT_OTHER, CERT_SERVER };
+
+static const char *const cert_names[] = {
+	[CERT_NONE] = "no", [CERT_GOOD] = "client", [CERT_OTHER] = "other",
+	[CERT_SERVER] = "server",
+};
 
 struct cert_row {
 	const char *mode;
@@ -601,6 +608,8 @@ static const struct cert_row cert_rows[] = {
 	{ "RequireAndVerifyClientCert", CERT_NONE, false },
 	{ "RequireAndVerifyClientCert", CERT_OTHER, false },
 	{ "RequireAndVerifyClientCert", CERT_GOOD, true },
+	{ "RequireAndVerifyClientCert", CERT_SERVER, false },
+	{ "VerifyClientCertIfGiven", CERT_SERVER, false },
 	{ "VerifyClientCertIfGiven", CERT_NONE, true },
 	{ "VerifyClientCertIfGiven", CERT_OTHER, false },
 	{ "VerifyClientCertIfGiven", CERT_GOOD, true },
@@ -629,8 +638,7 @@ static bool s_client_answered(int port, const char *v, enum client_cert cert)
 		crt[0] = '\0';
 	else
 		snprintf(crt, sizeof(crt), "-cert %s/%s.crt -key %s/%s.key", dir,
-			 cert == CERT_GOOD ? "client" : "other", dir,
-			 cert == CERT_GOOD ? "client" : "other");
+			 cert_names[cert], dir, cert_names[cert]);
 	ck_assert_int_eq(run_cmd(argv, NULL, 60000, &r), 0);
 	answered = strstr(r.out, "HTTP/1.") != NULL;
 	run_result_free(&r);
@@ -652,15 +660,14 @@ START_TEST(test_client_cert)
 	web_config("certs.yml", !strcmp(row->mode, "NoClientCert") ? NULL : row->mode, false,
 		   false, cfg, sizeof(cfg));
 	exporter_start(&e, &port, cfg);
-	snprintf(crt, sizeof(crt), "%s/%s.crt", dir, row->cert == CERT_GOOD ? "client" : "other");
-	snprintf(key, sizeof(key), "%s/%s.key", dir, row->cert == CERT_GOOD ? "client" : "other");
+	snprintf(crt, sizeof(crt), "%s/%s.crt", dir, cert_names[row->cert]);
+	snprintf(key, sizeof(key), "%s/%s.key", dir, cert_names[row->cert]);
 	snprintf(good_crt, sizeof(good_crt), "%s/client.crt", dir);
 	snprintf(good_key, sizeof(good_key), "%s/client.key", dir);
 	status = curl_get(port, "/", row->cert == CERT_NONE ? NULL : with_cert, NULL, body,
 			  sizeof(body));
 	ck_assert_msg(status == (row->ok ? 200 : 0), "%s, %s certificate: curl %d", row->mode,
-		      row->cert == CERT_NONE ? "no" : row->cert == CERT_GOOD ? "the client" :
-		      "another CA's", status);
+		      cert_names[row->cert], status);
 	ck_assert_msg(s_client_answered(port, "-tls1_2", row->cert) == row->ok,
 		      "%s: openssl s_client -tls1_2", row->mode);
 	ck_assert_msg(s_client_answered(port, "-tls1_3", row->cert) == row->ok,
