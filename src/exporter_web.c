@@ -20,7 +20,8 @@
  * that does not verify (verify_peer, GnuTLS's verify callback), fails
  * the handshake: no HTTP request is read.  (gnutls_session_set_verify_cert
  * would fail a handshake without a certificate too, which
- * VerifyClientCertIfGiven must accept.)
+ * VerifyClientCertIfGiven must accept.)  A session that cannot be given
+ * all of it is ended before its handshake (fail closed, refuse).
  */
 #include "exporter_web.h"
 
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -205,6 +207,22 @@ static void gen_release(struct exporter_web *w, struct web_gen *g)
 		}
 }
 
+/* End a connection whose session could not be given the current
+ * generation's credentials, priorities or client certificate policy:
+ * serving it with libmicrohttpd's (no trust list, no verify callback)
+ * would let a verifying client_auth_type accept any certificate.  A
+ * shutdown of the socket before the handshake, as the slots' eviction
+ * does: libmicrohttpd sees the end at its next run, reads no request
+ * and closes the connection. */
+static void refuse(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	if (ci && ci->connect_fd >= 0)
+		shutdown(ci->connect_fd, SHUT_RDWR);
+}
+
 void exporter_web_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 			 enum MHD_ConnectionNotificationCode toe)
 {
@@ -222,19 +240,22 @@ void exporter_web_notify(void *cls, struct MHD_Connection *c, void **socket_cont
 		return;
 	}
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-	if (!ci || !ci->tls_session)
+	if (!ci || !ci->tls_session) {
+		refuse(c);
 		return;
-	s = ci->tls_session;
-	/* Should one of these fail, the session keeps libmicrohttpd's
-	 * credentials (the first generation's) and the handshake decides;
-	 * a client certificate policy that cannot be set ends it. */
-	if (gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, g->cred) >= 0 &&
-	    gnutls_priority_set(s, g->prio) >= 0) {
-		g->refs++;
-		*socket_context = g;
 	}
-	if (set_client_auth(s, g->wc.client_auth) < 0)
-		gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
+	s = ci->tls_session;
+	/* Fail closed: whatever cannot be set ends the connection.  The
+	 * session holds g's credentials from gnutls_credentials_set on, so
+	 * the reference is taken then, whatever follows. */
+	if (gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, g->cred) < 0) {
+		refuse(c);
+		return;
+	}
+	g->refs++;
+	*socket_context = g;
+	if (gnutls_priority_set(s, g->prio) < 0 || set_client_auth(s, g->wc.client_auth) < 0)
+		refuse(c);
 }
 
 void exporter_web_reload(struct exporter_web *w)
