@@ -323,6 +323,9 @@ static int parse_users(yaml_document_t *doc, yaml_node_t *map, struct webconfig 
 				    "is not a bcrypt hash ($2a$, $2b$ or $2y$; make one with "
 				    "htpasswd -nbB)", SHOWN(u->name));
 		}
+		/* The costliest hash checks unknown users (webconfig_check_user). */
+		if (strncmp(u->hash + 4, wc->users[wc->costliest].hash + 4, 2) > 0)
+			wc->costliest = wc->nusers - 1;
 	}
 	return 0;
 }
@@ -675,37 +678,60 @@ static void cache_add(struct webconfig_cache *c, const uint8_t key[32])
 	c->next = (c->next + 1) % WEBCONFIG_CACHE;
 }
 
+/* Whether strings a and b are equal, in time that depends on the length
+ * of a (a configured user name) only, not on where they differ. */
+static bool same_text(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i;
+	unsigned char d = la != lb;
+
+	for (i = 0; i < la; i++)
+		d |= (unsigned char)(a[i] ^ b[i < lb ? i : lb]);
+	return d == 0;
+}
+
 /*
  * bcrypt runs for every check that is not cached, even for an unknown
- * user (against the first user's hash, the result then ignored), so
- * the time does not tell which users exist.  Failures are cached too,
- * apart (a Prometheus with a wrong password would otherwise cost a
- * bcrypt every scrape); a new guess still costs a bcrypt, and what a
- * cached failure's speed tells, the client learnt from its first 401.
+ * user: against the costliest configured hash (the result then
+ * ignored), so the time does not tell which users exist.  For the same
+ * reason every user name is compared, in full, and both caches are
+ * always scanned; what was found is combined afterwards.  Failures are
+ * cached too, apart (a Prometheus with a wrong password would
+ * otherwise cost a bcrypt every scrape); a new guess still costs a
+ * bcrypt, and what a cached failure's speed tells, the client learnt
+ * from its first 401.
  */
 bool webconfig_check_user(struct webconfig *wc, const char *user, const char *password)
 {
 	const struct webconfig_user *u = NULL;
 	struct crypt_data *cd;
+	size_t found = 0, known = 0, i;
+	const char *out, *hash;
+	bool ok = false, have_key, hit_ok, hit_failed;
 	uint8_t key[32];
-	bool ok = false, have_key;
-	const char *out;
-	size_t i;
 
 	if (!wc->nusers)
 		return true;
-	for (i = 0; i < wc->nusers; i++)
-		if (!strcmp(wc->users[i].name, user))
-			u = &wc->users[i];
-	have_key = cache_key(user, password, u ? u->hash : wc->users[0].hash, key) == 0;
-	if (have_key && u && cache_has(&wc->cache, key))
+	for (i = 0; i < wc->nusers; i++) {
+		size_t m = (size_t)0 - (size_t)same_text(wc->users[i].name, user);
+
+		found |= m & i;
+		known |= m & 1;
+	}
+	if (known)
+		u = &wc->users[found];
+	hash = u ? u->hash : wc->users[wc->costliest].hash;
+	have_key = cache_key(user, password, hash, key) == 0;
+	hit_ok = have_key && cache_has(&wc->cache, key);
+	hit_failed = have_key && cache_has(&wc->failed, key);
+	if (hit_ok && u)
 		return true;
-	if (have_key && cache_has(&wc->failed, key))
+	if (hit_failed)
 		return false;
 	cd = calloc(1, sizeof(*cd));
 	if (!cd)
 		return false;
-	out = crypt_rn(password, u ? u->hash : wc->users[0].hash, cd, sizeof(*cd));
+	out = crypt_rn(password, hash, cd, sizeof(*cd));
 	ok = u && out && strlen(out) == strlen(u->hash) &&
 	     same_bytes(out, u->hash, strlen(u->hash));
 	explicit_bzero(cd, sizeof(*cd));

@@ -56,6 +56,7 @@ struct webconfig {
 	/* basic_auth_users; none: no authentication. */
 	struct webconfig_user *users;
 	size_t nusers;
+	size_t costliest; /* the user whose hash has the highest bcrypt cost */
 	/* Filled by webconfig_load: the files' bytes (NUL-terminated PEM)
 	 * and the GnuTLS priority string for the versions. */
 	char *cert_pem, *key_pem, *ca_pem;
@@ -89,8 +90,9 @@ void webconfig_free(struct webconfig *wc);
 /*
  * Whether user and password are those of a basic_auth_users entry.  The
  * time taken does not depend on which part is wrong: an unknown user
- * is checked against another user's hash, and results are compared in
- * constant time.  Results are remembered in wc->cache and wc->failed
+ * is checked against the costliest user's hash, every name is compared
+ * and both caches scanned whatever the user, and results are compared
+ * in constant time.  Results are remembered in wc->cache and wc->failed
  * (not thread safe: one thread checks), so that a scraper's repeated
  * requests cost one bcrypt, with the right password or a wrong one.
  * True when no users are configured.

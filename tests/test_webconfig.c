@@ -449,8 +449,10 @@ START_TEST(test_check_user)
 	if (skip("test_check_user"))
 		return;
 	bcrypt_hash("alice", "secret", "8", hash, sizeof(hash));
-	snprintf(text, sizeof(text), "basic_auth_users:\n  alice: %s\n  bob: %s\n", hash,
-		 bob_hash);
+	/* bob (cost 5) first: an unknown user is checked against alice's
+	 * costlier hash, not the first one. */
+	snprintf(text, sizeof(text), "basic_auth_users:\n  bob: %s\n  alice: %s\n", bob_hash,
+		 hash);
 	ck_assert_int_eq(webconfig_parse(text, strlen(text), &wc, err, sizeof(err)), 0);
 	ck_assert(!webconfig_check_user(&wc, "alice", ""));
 	ck_assert(!webconfig_check_user(&wc, "alice", "secret "));
