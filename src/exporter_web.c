@@ -262,7 +262,7 @@ void exporter_web_reload(struct exporter_web *w)
 {
 	struct webconfig wc;
 	struct web_gen *g, *old;
-	char err[1024];
+	char err[1024] = "";
 	int rc;
 
 	if (!w->path) {
@@ -277,7 +277,8 @@ void exporter_web_reload(struct exporter_web *w)
 	}
 	if (rc) {
 		webconfig_free(&wc);
-		diag_warn("web config %s: %s; still serving with the previous one", w->path, err);
+		diag_warn("web config %s: %s; still serving with the previous one", w->path,
+			  rc == -ENOMEM ? "out of memory" : err[0] ? err : strerror(-rc));
 		return;
 	}
 	g = gen_new(&wc, err, sizeof(err));

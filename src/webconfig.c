@@ -88,6 +88,13 @@ static int fail(char *err, size_t errlen, const yaml_node_t *node, const char *f
 	return -EINVAL;
 }
 
+/* "out of memory" in err; returns -ENOMEM. */
+static int no_memory(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "out of memory");
+	return -ENOMEM;
+}
+
 static bool is_null(const yaml_node_t *n)
 {
 	const char *v = (const char *)n->data.scalar.value;
@@ -115,7 +122,7 @@ static int scalar(const yaml_node_t *node, const char *key, char **out, char *er
 	if (is_null(node))
 		return 0;
 	*out = strdup((const char *)node->data.scalar.value);
-	return *out ? 0 : -ENOMEM;
+	return *out ? 0 : no_memory(err, errlen);
 }
 
 /* The key of a mapping pair as text, or NULL after a message for a key
@@ -293,7 +300,7 @@ static int parse_users(yaml_document_t *doc, yaml_node_t *map, struct webconfig 
 	n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
 	wc->users = calloc(n ? n : 1, sizeof(*wc->users));
 	if (!wc->users)
-		return -ENOMEM;
+		return no_memory(err, errlen);
 	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		struct webconfig_user *u = &wc->users[wc->nusers];
 		yaml_node_t *v = yaml_document_get_node(doc, p->value);
@@ -401,8 +408,10 @@ int webconfig_parse(const char *buf, size_t len, struct webconfig *wc, char *err
 	int rc;
 
 	memset(wc, 0, sizeof(*wc));
+	if (errlen)
+		err[0] = '\0';
 	if (!yaml_parser_initialize(&parser))
-		return -ENOMEM;
+		return no_memory(err, errlen);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		rc = parser.error == YAML_MEMORY_ERROR ? -ENOMEM : -EINVAL;
@@ -519,7 +528,7 @@ static int check_pem(struct webconfig *wc, char *err, size_t errlen)
 	int rc, i, lo, hi;
 
 	if (gnutls_certificate_allocate_credentials(&cred) < 0)
-		return -ENOMEM;
+		return no_memory(err, errlen);
 	rc = gnutls_certificate_set_x509_key_mem2(cred, &cert, &key, GNUTLS_X509_FMT_PEM,
 						  NULL, 0);
 	if (rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
@@ -545,8 +554,8 @@ static int check_pem(struct webconfig *wc, char *err, size_t errlen)
 		return -EINVAL;
 	lo = wc->min_version ? (int)wc->min_version : WC_TLS12;
 	hi = wc->max_version ? (int)wc->max_version : WC_TLS13;
-	if (lo < WC_TLS10 || hi > WC_TLS13)
-		return -EINVAL; /* not from webconfig_parse */
+	if (lo < WC_TLS10 || hi > WC_TLS13) /* not from webconfig_parse */
+		return fail(err, errlen, NULL, "tls_server_config: invalid TLS versions");
 	rc = snprintf(wc->priorities, sizeof(wc->priorities), "NORMAL:-VERS-ALL");
 	for (i = lo; i <= hi; i++)
 		rc += snprintf(wc->priorities + rc, sizeof(wc->priorities) - (size_t)rc,
@@ -563,6 +572,8 @@ int webconfig_load(struct webconfig *wc, const char *dir, char *err, size_t errl
 {
 	int rc;
 
+	if (errlen)
+		err[0] = '\0';
 	if (!wc->tls)
 		return 0;
 	rc = load_file(dir, "cert_file", wc->cert_file, &wc->cert_pem, err, errlen);
@@ -584,6 +595,8 @@ int webconfig_read(const char *path, struct webconfig *wc, char *err, size_t err
 
 	memset(wc, 0, sizeof(*wc));
 	n = read_all(path, &buf);
+	if (errlen)
+		err[0] = '\0';
 	if (n < 0) {
 		snprintf(err, errlen, "%s", n == -EFBIG ? "larger than 1 MiB" :
 			 strerror((int)-n));
@@ -597,7 +610,7 @@ int webconfig_read(const char *path, struct webconfig *wc, char *err, size_t err
 	 * toolkit. */
 	dir = strdup(path);
 	if (!dir)
-		return -ENOMEM;
+		return no_memory(err, errlen);
 	slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';

@@ -12,8 +12,9 @@
  *   webconfig_read   both, from a file.
  *
  * Errors: -EINVAL for invalid content (exit status 2), another -errno
- * for a file that cannot be read (status 3), each with a one-line
- * message (without "sockaudit: web config FILE: ") in err.
+ * for a file that cannot be read (status 3), -ENOMEM ("out of
+ * memory"), each with a one-line message (without "sockaudit: web
+ * config FILE: ") in err: every error return writes err.
  */
 #ifndef WEBCONFIG_H
 #define WEBCONFIG_H

@@ -402,6 +402,26 @@ START_TEST(test_needs_listen)
 }
 END_TEST
 
+/* Every error return writes err: here the one webconfig_load gives for
+ * versions webconfig_parse cannot produce (err was left as it was). */
+START_TEST(test_error_message_always)
+{
+	static const char text[] = "tls_server_config:\n  cert_file: server.crt\n"
+				   "  key_file: server.key\n";
+	char err[512];
+	struct webconfig wc;
+
+	if (skip("test_error_message_always"))
+		return;
+	ck_assert_int_eq(webconfig_parse(text, strlen(text), &wc, err, sizeof(err)), 0);
+	wc.max_version = (enum webconfig_tls_version)9;
+	snprintf(err, sizeof(err), "stale");
+	ck_assert_int_eq(webconfig_load(&wc, dir, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "tls_server_config") != NULL, "err: '%s'", err);
+	webconfig_free(&wc);
+}
+END_TEST
+
 /* ---- webconfig_check_user, in this process ---- */
 
 static long long now_us(void)
@@ -912,6 +932,7 @@ static Suite *webconfig_suite(void)
 	tcase_add_loop_test(tc, test_invalid_config, 0, NROWS(bad_rows));
 	tcase_add_test(tc, test_needs_listen);
 	tcase_add_test(tc, test_check_user);
+	tcase_add_test(tc, test_error_message_always);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("exporter");
