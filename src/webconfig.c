@@ -139,11 +139,13 @@ static const char *key_text(yaml_document_t *doc, const yaml_node_pair_t *p, cha
 	return (const char *)k->data.scalar.value;
 }
 
-/* -EINVAL when key is one the toolkit knows and sockaudit refuses, or a
- * duplicate of an earlier key of the same mapping; 0 otherwise. */
+/* -EINVAL when key is a duplicate of an earlier key of the same
+ * mapping or, with `refuse`, one the toolkit knows and sockaudit
+ * refuses (not for user names: a user may be called "key"); 0
+ * otherwise. */
 static int refused_or_duplicate(yaml_document_t *doc, const yaml_node_t *map,
 				const yaml_node_pair_t *p, const char *key, const char *where,
-				char *err, size_t errlen)
+				bool refuse, char *err, size_t errlen)
 {
 	const yaml_node_pair_t *q;
 	char show[161];
@@ -157,7 +159,7 @@ static int refused_or_duplicate(yaml_document_t *doc, const yaml_node_t *map,
 			return fail(err, errlen, yaml_document_get_node(doc, p->key),
 				    "%s%s: given twice", where, SHOWN(key));
 	}
-	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+	for (i = 0; refuse && i < sizeof(refused) / sizeof(refused[0]); i++)
 		if (!strcmp(key, refused[i].key))
 			return fail(err, errlen, yaml_document_get_node(doc, p->key),
 				    "%s%s %s", where, key, refused[i].why);
@@ -253,7 +255,7 @@ static int parse_tls(yaml_document_t *doc, yaml_node_t *map, struct webconfig *w
 		if (!key)
 			return -EINVAL;
 		rc = refused_or_duplicate(doc, map, p, key, "tls_server_config: ",
-						  err, errlen);
+					  true, err, errlen);
 		if (!rc)
 			rc = tls_key(yaml_document_get_node(doc, p->value), key, wc, err,
 				     errlen);
@@ -311,7 +313,7 @@ static int parse_users(yaml_document_t *doc, yaml_node_t *map, struct webconfig 
 		if (!key)
 			return -EINVAL;
 		rc = refused_or_duplicate(doc, map, p, key, "basic_auth_users: ",
-						  err, errlen);
+					  false, err, errlen);
 		if (!rc)
 			rc = scalar(yaml_document_get_node(doc, p->key), "basic_auth_users",
 				    &u->name, err, errlen);
@@ -357,7 +359,7 @@ static int parse_root(yaml_document_t *doc, yaml_node_t *root, struct webconfig 
 		key = key_text(doc, p, err, errlen);
 		if (!key)
 			return -EINVAL;
-		rc = refused_or_duplicate(doc, root, p, key, "", err, errlen);
+		rc = refused_or_duplicate(doc, root, p, key, "", true, err, errlen);
 		if (rc)
 			return rc;
 		if (!strcmp(key, "tls_server_config"))

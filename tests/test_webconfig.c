@@ -422,6 +422,27 @@ START_TEST(test_error_message_always)
 }
 END_TEST
 
+/* User names that are also top-level keys sockaudit refuses: only a
+ * duplicate user is an error in basic_auth_users. */
+static const char *const user_names[] = { "key", "cert", "client_ca", "rate_limit" };
+
+START_TEST(test_user_named_like_a_key)
+{
+	char text[512], err[512] = "";
+	struct webconfig wc;
+
+	if (skip("test_user_named_like_a_key"))
+		return;
+	snprintf(text, sizeof(text), "basic_auth_users:\n  %s: %s\n", user_names[_i],
+		 bob_hash);
+	ck_assert_msg(webconfig_parse(text, strlen(text), &wc, err, sizeof(err)) == 0,
+		      "user %s: %s", user_names[_i], err);
+	ck_assert_uint_eq(wc.nusers, 1);
+	ck_assert(webconfig_check_user(&wc, user_names[_i], "other"));
+	webconfig_free(&wc);
+}
+END_TEST
+
 /* ---- webconfig_check_user, in this process ---- */
 
 static long long now_us(void)
@@ -932,6 +953,7 @@ static Suite *webconfig_suite(void)
 	tcase_add_loop_test(tc, test_invalid_config, 0, NROWS(bad_rows));
 	tcase_add_test(tc, test_needs_listen);
 	tcase_add_test(tc, test_check_user);
+	tcase_add_loop_test(tc, test_user_named_like_a_key, 0, NROWS(user_names));
 	tcase_add_test(tc, test_error_message_always);
 	suite_add_tcase(s, tc);
 
