@@ -416,6 +416,7 @@ int exporter_run(const struct options *o, struct webconfig *wc)
 	if (scrapes_init(&e.sc, o) == 0) {
 		log_state.refused = &e.sc.refused;
 		e.conns.evicted = &e.sc.evicted;
+		e.web.throttled = &e.sc.throttled;
 		e.conns.log = &log_state;
 		e.d = start_daemon(&e, fd);
 	}

@@ -35,6 +35,7 @@
 #include <gnutls/x509.h>
 
 #include "diag.h"
+#include "exporter_conns.h"
 #include "exporter_http.h"
 
 /* Logged at most once a minute: a Prometheus with a wrong password
@@ -318,16 +319,84 @@ bool exporter_web_swap(struct exporter_web *w)
 }
 
 /*
+ * Take one uncached password check from the bucket of c's client: false
+ * when it is empty.  An unknown client takes the least recently used
+ * slot, full.  A client whose address is unknown shares one bucket.
+ */
+static bool throttle_take(struct exporter_web *w, struct MHD_Connection *c)
+{
+	unsigned char key[8] = { 0 };
+	size_t len = conns_client_key(c, key), i;
+	long long now = exporter_now_ms();
+	struct web_bucket *b = NULL, *lru = &w->buckets[0];
+
+	for (i = 0; i < WEB_THROTTLE_SLOTS && !b; i++) {
+		struct web_bucket *x = &w->buckets[i];
+
+		if (x->last_ms && x->len == len && !memcmp(x->key, key, len))
+			b = x;
+		else if (x->last_ms < lru->last_ms)
+			lru = x;
+	}
+	if (!b) {
+		b = lru;
+		memcpy(b->key, key, sizeof(key));
+		b->len = len;
+		b->tokens = WEB_THROTTLE_BURST;
+		b->last_ms = now;
+	}
+	b->tokens += (double)(now - b->last_ms) * WEB_THROTTLE_RATE / 1000.0;
+	if (b->tokens > WEB_THROTTLE_BURST)
+		b->tokens = WEB_THROTTLE_BURST;
+	b->last_ms = now ? now : 1;
+	if (b->tokens < 1.0)
+		return false;
+	b->tokens -= 1.0;
+	return true;
+}
+
+/* Queue 429 with Retry-After on c: its client's bucket is empty. */
+static enum MHD_Result answer_throttled(struct exporter_web *w, struct MHD_Connection *c,
+					const char *method, const char *url)
+{
+	static const char body[] = "too many password checks from this client; "
+				   "try again later\n";
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (w->throttled)
+		atomic_fetch_add(w->throttled, 1);
+	if (exporter_now_ms() - w->last_denied_log >= WEB_DENIED_LOG_MS ||
+	    !w->last_denied_log) {
+		w->last_denied_log = exporter_now_ms();
+		exporter_log_request(c, method, url, MHD_HTTP_TOO_MANY_REQUESTS,
+				     "too many new passwords from this client (more "
+				     "refusals are not logged for a minute)");
+	}
+	r = exporter_response(MHD_HTTP_TOO_MANY_REQUESTS, exporter_text_type, NULL,
+			      (char *)body, sizeof(body) - 1, false);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	ret = MHD_queue_response(c, MHD_HTTP_TOO_MANY_REQUESTS, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/*
  * The check runs on the loop thread, which serves every connection: a
  * bcrypt there (about 2 ms at htpasswd's default cost 5, 60 ms at cost
  * 10) delays everyone else by as much.  Rather than a thread that
  * checks passwords (suspending the connection meanwhile, as scrapes
  * are), results are cached (webconfig_check_user): a Prometheus
  * scrapes every few seconds with the same password, right or wrong,
- * and costs one bcrypt in the exporter's life, so only new guesses
- * pay, one bcrypt each, which the guessing client pays too (with a TLS
- * handshake per connection first).  The toolkit caches successes the
- * same way.
+ * and costs one bcrypt in the exporter's life.  A new password costs a
+ * bcrypt, which the guessing client does not pay for: each client
+ * address (an IPv4 address, an IPv6 /64) may have WEB_THROTTLE_BURST
+ * checks at once and WEB_THROTTLE_RATE a second after that
+ * (throttle_take); past them it is answered 429 without a bcrypt.  A
+ * cached check, the scraper's, is never limited.  The toolkit caches
+ * successes the same way.
  */
 bool exporter_web_authorized(struct exporter_web *w, struct MHD_Connection *c,
 			     const char *method, const char *url, enum MHD_Result *ret)
@@ -335,12 +404,21 @@ bool exporter_web_authorized(struct exporter_web *w, struct MHD_Connection *c,
 	static const char body[] = "unauthorized: basic authentication needed\n";
 	struct MHD_Response *r;
 	char *user, *pass = NULL;
-	bool ok;
+	bool ok, throttled = false;
 
 	if (!w->cur || !w->cur->wc.nusers)
 		return true;
 	user = MHD_basic_auth_get_username_password(c, &pass);
-	ok = user && pass && webconfig_check_user(&w->cur->wc, user, pass);
+	ok = false;
+	if (user && pass) {
+		enum webconfig_cached k = webconfig_check_cached(&w->cur->wc, user, pass);
+
+		if (k == WC_NOT_CACHED && !throttle_take(w, c))
+			throttled = true;
+		else
+			ok = k == WC_CACHED_RIGHT ||
+			     (k == WC_NOT_CACHED && webconfig_check_user(&w->cur->wc, user, pass));
+	}
 	if (pass) {
 		explicit_bzero(pass, strlen(pass));
 		MHD_free(pass);
@@ -349,6 +427,10 @@ bool exporter_web_authorized(struct exporter_web *w, struct MHD_Connection *c,
 		MHD_free(user);
 	if (ok)
 		return true;
+	if (throttled) {
+		*ret = answer_throttled(w, c, method, url);
+		return false;
+	}
 	if (exporter_now_ms() - w->last_denied_log >= WEB_DENIED_LOG_MS ||
 	    !w->last_denied_log) {
 		w->last_denied_log = exporter_now_ms();

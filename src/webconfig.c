@@ -705,44 +705,70 @@ static bool same_text(const char *a, const char *b)
 	return d == 0;
 }
 
-/*
- * bcrypt runs for every check that is not cached, even for an unknown
- * user: against the costliest configured hash (the result then
- * ignored), so the time does not tell which users exist.  For the same
- * reason every user name is compared, in full, and both caches are
- * always scanned; what was found is combined afterwards.  Failures are
- * cached too, apart (a Prometheus with a wrong password would
- * otherwise cost a bcrypt every scrape); a new guess still costs a
- * bcrypt, and what a cached failure's speed tells, the client learnt
- * from its first 401.
- */
-bool webconfig_check_user(struct webconfig *wc, const char *user, const char *password)
+/* What the caches say of user and password, with the user (NULL:
+ * unknown), the hash to check against and the cache key (*have_key
+ * false when it could not be made). */
+static enum webconfig_cached lookup(struct webconfig *wc, const char *user,
+				    const char *password, const struct webconfig_user **u,
+				    const char **hash, uint8_t key[32], bool *have_key)
 {
-	const struct webconfig_user *u = NULL;
-	struct crypt_data *cd;
 	size_t found = 0, known = 0, i;
-	const char *out, *hash;
-	bool ok = false, have_key, hit_ok, hit_failed;
-	uint8_t key[32];
+	bool hit_ok, hit_failed;
 
-	if (!wc->nusers)
-		return true;
 	for (i = 0; i < wc->nusers; i++) {
 		size_t m = (size_t)0 - (size_t)same_text(wc->users[i].name, user);
 
 		found |= m & i;
 		known |= m & 1;
 	}
-	if (known)
-		u = &wc->users[found];
-	hash = u ? u->hash : wc->users[wc->costliest].hash;
-	have_key = cache_key(user, password, hash, key) == 0;
-	hit_ok = have_key && cache_has(&wc->cache, key);
-	hit_failed = have_key && cache_has(&wc->failed, key);
-	if (hit_ok && u)
+	*u = known ? &wc->users[found] : NULL;
+	*hash = *u ? (*u)->hash : wc->users[wc->costliest].hash;
+	*have_key = cache_key(user, password, *hash, key) == 0;
+	hit_ok = *have_key && cache_has(&wc->cache, key);
+	hit_failed = *have_key && cache_has(&wc->failed, key);
+	if (hit_ok && *u)
+		return WC_CACHED_RIGHT;
+	return hit_failed ? WC_CACHED_WRONG : WC_NOT_CACHED;
+}
+
+enum webconfig_cached webconfig_check_cached(struct webconfig *wc, const char *user,
+					     const char *password)
+{
+	const struct webconfig_user *u;
+	const char *hash;
+	uint8_t key[32];
+	bool have_key;
+
+	if (!wc->nusers)
+		return WC_CACHED_RIGHT;
+	return lookup(wc, user, password, &u, &hash, key, &have_key);
+}
+
+/*
+ * bcrypt runs for every check that is not cached, even for an unknown
+ * user: against the costliest configured hash (the result then
+ * ignored), so the time does not tell which users exist.  For the same
+ * reason every user name is compared, in full, and both caches are
+ * always scanned (lookup); what was found is combined afterwards.
+ * Failures are cached too, apart (a Prometheus with a wrong password
+ * would otherwise cost a bcrypt every scrape); a new guess still costs
+ * a bcrypt, and what a cached failure's speed tells, the client learnt
+ * from its first 401.
+ */
+bool webconfig_check_user(struct webconfig *wc, const char *user, const char *password)
+{
+	const struct webconfig_user *u;
+	struct crypt_data *cd;
+	const char *out, *hash;
+	enum webconfig_cached c;
+	bool ok = false, have_key;
+	uint8_t key[32];
+
+	if (!wc->nusers)
 		return true;
-	if (hit_failed)
-		return false;
+	c = lookup(wc, user, password, &u, &hash, key, &have_key);
+	if (c != WC_NOT_CACHED)
+		return c == WC_CACHED_RIGHT;
 	cd = calloc(1, sizeof(*cd));
 	if (!cd)
 		return false;

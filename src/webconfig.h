@@ -100,6 +100,13 @@ void webconfig_free(struct webconfig *wc);
  */
 bool webconfig_check_user(struct webconfig *wc, const char *user, const char *password);
 
+/* What the caches alone say of user and password (no bcrypt; the same
+ * comparisons as webconfig_check_user): known right, known wrong, or
+ * not known (webconfig_check_user would run bcrypt).  No users: right. */
+enum webconfig_cached { WC_CACHED_RIGHT, WC_CACHED_WRONG, WC_NOT_CACHED };
+enum webconfig_cached webconfig_check_cached(struct webconfig *wc, const char *user,
+					     const char *password);
+
 /* The text of a client_auth_type value, for messages. */
 const char *webconfig_client_auth_name(enum webconfig_client_auth a);
 

@@ -573,6 +573,83 @@ START_TEST(test_basic_auth)
 }
 END_TEST
 
+/*
+ * A client guessing passwords: one curl sends GUESSES requests over a
+ * kept-alive connection, each with a new wrong password, and in their
+ * midst one with the right (already cached) password.  After the
+ * burst of uncached checks the guesses are answered 429 with
+ * Retry-After (no bcrypt), the right password still 200, and so does
+ * another connection's request with it right after.
+ */
+#define GUESSES 30
+START_TEST(test_guessing_throttled)
+{
+	static char users[GUESSES][32];
+	const char *argv[GUESSES * 12 + 4];
+	const char *const right[] = { "-u", "alice:secret", NULL };
+	char cfg[PATH_MAX], ca[PATH_MAX], url[128], body[64];
+	int n401 = 0, n429 = 0, n200 = 0, n = 0;
+	char *line, *save = NULL, *head = NULL;
+	struct run_result r;
+	struct bg_proc e;
+	int port;
+
+	if (skip("test_guessing_throttled"))
+		return;
+	web_config("throttle.yml", NULL, true, false, cfg, sizeof(cfg));
+	exporter_start(&e, &port, cfg);
+	ck_assert_int_eq(curl_get(port, "/", right, NULL, body, sizeof(body)), 200);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", port);
+	argv[n++] = "curl";
+	for (int i = 0; i < GUESSES; i++) {
+		if (i)
+			argv[n++] = "--next";
+		snprintf(users[i], sizeof(users[i]), i == GUESSES / 2 ? "alice:secret" :
+			 "alice:guess%d", i);
+		argv[n++] = "-sS";
+		argv[n++] = "--cacert";
+		argv[n++] = ca;
+		argv[n++] = "-o";
+		argv[n++] = "/dev/null";
+		argv[n++] = "-w";
+		argv[n++] = "%{http_code}\n";
+		argv[n++] = "-u";
+		argv[n++] = users[i];
+		argv[n++] = url;
+	}
+	argv[n] = NULL;
+	ck_assert_int_eq(run_cmd(argv, NULL, 60000, &r), 0);
+	n = 0;
+	for (line = strtok_r(r.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save), n++) {
+		int status = atoi(line);
+
+		if (n == GUESSES / 2)
+			ck_assert_msg(status == 200, "the right password among guesses: %d", status);
+		n200 += status == 200;
+		n401 += status == 401;
+		n429 += status == 429;
+	}
+	run_result_free(&r);
+	fprintf(stderr, "test_guessing_throttled: %d guesses: %d answered 401, %d 429\n",
+		GUESSES - 1, n401, n429);
+	ck_assert_int_eq(n, GUESSES);
+	ck_assert_int_eq(n200, 1);
+	ck_assert_int_ge(n401, 7); /* the burst of 8, less the first right check */
+	ck_assert_int_ge(n429, 1);
+	ck_assert_int_eq(n401 + n429, GUESSES - 1);
+	ck_assert_int_eq(curl_get(port, "/", right, NULL, body, sizeof(body)), 200);
+	{
+		const char *const guess[] = { "-u", "alice:one-more-guess", NULL };
+
+		ck_assert_int_eq(curl_get(port, "/", guess, &head, body, sizeof(body)), 429);
+		ck_assert_msg(strstr(head, "Retry-After: 1\r\n") != NULL, "%s", head);
+		free(head);
+	}
+	exporter_stop_ok(&e);
+}
+END_TEST
+
 /* What is not TLS on the TLS port: no HTTP answer, and the exporter
  * serves the next client. */
 #define BYTES(s) { s, sizeof(s) - 1 }
@@ -962,6 +1039,7 @@ static Suite *webconfig_suite(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown_dir);
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_basic_auth);
+	tcase_add_test(tc, test_guessing_throttled);
 	tcase_add_test(tc, test_not_tls);
 	tcase_add_loop_test(tc, test_client_cert, 0, NROWS(cert_rows));
 	tcase_add_test(tc, test_sighup);
