@@ -379,6 +379,8 @@ int exporter_run(const struct options *o, struct webconfig *wc)
 	memset(&e, 0, sizeof(e));
 	e.o = o;
 	e.sc.wakefd = -1;
+	/* The file was checked (status 2 then): GnuTLS failing here is a
+	 * cannot-run, status 3 (exporter_web.h). */
 	if (exporter_web_init(&e.web, o->web_config, wc, err, sizeof(err))) {
 		diag_warn("web config %s: %s", o->web_config, err);
 		exporter_web_fini(&e.web);

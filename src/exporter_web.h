@@ -52,8 +52,10 @@ struct exporter_web {
 
 /*
  * Take *wc (read by the caller from path; zeroed here) as the first
- * generation.  Returns 0, -ENOMEM, or -EINVAL when GnuTLS refuses what
- * webconfig_load accepted (message in err).
+ * generation.  Returns 0, or -EINVAL when GnuTLS refuses what
+ * webconfig_load accepted or memory runs out (message in err).  Not the
+ * file's content, which webconfig_read checked (status 2): the exporter
+ * cannot run, status 3 (exporter_run).
  */
 int exporter_web_init(struct exporter_web *w, const char *path, struct webconfig *wc,
 		      char *err, size_t errlen);

@@ -11,7 +11,9 @@
  *                    certificate, the CA file holds certificates);
  *   webconfig_read   both, from a file.
  *
- * Errors: -EINVAL for invalid content (exit status 2), another -errno
+ * Errors: -EINVAL for invalid content (exit status 2; exporter_web_init's
+ * -EINVAL, GnuTLS refusing at start what webconfig_load accepted, is
+ * status 3), another -errno
  * for a file that cannot be read (status 3), -ENOMEM ("out of
  * memory"), each with a one-line message (without "sockaudit: web
  * config FILE: ") in err: every error return writes err.
