@@ -173,6 +173,10 @@ static void web_config(const char *name, const char *client_auth, bool alice, bo
 	write_file(name, text, path, len);
 }
 
+/* For exporter_start when set: "LD_PRELOAD=shim" and the ASAN_OPTIONS a
+ * preload needs under ASan (its runtime must come first). */
+static char preload[PATH_MAX + 16], asan_options[256];
+
 /* `sockaudit --listen 127.0.0.1:PORT --web-config CFG --pid SELF
  * --source netlink` on a free port, up when it accepts TCP connections.
  * (An audit of this process only, without loading BPF programs: fast on
@@ -181,8 +185,10 @@ static void exporter_start(struct bg_proc *p, int *port, const char *cfg)
 {
 	for (int attempt = 0; attempt < 5; attempt++) {
 		char addr[32], self[16];
-		const char *argv[] = { sockaudit_path(), "--listen", addr, "--web-config", cfg,
-				       "--pid", self, "--source", "netlink", NULL };
+		const char *args[] = { "env", preload, asan_options, sockaudit_path(), "--listen",
+				       addr, "--web-config", cfg, "--pid", self, "--source",
+				       "netlink", NULL };
+		const char *const *argv = preload[0] ? args : args + 3;
 		long long deadline;
 		char *err;
 
@@ -800,6 +806,40 @@ END_TEST
 
 /* ---- SIGHUP ---- */
 
+
+/*
+ * Fail closed: when the current web config's credentials cannot be set
+ * on a session (the fail_gnutls_cred shim fails the exporter's
+ * gnutls_credentials_set), RequireAndVerifyClientCert must not fall
+ * back to libmicrohttpd's credentials, which verify nothing: another
+ * CA's certificate, or the right one, gets no answer.
+ */
+START_TEST(test_fail_closed)
+{
+	const char *shims = test_env_dir("TEST_SHIMS", "build/tests/shim");
+	const char *old = getenv("ASAN_OPTIONS");
+	char cfg[PATH_MAX];
+	struct bg_proc e;
+	int port;
+
+	if (skip("test_fail_closed"))
+		return;
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s/fail_gnutls_cred.so", shims);
+	snprintf(asan_options, sizeof(asan_options), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+		 old ? old : "", old && *old ? ":" : "");
+	web_config("closed.yml", "RequireAndVerifyClientCert", false, false, cfg, sizeof(cfg));
+	exporter_start(&e, &port, cfg);
+	preload[0] = '\0';
+	ck_assert_msg(!s_client_answered(port, "-tls1_3", CERT_OTHER),
+		      "another CA's certificate answered");
+	ck_assert_msg(!s_client_answered(port, "-tls1_2", CERT_OTHER),
+		      "another CA's certificate answered (TLS 1.2)");
+	ck_assert_msg(!s_client_answered(port, "-tls1_3", CERT_GOOD),
+		      "a session without the web config's credentials answered");
+	exporter_stop_ok(&e);
+}
+END_TEST
+
 /* Poll until alice:pass gets want (10 s at most). */
 static int wait_status(int port, const char *user, int want)
 {
@@ -1042,6 +1082,7 @@ static Suite *webconfig_suite(void)
 	tcase_add_test(tc, test_guessing_throttled);
 	tcase_add_test(tc, test_not_tls);
 	tcase_add_loop_test(tc, test_client_cert, 0, NROWS(cert_rows));
+	tcase_add_test(tc, test_fail_closed);
 	tcase_add_test(tc, test_sighup);
 	suite_add_tcase(s, tc);
 
