@@ -379,6 +379,8 @@ int exporter_run(const struct options *o, struct webconfig *wc)
 	memset(&e, 0, sizeof(e));
 	e.o = o;
 	e.sc.wakefd = -1;
+	/* The file was checked (status 2 then): GnuTLS failing here is a
+	 * cannot-run, status 3 (exporter_web.h). */
 	if (exporter_web_init(&e.web, o->web_config, wc, err, sizeof(err))) {
 		diag_warn("web config %s: %s", o->web_config, err);
 		exporter_web_fini(&e.web);
@@ -416,6 +418,7 @@ int exporter_run(const struct options *o, struct webconfig *wc)
 	if (scrapes_init(&e.sc, o) == 0) {
 		log_state.refused = &e.sc.refused;
 		e.conns.evicted = &e.sc.evicted;
+		e.web.throttled = &e.sc.throttled;
 		e.conns.log = &log_state;
 		e.d = start_daemon(&e, fd);
 	}

@@ -44,6 +44,12 @@ unsigned conns_reserve(unsigned limit)
 	return r < 8 ? 8 : r > 256 ? 256 : r;
 }
 
+/* The bytes of an address that make it one client: an IPv6 /64. */
+static size_t key_len(const struct conn *k)
+{
+	return k->family == AF_INET ? 4 : k->family == AF_INET6 ? 8 : 0;
+}
+
 /* The client address of c into k (IPv4-mapped IPv6 as IPv4). */
 static void conn_addr(struct MHD_Connection *c, struct conn *k)
 {
@@ -67,6 +73,17 @@ static void conn_addr(struct MHD_Connection *c, struct conn *k)
 			memcpy(k->addr, &in6->sin6_addr, 16);
 		}
 	}
+}
+
+size_t conns_client_key(struct MHD_Connection *c, unsigned char key[8])
+{
+	struct conn k = { .family = 0 };
+	size_t n;
+
+	conn_addr(c, &k);
+	n = key_len(&k);
+	memcpy(key, k.addr, n);
+	return n;
 }
 
 void conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -127,12 +144,6 @@ void conns_busy(struct MHD_Connection *c, bool busy)
 
 	if (k)
 		k->busy = busy;
-}
-
-/* The bytes of an address that make it one client: an IPv6 /64. */
-static size_t key_len(const struct conn *k)
-{
-	return k->family == AF_INET ? 4 : k->family == AF_INET6 ? 8 : 0;
 }
 
 /* Candidates by client, oldest first within one. */

@@ -15,6 +15,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <microhttpd.h>
 
@@ -42,6 +43,11 @@ void conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
  * it (socket_context: what conns_notify set), or NULL when it has no
  * record. */
 void **conns_context(void *socket_context);
+
+/* The bytes that make c's client one client, as eviction groups them
+ * (an IPv4 address, an IPv6 /64; IPv4-mapped IPv6 as IPv4) into key:
+ * returns how many (4 or 8), 0 when the address is unknown. */
+size_t conns_client_key(struct MHD_Connection *c, unsigned char key[8]);
 
 /* A request is being answered on c (from its first handler call to
  * its completion): not evicted meanwhile. */

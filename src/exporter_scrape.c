@@ -68,6 +68,9 @@ static void render_counters(FILE *f, struct scrapes *sc)
 		{ "sockaudit_exporter_connections_evicted_total",
 		  "Idle or slow connections closed to free slots, the busiest client's first.",
 		  offsetof(struct scrapes, evicted) },
+		{ "sockaudit_exporter_auth_throttled_total",
+		  "Requests answered 429: their client had too many new passwords checked.",
+		  offsetof(struct scrapes, throttled) },
 	};
 
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {

@@ -49,6 +49,7 @@ struct scrapes {
 	atomic_ullong late;	 /* 503 past the scrape timeout */
 	atomic_ullong refused;	 /* connections libmicrohttpd refused */
 	atomic_ullong evicted;	 /* connections evicted (exporter_conns.h) */
+	atomic_ullong throttled; /* password checks refused 429 (exporter_web.h) */
 	struct MHD_Response *canned[CANNED_COUNT];
 };
 

@@ -20,7 +20,8 @@
  * that does not verify (verify_peer, GnuTLS's verify callback), fails
  * the handshake: no HTTP request is read.  (gnutls_session_set_verify_cert
  * would fail a handshake without a certificate too, which
- * VerifyClientCertIfGiven must accept.)
+ * VerifyClientCertIfGiven must accept.)  A session that cannot be given
+ * all of it is ended before its handshake (fail closed, refuse).
  */
 #include "exporter_web.h"
 
@@ -28,10 +29,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 
 #include "diag.h"
+#include "exporter_conns.h"
 #include "exporter_http.h"
 
 /* Logged at most once a minute: a Prometheus with a wrong password
@@ -59,16 +63,21 @@ static void gen_free(struct web_gen *g)
 }
 
 /* GnuTLS's verify callback for the verifying client_auth_types: a
- * certificate sent must chain to client_ca_file (and be valid now);
- * none sent is for GNUTLS_CERT_REQUIRE to judge.  0 lets the handshake
- * go on. */
+ * certificate sent must chain to client_ca_file, be valid now and be
+ * for client authentication (extended key usage clientAuth, as Go's
+ * crypto/tls requires); none sent is for GNUTLS_CERT_REQUIRE to judge.
+ * 0 lets the handshake go on. */
 static int verify_peer(gnutls_session_t s)
 {
+	gnutls_typed_vdata_st purpose = {
+		.type = GNUTLS_DT_KEY_PURPOSE_OID,
+		.data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT,
+	};
 	unsigned n = 0, status = 0;
 
 	if (!gnutls_certificate_get_peers(s, &n) || n == 0)
 		return 0;
-	if (gnutls_certificate_verify_peers2(s, &status) < 0 || status)
+	if (gnutls_certificate_verify_peers(s, &purpose, 1, &status) < 0 || status)
 		return GNUTLS_E_CERTIFICATE_ERROR;
 	return 0;
 }
@@ -199,6 +208,22 @@ static void gen_release(struct exporter_web *w, struct web_gen *g)
 		}
 }
 
+/* End a connection whose session could not be given the current
+ * generation's credentials, priorities or client certificate policy:
+ * serving it with libmicrohttpd's (no trust list, no verify callback)
+ * would let a verifying client_auth_type accept any certificate.  A
+ * shutdown of the socket before the handshake, as the slots' eviction
+ * does: libmicrohttpd sees the end at its next run, reads no request
+ * and closes the connection. */
+static void refuse(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	if (ci && ci->connect_fd >= 0)
+		shutdown(ci->connect_fd, SHUT_RDWR);
+}
+
 void exporter_web_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 			 enum MHD_ConnectionNotificationCode toe)
 {
@@ -216,26 +241,29 @@ void exporter_web_notify(void *cls, struct MHD_Connection *c, void **socket_cont
 		return;
 	}
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-	if (!ci || !ci->tls_session)
+	if (!ci || !ci->tls_session) {
+		refuse(c);
 		return;
-	s = ci->tls_session;
-	/* Should one of these fail, the session keeps libmicrohttpd's
-	 * credentials (the first generation's) and the handshake decides;
-	 * a client certificate policy that cannot be set ends it. */
-	if (gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, g->cred) >= 0 &&
-	    gnutls_priority_set(s, g->prio) >= 0) {
-		g->refs++;
-		*socket_context = g;
 	}
-	if (set_client_auth(s, g->wc.client_auth) < 0)
-		gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
+	s = ci->tls_session;
+	/* Fail closed: whatever cannot be set ends the connection.  The
+	 * session holds g's credentials from gnutls_credentials_set on, so
+	 * the reference is taken then, whatever follows. */
+	if (gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, g->cred) < 0) {
+		refuse(c);
+		return;
+	}
+	g->refs++;
+	*socket_context = g;
+	if (gnutls_priority_set(s, g->prio) < 0 || set_client_auth(s, g->wc.client_auth) < 0)
+		refuse(c);
 }
 
 void exporter_web_reload(struct exporter_web *w)
 {
 	struct webconfig wc;
 	struct web_gen *g, *old;
-	char err[1024];
+	char err[1024] = "";
 	int rc;
 
 	if (!w->path) {
@@ -250,7 +278,8 @@ void exporter_web_reload(struct exporter_web *w)
 	}
 	if (rc) {
 		webconfig_free(&wc);
-		diag_warn("web config %s: %s; still serving with the previous one", w->path, err);
+		diag_warn("web config %s: %s; still serving with the previous one", w->path,
+			  rc == -ENOMEM ? "out of memory" : err[0] ? err : strerror(-rc));
 		return;
 	}
 	g = gen_new(&wc, err, sizeof(err));
@@ -290,16 +319,84 @@ bool exporter_web_swap(struct exporter_web *w)
 }
 
 /*
+ * Take one uncached password check from the bucket of c's client: false
+ * when it is empty.  An unknown client takes the least recently used
+ * slot, full.  A client whose address is unknown shares one bucket.
+ */
+static bool throttle_take(struct exporter_web *w, struct MHD_Connection *c)
+{
+	unsigned char key[8] = { 0 };
+	size_t len = conns_client_key(c, key), i;
+	long long now = exporter_now_ms();
+	struct web_bucket *b = NULL, *lru = &w->buckets[0];
+
+	for (i = 0; i < WEB_THROTTLE_SLOTS && !b; i++) {
+		struct web_bucket *x = &w->buckets[i];
+
+		if (x->last_ms && x->len == len && !memcmp(x->key, key, len))
+			b = x;
+		else if (x->last_ms < lru->last_ms)
+			lru = x;
+	}
+	if (!b) {
+		b = lru;
+		memcpy(b->key, key, sizeof(key));
+		b->len = len;
+		b->tokens = WEB_THROTTLE_BURST;
+		b->last_ms = now;
+	}
+	b->tokens += (double)(now - b->last_ms) * WEB_THROTTLE_RATE / 1000.0;
+	if (b->tokens > WEB_THROTTLE_BURST)
+		b->tokens = WEB_THROTTLE_BURST;
+	b->last_ms = now ? now : 1;
+	if (b->tokens < 1.0)
+		return false;
+	b->tokens -= 1.0;
+	return true;
+}
+
+/* Queue 429 with Retry-After on c: its client's bucket is empty. */
+static enum MHD_Result answer_throttled(struct exporter_web *w, struct MHD_Connection *c,
+					const char *method, const char *url)
+{
+	static const char body[] = "too many password checks from this client; "
+				   "try again later\n";
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (w->throttled)
+		atomic_fetch_add(w->throttled, 1);
+	if (exporter_now_ms() - w->last_denied_log >= WEB_DENIED_LOG_MS ||
+	    !w->last_denied_log) {
+		w->last_denied_log = exporter_now_ms();
+		exporter_log_request(c, method, url, MHD_HTTP_TOO_MANY_REQUESTS,
+				     "too many new passwords from this client (more "
+				     "refusals are not logged for a minute)");
+	}
+	r = exporter_response(MHD_HTTP_TOO_MANY_REQUESTS, exporter_text_type, NULL,
+			      (char *)body, sizeof(body) - 1, false);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	ret = MHD_queue_response(c, MHD_HTTP_TOO_MANY_REQUESTS, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/*
  * The check runs on the loop thread, which serves every connection: a
  * bcrypt there (about 2 ms at htpasswd's default cost 5, 60 ms at cost
  * 10) delays everyone else by as much.  Rather than a thread that
  * checks passwords (suspending the connection meanwhile, as scrapes
  * are), results are cached (webconfig_check_user): a Prometheus
  * scrapes every few seconds with the same password, right or wrong,
- * and costs one bcrypt in the exporter's life, so only new guesses
- * pay, one bcrypt each, which the guessing client pays too (with a TLS
- * handshake per connection first).  The toolkit caches successes the
- * same way.
+ * and costs one bcrypt in the exporter's life.  A new password costs a
+ * bcrypt, which the guessing client does not pay for: each client
+ * address (an IPv4 address, an IPv6 /64) may have WEB_THROTTLE_BURST
+ * checks at once and WEB_THROTTLE_RATE a second after that
+ * (throttle_take); past them it is answered 429 without a bcrypt.  A
+ * cached check, the scraper's, is never limited.  The toolkit caches
+ * successes the same way.
  */
 bool exporter_web_authorized(struct exporter_web *w, struct MHD_Connection *c,
 			     const char *method, const char *url, enum MHD_Result *ret)
@@ -307,12 +404,21 @@ bool exporter_web_authorized(struct exporter_web *w, struct MHD_Connection *c,
 	static const char body[] = "unauthorized: basic authentication needed\n";
 	struct MHD_Response *r;
 	char *user, *pass = NULL;
-	bool ok;
+	bool ok, throttled = false;
 
 	if (!w->cur || !w->cur->wc.nusers)
 		return true;
 	user = MHD_basic_auth_get_username_password(c, &pass);
-	ok = user && pass && webconfig_check_user(&w->cur->wc, user, pass);
+	ok = false;
+	if (user && pass) {
+		enum webconfig_cached k = webconfig_check_cached(&w->cur->wc, user, pass);
+
+		if (k == WC_NOT_CACHED && !throttle_take(w, c))
+			throttled = true;
+		else
+			ok = k == WC_CACHED_RIGHT ||
+			     (k == WC_NOT_CACHED && webconfig_check_user(&w->cur->wc, user, pass));
+	}
 	if (pass) {
 		explicit_bzero(pass, strlen(pass));
 		MHD_free(pass);
@@ -321,6 +427,10 @@ bool exporter_web_authorized(struct exporter_web *w, struct MHD_Connection *c,
 		MHD_free(user);
 	if (ok)
 		return true;
+	if (throttled) {
+		*ret = answer_throttled(w, c, method, url);
+		return false;
+	}
 	if (exporter_now_ms() - w->last_denied_log >= WEB_DENIED_LOG_MS ||
 	    !w->last_denied_log) {
 		w->last_denied_log = exporter_now_ms();

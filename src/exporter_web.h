@@ -16,6 +16,7 @@
 #define EXPORTER_WEB_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -25,6 +26,18 @@
 
 struct web_gen;
 
+/* Password checks that are not cached (bcrypt) per client: a token
+ * bucket per address (exporter_web_authorized). */
+#define WEB_THROTTLE_SLOTS 64
+#define WEB_THROTTLE_BURST 8.0 /* checks at once */
+#define WEB_THROTTLE_RATE 2.0  /* checks a second after that */
+struct web_bucket {
+	unsigned char key[8]; /* conns_client_key */
+	size_t len;	      /* 0: a free slot */
+	double tokens;
+	long long last_ms;    /* last refill, also the LRU order */
+};
+
 struct exporter_web {
 	const char *path;	 /* --web-config; NULL: plain HTTP, no users */
 	struct web_gen *cur;	 /* the loop thread's */
@@ -33,12 +46,16 @@ struct exporter_web {
 	struct web_gen *pending; /* read on SIGHUP, not yet current */
 	long long last_denied_log; /* ms: 401s are logged once a minute */
 	bool tls;		 /* fixed at start: a reload cannot change it */
+	struct web_bucket buckets[WEB_THROTTLE_SLOTS]; /* the loop thread's */
+	atomic_ullong *throttled; /* 429s counted here when not NULL */
 };
 
 /*
  * Take *wc (read by the caller from path; zeroed here) as the first
- * generation.  Returns 0, -ENOMEM, or -EINVAL when GnuTLS refuses what
- * webconfig_load accepted (message in err).
+ * generation.  Returns 0, or -EINVAL when GnuTLS refuses what
+ * webconfig_load accepted or memory runs out (message in err).  Not the
+ * file's content, which webconfig_read checked (status 2): the exporter
+ * cannot run, status 3 (exporter_run).
  */
 int exporter_web_init(struct exporter_web *w, const char *path, struct webconfig *wc,
 		      char *err, size_t errlen);
@@ -74,7 +91,10 @@ bool exporter_web_swap(struct exporter_web *w);
  * Whether the request on c may be answered: true without users; else
  * its basic credentials are checked (webconfig_check_user).  When not,
  * 401 with WWW-Authenticate: Basic realm="sockaudit" has been queued
- * on c and *ret holds what the handler returns.
+ * on c and *ret holds what the handler returns; or, when the check is
+ * not cached and the client (an IPv4 address, an IPv6 /64) had more
+ * than WEB_THROTTLE_BURST such checks lately (WEB_THROTTLE_RATE a
+ * second refill), 429 with Retry-After, without a bcrypt.
  */
 bool exporter_web_authorized(struct exporter_web *w, struct MHD_Connection *c,
 			     const char *method, const char *url, enum MHD_Result *ret);

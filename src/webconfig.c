@@ -88,6 +88,13 @@ static int fail(char *err, size_t errlen, const yaml_node_t *node, const char *f
 	return -EINVAL;
 }
 
+/* "out of memory" in err; returns -ENOMEM. */
+static int no_memory(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "out of memory");
+	return -ENOMEM;
+}
+
 static bool is_null(const yaml_node_t *n)
 {
 	const char *v = (const char *)n->data.scalar.value;
@@ -115,7 +122,7 @@ static int scalar(const yaml_node_t *node, const char *key, char **out, char *er
 	if (is_null(node))
 		return 0;
 	*out = strdup((const char *)node->data.scalar.value);
-	return *out ? 0 : -ENOMEM;
+	return *out ? 0 : no_memory(err, errlen);
 }
 
 /* The key of a mapping pair as text, or NULL after a message for a key
@@ -132,11 +139,13 @@ static const char *key_text(yaml_document_t *doc, const yaml_node_pair_t *p, cha
 	return (const char *)k->data.scalar.value;
 }
 
-/* -EINVAL when key is one the toolkit knows and sockaudit refuses, or a
- * duplicate of an earlier key of the same mapping; 0 otherwise. */
+/* -EINVAL when key is a duplicate of an earlier key of the same
+ * mapping or, with `refuse`, one the toolkit knows and sockaudit
+ * refuses (not for user names: a user may be called "key"); 0
+ * otherwise. */
 static int refused_or_duplicate(yaml_document_t *doc, const yaml_node_t *map,
 				const yaml_node_pair_t *p, const char *key, const char *where,
-				char *err, size_t errlen)
+				bool refuse, char *err, size_t errlen)
 {
 	const yaml_node_pair_t *q;
 	char show[161];
@@ -150,7 +159,7 @@ static int refused_or_duplicate(yaml_document_t *doc, const yaml_node_t *map,
 			return fail(err, errlen, yaml_document_get_node(doc, p->key),
 				    "%s%s: given twice", where, SHOWN(key));
 	}
-	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+	for (i = 0; refuse && i < sizeof(refused) / sizeof(refused[0]); i++)
 		if (!strcmp(key, refused[i].key))
 			return fail(err, errlen, yaml_document_get_node(doc, p->key),
 				    "%s%s %s", where, key, refused[i].why);
@@ -246,7 +255,7 @@ static int parse_tls(yaml_document_t *doc, yaml_node_t *map, struct webconfig *w
 		if (!key)
 			return -EINVAL;
 		rc = refused_or_duplicate(doc, map, p, key, "tls_server_config: ",
-						  err, errlen);
+					  true, err, errlen);
 		if (!rc)
 			rc = tls_key(yaml_document_get_node(doc, p->value), key, wc, err,
 				     errlen);
@@ -293,7 +302,7 @@ static int parse_users(yaml_document_t *doc, yaml_node_t *map, struct webconfig 
 	n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
 	wc->users = calloc(n ? n : 1, sizeof(*wc->users));
 	if (!wc->users)
-		return -ENOMEM;
+		return no_memory(err, errlen);
 	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		struct webconfig_user *u = &wc->users[wc->nusers];
 		yaml_node_t *v = yaml_document_get_node(doc, p->value);
@@ -304,7 +313,7 @@ static int parse_users(yaml_document_t *doc, yaml_node_t *map, struct webconfig 
 		if (!key)
 			return -EINVAL;
 		rc = refused_or_duplicate(doc, map, p, key, "basic_auth_users: ",
-						  err, errlen);
+					  false, err, errlen);
 		if (!rc)
 			rc = scalar(yaml_document_get_node(doc, p->key), "basic_auth_users",
 				    &u->name, err, errlen);
@@ -323,6 +332,9 @@ static int parse_users(yaml_document_t *doc, yaml_node_t *map, struct webconfig 
 				    "is not a bcrypt hash ($2a$, $2b$ or $2y$; make one with "
 				    "htpasswd -nbB)", SHOWN(u->name));
 		}
+		/* The costliest hash checks unknown users (webconfig_check_user). */
+		if (strncmp(u->hash + 4, wc->users[wc->costliest].hash + 4, 2) > 0)
+			wc->costliest = wc->nusers - 1;
 	}
 	return 0;
 }
@@ -347,7 +359,7 @@ static int parse_root(yaml_document_t *doc, yaml_node_t *root, struct webconfig 
 		key = key_text(doc, p, err, errlen);
 		if (!key)
 			return -EINVAL;
-		rc = refused_or_duplicate(doc, root, p, key, "", err, errlen);
+		rc = refused_or_duplicate(doc, root, p, key, "", true, err, errlen);
 		if (rc)
 			return rc;
 		if (!strcmp(key, "tls_server_config"))
@@ -398,8 +410,10 @@ int webconfig_parse(const char *buf, size_t len, struct webconfig *wc, char *err
 	int rc;
 
 	memset(wc, 0, sizeof(*wc));
+	if (errlen)
+		err[0] = '\0';
 	if (!yaml_parser_initialize(&parser))
-		return -ENOMEM;
+		return no_memory(err, errlen);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		rc = parser.error == YAML_MEMORY_ERROR ? -ENOMEM : -EINVAL;
@@ -516,7 +530,7 @@ static int check_pem(struct webconfig *wc, char *err, size_t errlen)
 	int rc, i, lo, hi;
 
 	if (gnutls_certificate_allocate_credentials(&cred) < 0)
-		return -ENOMEM;
+		return no_memory(err, errlen);
 	rc = gnutls_certificate_set_x509_key_mem2(cred, &cert, &key, GNUTLS_X509_FMT_PEM,
 						  NULL, 0);
 	if (rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
@@ -542,8 +556,8 @@ static int check_pem(struct webconfig *wc, char *err, size_t errlen)
 		return -EINVAL;
 	lo = wc->min_version ? (int)wc->min_version : WC_TLS12;
 	hi = wc->max_version ? (int)wc->max_version : WC_TLS13;
-	if (lo < WC_TLS10 || hi > WC_TLS13)
-		return -EINVAL; /* not from webconfig_parse */
+	if (lo < WC_TLS10 || hi > WC_TLS13) /* not from webconfig_parse */
+		return fail(err, errlen, NULL, "tls_server_config: invalid TLS versions");
 	rc = snprintf(wc->priorities, sizeof(wc->priorities), "NORMAL:-VERS-ALL");
 	for (i = lo; i <= hi; i++)
 		rc += snprintf(wc->priorities + rc, sizeof(wc->priorities) - (size_t)rc,
@@ -560,6 +574,8 @@ int webconfig_load(struct webconfig *wc, const char *dir, char *err, size_t errl
 {
 	int rc;
 
+	if (errlen)
+		err[0] = '\0';
 	if (!wc->tls)
 		return 0;
 	rc = load_file(dir, "cert_file", wc->cert_file, &wc->cert_pem, err, errlen);
@@ -581,6 +597,8 @@ int webconfig_read(const char *path, struct webconfig *wc, char *err, size_t err
 
 	memset(wc, 0, sizeof(*wc));
 	n = read_all(path, &buf);
+	if (errlen)
+		err[0] = '\0';
 	if (n < 0) {
 		snprintf(err, errlen, "%s", n == -EFBIG ? "larger than 1 MiB" :
 			 strerror((int)-n));
@@ -594,7 +612,7 @@ int webconfig_read(const char *path, struct webconfig *wc, char *err, size_t err
 	 * toolkit. */
 	dir = strdup(path);
 	if (!dir)
-		return -ENOMEM;
+		return no_memory(err, errlen);
 	slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
@@ -675,37 +693,86 @@ static void cache_add(struct webconfig_cache *c, const uint8_t key[32])
 	c->next = (c->next + 1) % WEBCONFIG_CACHE;
 }
 
+/* Whether strings a and b are equal, in time that depends on the length
+ * of a (a configured user name) only, not on where they differ. */
+static bool same_text(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i;
+	unsigned char d = la != lb;
+
+	for (i = 0; i < la; i++)
+		d |= (unsigned char)(a[i] ^ b[i < lb ? i : lb]);
+	return d == 0;
+}
+
+/* What the caches say of user and password, with the user (NULL:
+ * unknown), the hash to check against and the cache key (*have_key
+ * false when it could not be made). */
+static enum webconfig_cached lookup(struct webconfig *wc, const char *user,
+				    const char *password, const struct webconfig_user **u,
+				    const char **hash, uint8_t key[32], bool *have_key)
+{
+	size_t found = 0, known = 0, i;
+	bool hit_ok, hit_failed;
+
+	for (i = 0; i < wc->nusers; i++) {
+		size_t m = (size_t)0 - (size_t)same_text(wc->users[i].name, user);
+
+		found |= m & i;
+		known |= m & 1;
+	}
+	*u = known ? &wc->users[found] : NULL;
+	*hash = *u ? (*u)->hash : wc->users[wc->costliest].hash;
+	*have_key = cache_key(user, password, *hash, key) == 0;
+	hit_ok = *have_key && cache_has(&wc->cache, key);
+	hit_failed = *have_key && cache_has(&wc->failed, key);
+	if (hit_ok && *u)
+		return WC_CACHED_RIGHT;
+	return hit_failed ? WC_CACHED_WRONG : WC_NOT_CACHED;
+}
+
+enum webconfig_cached webconfig_check_cached(struct webconfig *wc, const char *user,
+					     const char *password)
+{
+	const struct webconfig_user *u;
+	const char *hash;
+	uint8_t key[32];
+	bool have_key;
+
+	if (!wc->nusers)
+		return WC_CACHED_RIGHT;
+	return lookup(wc, user, password, &u, &hash, key, &have_key);
+}
+
 /*
  * bcrypt runs for every check that is not cached, even for an unknown
- * user (against the first user's hash, the result then ignored), so
- * the time does not tell which users exist.  Failures are cached too,
- * apart (a Prometheus with a wrong password would otherwise cost a
- * bcrypt every scrape); a new guess still costs a bcrypt, and what a
- * cached failure's speed tells, the client learnt from its first 401.
+ * user: against the costliest configured hash (the result then
+ * ignored), so the time does not tell which users exist.  For the same
+ * reason every user name is compared, in full, and both caches are
+ * always scanned (lookup); what was found is combined afterwards.
+ * Failures are cached too, apart (a Prometheus with a wrong password
+ * would otherwise cost a bcrypt every scrape); a new guess still costs
+ * a bcrypt, and what a cached failure's speed tells, the client learnt
+ * from its first 401.
  */
 bool webconfig_check_user(struct webconfig *wc, const char *user, const char *password)
 {
-	const struct webconfig_user *u = NULL;
+	const struct webconfig_user *u;
 	struct crypt_data *cd;
-	uint8_t key[32];
+	const char *out, *hash;
+	enum webconfig_cached c;
 	bool ok = false, have_key;
-	const char *out;
-	size_t i;
+	uint8_t key[32];
 
 	if (!wc->nusers)
 		return true;
-	for (i = 0; i < wc->nusers; i++)
-		if (!strcmp(wc->users[i].name, user))
-			u = &wc->users[i];
-	have_key = cache_key(user, password, u ? u->hash : wc->users[0].hash, key) == 0;
-	if (have_key && u && cache_has(&wc->cache, key))
-		return true;
-	if (have_key && cache_has(&wc->failed, key))
-		return false;
+	c = lookup(wc, user, password, &u, &hash, key, &have_key);
+	if (c != WC_NOT_CACHED)
+		return c == WC_CACHED_RIGHT;
 	cd = calloc(1, sizeof(*cd));
 	if (!cd)
 		return false;
-	out = crypt_rn(password, u ? u->hash : wc->users[0].hash, cd, sizeof(*cd));
+	out = crypt_rn(password, hash, cd, sizeof(*cd));
 	ok = u && out && strlen(out) == strlen(u->hash) &&
 	     same_bytes(out, u->hash, strlen(u->hash));
 	explicit_bzero(cd, sizeof(*cd));

@@ -11,9 +11,12 @@
  *                    certificate, the CA file holds certificates);
  *   webconfig_read   both, from a file.
  *
- * Errors: -EINVAL for invalid content (exit status 2), another -errno
- * for a file that cannot be read (status 3), each with a one-line
- * message (without "sockaudit: web config FILE: ") in err.
+ * Errors: -EINVAL for invalid content (exit status 2; exporter_web_init's
+ * -EINVAL, GnuTLS refusing at start what webconfig_load accepted, is
+ * status 3), another -errno
+ * for a file that cannot be read (status 3), -ENOMEM ("out of
+ * memory"), each with a one-line message (without "sockaudit: web
+ * config FILE: ") in err: every error return writes err.
  */
 #ifndef WEBCONFIG_H
 #define WEBCONFIG_H
@@ -56,6 +59,7 @@ struct webconfig {
 	/* basic_auth_users; none: no authentication. */
 	struct webconfig_user *users;
 	size_t nusers;
+	size_t costliest; /* the user whose hash has the highest bcrypt cost */
 	/* Filled by webconfig_load: the files' bytes (NUL-terminated PEM)
 	 * and the GnuTLS priority string for the versions. */
 	char *cert_pem, *key_pem, *ca_pem;
@@ -89,13 +93,21 @@ void webconfig_free(struct webconfig *wc);
 /*
  * Whether user and password are those of a basic_auth_users entry.  The
  * time taken does not depend on which part is wrong: an unknown user
- * is checked against another user's hash, and results are compared in
- * constant time.  Results are remembered in wc->cache and wc->failed
+ * is checked against the costliest user's hash, every name is compared
+ * and both caches scanned whatever the user, and results are compared
+ * in constant time.  Results are remembered in wc->cache and wc->failed
  * (not thread safe: one thread checks), so that a scraper's repeated
  * requests cost one bcrypt, with the right password or a wrong one.
  * True when no users are configured.
  */
 bool webconfig_check_user(struct webconfig *wc, const char *user, const char *password);
+
+/* What the caches alone say of user and password (no bcrypt; the same
+ * comparisons as webconfig_check_user): known right, known wrong, or
+ * not known (webconfig_check_user would run bcrypt).  No users: right. */
+enum webconfig_cached { WC_CACHED_RIGHT, WC_CACHED_WRONG, WC_NOT_CACHED };
+enum webconfig_cached webconfig_check_cached(struct webconfig *wc, const char *user,
+					     const char *password);
 
 /* The text of a client_auth_type value, for messages. */
 const char *webconfig_client_auth_name(enum webconfig_client_auth a);

@@ -173,6 +173,10 @@ static void web_config(const char *name, const char *client_auth, bool alice, bo
 	write_file(name, text, path, len);
 }
 
+/* For exporter_start when set: "LD_PRELOAD=shim" and the ASAN_OPTIONS a
+ * preload needs under ASan (its runtime must come first). */
+static char preload[PATH_MAX + 16], asan_options[256];
+
 /* `sockaudit --listen 127.0.0.1:PORT --web-config CFG --pid SELF
  * --source netlink` on a free port, up when it accepts TCP connections.
  * (An audit of this process only, without loading BPF programs: fast on
@@ -181,8 +185,10 @@ static void exporter_start(struct bg_proc *p, int *port, const char *cfg)
 {
 	for (int attempt = 0; attempt < 5; attempt++) {
 		char addr[32], self[16];
-		const char *argv[] = { sockaudit_path(), "--listen", addr, "--web-config", cfg,
-				       "--pid", self, "--source", "netlink", NULL };
+		const char *args[] = { "env", preload, asan_options, sockaudit_path(), "--listen",
+				       addr, "--web-config", cfg, "--pid", self, "--source",
+				       "netlink", NULL };
+		const char *const *argv = preload[0] ? args : args + 3;
 		long long deadline;
 		char *err;
 
@@ -402,6 +408,47 @@ START_TEST(test_needs_listen)
 }
 END_TEST
 
+/* Every error return writes err: here the one webconfig_load gives for
+ * versions webconfig_parse cannot produce (err was left as it was). */
+START_TEST(test_error_message_always)
+{
+	static const char text[] = "tls_server_config:\n  cert_file: server.crt\n"
+				   "  key_file: server.key\n";
+	char err[512];
+	struct webconfig wc;
+
+	if (skip("test_error_message_always"))
+		return;
+	ck_assert_int_eq(webconfig_parse(text, strlen(text), &wc, err, sizeof(err)), 0);
+	wc.max_version = (enum webconfig_tls_version)9;
+	snprintf(err, sizeof(err), "stale");
+	ck_assert_int_eq(webconfig_load(&wc, dir, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "tls_server_config") != NULL, "err: '%s'", err);
+	webconfig_free(&wc);
+}
+END_TEST
+
+/* User names that are also top-level keys sockaudit refuses: only a
+ * duplicate user is an error in basic_auth_users. */
+static const char *const user_names[] = { "key", "cert", "client_ca", "rate_limit" };
+
+START_TEST(test_user_named_like_a_key)
+{
+	char text[512], err[512] = "";
+	struct webconfig wc;
+
+	if (skip("test_user_named_like_a_key"))
+		return;
+	snprintf(text, sizeof(text), "basic_auth_users:\n  %s: %s\n", user_names[_i],
+		 bob_hash);
+	ck_assert_msg(webconfig_parse(text, strlen(text), &wc, err, sizeof(err)) == 0,
+		      "user %s: %s", user_names[_i], err);
+	ck_assert_uint_eq(wc.nusers, 1);
+	ck_assert(webconfig_check_user(&wc, user_names[_i], "other"));
+	webconfig_free(&wc);
+}
+END_TEST
+
 /* ---- webconfig_check_user, in this process ---- */
 
 static long long now_us(void)
@@ -449,8 +496,10 @@ START_TEST(test_check_user)
 	if (skip("test_check_user"))
 		return;
 	bcrypt_hash("alice", "secret", "8", hash, sizeof(hash));
-	snprintf(text, sizeof(text), "basic_auth_users:\n  alice: %s\n  bob: %s\n", hash,
-		 bob_hash);
+	/* bob (cost 5) first: an unknown user is checked against alice's
+	 * costlier hash, not the first one. */
+	snprintf(text, sizeof(text), "basic_auth_users:\n  bob: %s\n  alice: %s\n", bob_hash,
+		 hash);
 	ck_assert_int_eq(webconfig_parse(text, strlen(text), &wc, err, sizeof(err)), 0);
 	ck_assert(!webconfig_check_user(&wc, "alice", ""));
 	ck_assert(!webconfig_check_user(&wc, "alice", "secret "));
@@ -530,6 +579,83 @@ START_TEST(test_basic_auth)
 }
 END_TEST
 
+/*
+ * A client guessing passwords: one curl sends GUESSES requests over a
+ * kept-alive connection, each with a new wrong password, and in their
+ * midst one with the right (already cached) password.  After the
+ * burst of uncached checks the guesses are answered 429 with
+ * Retry-After (no bcrypt), the right password still 200, and so does
+ * another connection's request with it right after.
+ */
+#define GUESSES 30
+START_TEST(test_guessing_throttled)
+{
+	static char users[GUESSES][32];
+	const char *argv[GUESSES * 12 + 4];
+	const char *const right[] = { "-u", "alice:secret", NULL };
+	char cfg[PATH_MAX], ca[PATH_MAX], url[128], body[64];
+	int n401 = 0, n429 = 0, n200 = 0, n = 0;
+	char *line, *save = NULL, *head = NULL;
+	struct run_result r;
+	struct bg_proc e;
+	int port;
+
+	if (skip("test_guessing_throttled"))
+		return;
+	web_config("throttle.yml", NULL, true, false, cfg, sizeof(cfg));
+	exporter_start(&e, &port, cfg);
+	ck_assert_int_eq(curl_get(port, "/", right, NULL, body, sizeof(body)), 200);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", port);
+	argv[n++] = "curl";
+	for (int i = 0; i < GUESSES; i++) {
+		if (i)
+			argv[n++] = "--next";
+		snprintf(users[i], sizeof(users[i]), i == GUESSES / 2 ? "alice:secret" :
+			 "alice:guess%d", i);
+		argv[n++] = "-sS";
+		argv[n++] = "--cacert";
+		argv[n++] = ca;
+		argv[n++] = "-o";
+		argv[n++] = "/dev/null";
+		argv[n++] = "-w";
+		argv[n++] = "%{http_code}\n";
+		argv[n++] = "-u";
+		argv[n++] = users[i];
+		argv[n++] = url;
+	}
+	argv[n] = NULL;
+	ck_assert_int_eq(run_cmd(argv, NULL, 60000, &r), 0);
+	n = 0;
+	for (line = strtok_r(r.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save), n++) {
+		int status = atoi(line);
+
+		if (n == GUESSES / 2)
+			ck_assert_msg(status == 200, "the right password among guesses: %d", status);
+		n200 += status == 200;
+		n401 += status == 401;
+		n429 += status == 429;
+	}
+	run_result_free(&r);
+	fprintf(stderr, "test_guessing_throttled: %d guesses: %d answered 401, %d 429\n",
+		GUESSES - 1, n401, n429);
+	ck_assert_int_eq(n, GUESSES);
+	ck_assert_int_eq(n200, 1);
+	ck_assert_int_ge(n401, 7); /* the burst of 8, less the first right check */
+	ck_assert_int_ge(n429, 1);
+	ck_assert_int_eq(n401 + n429, GUESSES - 1);
+	ck_assert_int_eq(curl_get(port, "/", right, NULL, body, sizeof(body)), 200);
+	{
+		const char *const guess[] = { "-u", "alice:one-more-guess", NULL };
+
+		ck_assert_int_eq(curl_get(port, "/", guess, &head, body, sizeof(body)), 429);
+		ck_assert_msg(strstr(head, "Retry-After: 1\r\n") != NULL, "%s", head);
+		free(head);
+	}
+	exporter_stop_ok(&e);
+}
+END_TEST
+
 /* What is not TLS on the TLS port: no HTTP answer, and the exporter
  * serves the next client. */
 #define BYTES(s) { s, sizeof(s) - 1 }
@@ -589,7 +715,14 @@ END_TEST
 
 /* ---- client certificates ---- */
 
-enum client_cert { CERT_NONE, CERT_GOOD, CERT_OTHER };
+/* CERT_SERVER: the server's certificate, signed by the CA but for
+ * serverAuth only (no clientAuth extended key usage). */
+enum client_cert { CERT_NONE, CERT_GOOD, CERT_OTHER, CERT_SERVER };
+
+static const char *const cert_names[] = {
+	[CERT_NONE] = "no", [CERT_GOOD] = "client", [CERT_OTHER] = "other",
+	[CERT_SERVER] = "server",
+};
 
 struct cert_row {
 	const char *mode;
@@ -601,6 +734,8 @@ static const struct cert_row cert_rows[] = {
 	{ "RequireAndVerifyClientCert", CERT_NONE, false },
 	{ "RequireAndVerifyClientCert", CERT_OTHER, false },
 	{ "RequireAndVerifyClientCert", CERT_GOOD, true },
+	{ "RequireAndVerifyClientCert", CERT_SERVER, false },
+	{ "VerifyClientCertIfGiven", CERT_SERVER, false },
 	{ "VerifyClientCertIfGiven", CERT_NONE, true },
 	{ "VerifyClientCertIfGiven", CERT_OTHER, false },
 	{ "VerifyClientCertIfGiven", CERT_GOOD, true },
@@ -629,8 +764,7 @@ static bool s_client_answered(int port, const char *v, enum client_cert cert)
 		crt[0] = '\0';
 	else
 		snprintf(crt, sizeof(crt), "-cert %s/%s.crt -key %s/%s.key", dir,
-			 cert == CERT_GOOD ? "client" : "other", dir,
-			 cert == CERT_GOOD ? "client" : "other");
+			 cert_names[cert], dir, cert_names[cert]);
 	ck_assert_int_eq(run_cmd(argv, NULL, 60000, &r), 0);
 	answered = strstr(r.out, "HTTP/1.") != NULL;
 	run_result_free(&r);
@@ -652,15 +786,14 @@ START_TEST(test_client_cert)
 	web_config("certs.yml", !strcmp(row->mode, "NoClientCert") ? NULL : row->mode, false,
 		   false, cfg, sizeof(cfg));
 	exporter_start(&e, &port, cfg);
-	snprintf(crt, sizeof(crt), "%s/%s.crt", dir, row->cert == CERT_GOOD ? "client" : "other");
-	snprintf(key, sizeof(key), "%s/%s.key", dir, row->cert == CERT_GOOD ? "client" : "other");
+	snprintf(crt, sizeof(crt), "%s/%s.crt", dir, cert_names[row->cert]);
+	snprintf(key, sizeof(key), "%s/%s.key", dir, cert_names[row->cert]);
 	snprintf(good_crt, sizeof(good_crt), "%s/client.crt", dir);
 	snprintf(good_key, sizeof(good_key), "%s/client.key", dir);
 	status = curl_get(port, "/", row->cert == CERT_NONE ? NULL : with_cert, NULL, body,
 			  sizeof(body));
 	ck_assert_msg(status == (row->ok ? 200 : 0), "%s, %s certificate: curl %d", row->mode,
-		      row->cert == CERT_NONE ? "no" : row->cert == CERT_GOOD ? "the client" :
-		      "another CA's", status);
+		      cert_names[row->cert], status);
 	ck_assert_msg(s_client_answered(port, "-tls1_2", row->cert) == row->ok,
 		      "%s: openssl s_client -tls1_2", row->mode);
 	ck_assert_msg(s_client_answered(port, "-tls1_3", row->cert) == row->ok,
@@ -672,6 +805,40 @@ START_TEST(test_client_cert)
 END_TEST
 
 /* ---- SIGHUP ---- */
+
+
+/*
+ * Fail closed: when the current web config's credentials cannot be set
+ * on a session (the fail_gnutls_cred shim fails the exporter's
+ * gnutls_credentials_set), RequireAndVerifyClientCert must not fall
+ * back to libmicrohttpd's credentials, which verify nothing: another
+ * CA's certificate, or the right one, gets no answer.
+ */
+START_TEST(test_fail_closed)
+{
+	const char *shims = test_env_dir("TEST_SHIMS", "build/tests/shim");
+	const char *old = getenv("ASAN_OPTIONS");
+	char cfg[PATH_MAX];
+	struct bg_proc e;
+	int port;
+
+	if (skip("test_fail_closed"))
+		return;
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s/fail_gnutls_cred.so", shims);
+	snprintf(asan_options, sizeof(asan_options), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+		 old ? old : "", old && *old ? ":" : "");
+	web_config("closed.yml", "RequireAndVerifyClientCert", false, false, cfg, sizeof(cfg));
+	exporter_start(&e, &port, cfg);
+	preload[0] = '\0';
+	ck_assert_msg(!s_client_answered(port, "-tls1_3", CERT_OTHER),
+		      "another CA's certificate answered");
+	ck_assert_msg(!s_client_answered(port, "-tls1_2", CERT_OTHER),
+		      "another CA's certificate answered (TLS 1.2)");
+	ck_assert_msg(!s_client_answered(port, "-tls1_3", CERT_GOOD),
+		      "a session without the web config's credentials answered");
+	exporter_stop_ok(&e);
+}
+END_TEST
 
 /* Poll until alice:pass gets want (10 s at most). */
 static int wait_status(int port, const char *user, int want)
@@ -903,6 +1070,8 @@ static Suite *webconfig_suite(void)
 	tcase_add_loop_test(tc, test_invalid_config, 0, NROWS(bad_rows));
 	tcase_add_test(tc, test_needs_listen);
 	tcase_add_test(tc, test_check_user);
+	tcase_add_loop_test(tc, test_user_named_like_a_key, 0, NROWS(user_names));
+	tcase_add_test(tc, test_error_message_always);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("exporter");
@@ -910,8 +1079,10 @@ static Suite *webconfig_suite(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown_dir);
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_basic_auth);
+	tcase_add_test(tc, test_guessing_throttled);
 	tcase_add_test(tc, test_not_tls);
 	tcase_add_loop_test(tc, test_client_cert, 0, NROWS(cert_rows));
+	tcase_add_test(tc, test_fail_closed);
 	tcase_add_test(tc, test_sighup);
 	suite_add_tcase(s, tc);
 
