@@ -215,10 +215,15 @@ static int kernel_hz(void)
 static bool kernel_too_old(void)
 {
 	struct utsname u;
-	unsigned major, minor;
+	unsigned long major, minor;
+	char *end;
 
-	if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+	if (uname(&u) < 0)
 		return false;
+	major = strtoul(u.release, &end, 10);
+	if (end == u.release || *end != '.')
+		return false;
+	minor = strtoul(end + 1, &end, 10);
 	return major < 5 || (major == 5 && minor < 17);
 }
 
