@@ -1426,7 +1426,7 @@ static void churn(int ready_fd, int secs)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t len = sizeof(a);
-	int pool[128], head = 0, n = 0, lis;
+	int pool[128], head = 0, n = 0, lis, failures = 0;
 	long long end = test_now_ms() + secs * 1000LL;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -1439,13 +1439,24 @@ static void churn(int ready_fd, int secs)
 		_exit(1);
 	close(ready_fd);
 	while (test_now_ms() < end) {
-		int c = socket(AF_INET, SOCK_STREAM, 0), s;
+		int c = socket(AF_INET, SOCK_STREAM, 0), s = -1;
 
-		if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a)) < 0)
-			_exit(1);
-		s = accept(lis, NULL, NULL);
-		if (s < 0)
-			_exit(1);
+		/* A failure is retried (a busy host may refuse for a moment:
+		 * ports, memory); 100 in a row end it with the errno as its
+		 * status, which the test prints. */
+		if (c >= 0 && connect(c, (struct sockaddr *)&a, sizeof(a)) == 0)
+			s = accept(lis, NULL, NULL);
+		if (s < 0) {
+			int err = errno;
+
+			if (c >= 0)
+				close(c);
+			if (++failures >= 100)
+				_exit(err > 0 && err < 126 ? err : 125);
+			sleep_ms(10);
+			continue;
+		}
+		failures = 0;
 		pool[(head + n++) % 128] = c;
 		pool[(head + n++) % 128] = s;
 		while (n > 64) {
@@ -1459,9 +1470,9 @@ static void churn(int ready_fd, int secs)
 
 START_TEST(test_churn_not_dead)
 {
-	int p[2], run, wrongly_dead = 0;
+	int p[2], run, wrongly_dead = 0, status = 0;
 	char ok;
-	pid_t child;
+	pid_t child, gone;
 
 	ck_assert_int_eq(pipe(p), 0);
 	child = fork();
@@ -1484,7 +1495,10 @@ START_TEST(test_churn_not_dead)
 		cJSON_Delete(doc);
 	}
 	/* It churned through every run (else the runs tested nothing). */
-	ck_assert_msg(waitpid(child, NULL, WNOHANG) == 0, "the churning process stopped early");
+	gone = waitpid(child, &status, WNOHANG);
+	ck_assert_msg(gone == 0, "the churning process stopped early: %s",
+		      gone < 0 ? strerror(errno) :
+		      WIFEXITED(status) ? strerror(WEXITSTATUS(status)) : strsignal(WTERMSIG(status)));
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	ck_assert_msg(wrongly_dead == 0,
