@@ -1225,24 +1225,37 @@ START_TEST(test_many_and_accept_queue)
 	{
 		const struct scen_sock *cli = scenario_sock(&sc, ROLE_CLIENT_CONN);
 		const char *pid = itoa_tmp(sc.pids[PROC_CLIENT]);
+		/* The last variant audits the whole host: other sockets may
+		 * have the same local port (another connection's ephemeral
+		 * port to another peer, a TIME-WAIT left by an earlier test),
+		 * so only the client's own are counted there. */
 		const struct {
 			const char *args[10];
 			int n;
+			bool host;
 		} v[] = {
-			{ { "-j", "--pid", pid, "--port", itoa_tmp(cli->lport), NULL }, 1 },
-			{ { "-j", "--pid", pid, "-r", itoa_tmp(sc.port), "-s", "listen", NULL }, 0 },
-			{ { "-j", "--pid", pid, "-6", NULL }, 0 },
-			{ { "-j", "--pid", pid, "-F", "dead", NULL }, 0 },
-			{ { "-j", "--pid", pid, "-s", "close", NULL }, 0 },
-			{ { "-j", "--port", itoa_tmp(cli->lport), NULL }, 1 },
+			{ { "-j", "--pid", pid, "--port", itoa_tmp(cli->lport), NULL }, 1, false },
+			{ { "-j", "--pid", pid, "-r", itoa_tmp(sc.port), "-s", "listen", NULL }, 0, false },
+			{ { "-j", "--pid", pid, "-6", NULL }, 0, false },
+			{ { "-j", "--pid", pid, "-F", "dead", NULL }, 0, false },
+			{ { "-j", "--pid", pid, "-s", "close", NULL }, 0, false },
+			{ { "-j", "--port", itoa_tmp(cli->lport), NULL }, 1, true },
 		};
 
 		for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+			const cJSON *it;
+			int n = 0, dead = 0;
+
 			doc = audit_json(v[k].args);
-			ck_assert_msg(cJSON_GetArraySize(json_array(doc, "sockets")) == v[k].n,
-				      "variant %zu: %d sockets, expected %d", k,
-				      cJSON_GetArraySize(json_array(doc, "sockets")), v[k].n);
-			ck_assert_int_eq(json_int(json_object(doc, "totals"), "dead"), 0);
+			cJSON_ArrayForEach(it, json_array(doc, "sockets")) {
+				if (v[k].host && !json_socket_process(it, sc.pids[PROC_CLIENT]))
+					continue;
+				n++;
+				dead += json_has_flag(it, "dead");
+			}
+			ck_assert_msg(n == v[k].n, "variant %zu: %d sockets, expected %d", k, n,
+				      v[k].n);
+			ck_assert_int_eq(dead, 0);
 			if (v[k].n)
 				expect_sock(doc, cli, "established", sc.comms[PROC_CLIENT], 1, NULL);
 			cJSON_Delete(doc);
