@@ -24,12 +24,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/exptest.h"
 #include "lib/http.h"
 #include "lib/scenario.h"
 #include "lib/testlib.h"
 #include "lib/runsuite.h"
 
-#define START_MS 30000
 #define STOP_MS 20000
 #define HTTP_MS 20000
 
@@ -50,47 +50,11 @@ static int count_dir(const char *path)
 }
 
 /* Start `[PRE...] sockaudit --listen 127.0.0.1:PORT extra...` (PRE: a
- * command prefix such as "env A=B" or "nofile N") and wait until it
- * accepts connections. */
+ * command prefix such as "env A=B" or "nofile N"). */
 static void exporter_start(struct bg_proc *p, int *port, const char *const pre[],
 			   const char *const extra[])
 {
-	for (int attempt = 0; attempt < 5; attempt++) {
-		const char *argv[32];
-		char addr[32];
-		long long deadline;
-		int n = 0;
-
-		*port = free_port();
-		ck_assert_int_gt(*port, 0);
-		snprintf(addr, sizeof(addr), "127.0.0.1:%d", *port);
-		for (const char *const *w = pre; w && *w && n < 8; w++)
-			argv[n++] = *w;
-		argv[n++] = sockaudit_path();
-		argv[n++] = "--listen";
-		argv[n++] = addr;
-		while (extra && *extra && n < 31)
-			argv[n++] = *extra++;
-		argv[n] = NULL;
-		ck_assert_int_eq(bg_start(p, argv, false), 0);
-		deadline = test_now_ms() + START_MS;
-		while (test_now_ms() < deadline) {
-			if (port_open("127.0.0.1", *port))
-				return;
-			if (bg_exited(p))
-				break;
-			sleep_ms(20);
-		}
-		char *err = bg_stderr(p);
-
-		if (!strstr(err, "Address already in use"))
-			ck_abort_msg("exporter did not start (status %d after %lld ms): %s", p->status,
-				     test_now_ms() - (deadline - START_MS), err);
-		free(err);
-		bg_stop(p, SIGKILL, 1000);
-		bg_free(p);
-	}
-	ck_abort_msg("no free port for the exporter");
+	exptest_start(p, port, pre, extra);
 }
 
 static void exporter_stop_ok(struct bg_proc *p)

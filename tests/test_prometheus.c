@@ -27,6 +27,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include "lib/exptest.h"
 #include "lib/http.h"
 #include "lib/prom.h"
 #include "lib/promserver.h"
@@ -548,44 +549,12 @@ END_TEST
 static void exporter_start_env(struct bg_proc *p, int *port, const char *const env[],
 			       const char *const extra[])
 {
-	for (int attempt = 0; attempt < 5; attempt++) {
-		char addr[32];
-		const char *argv[32];
-		long long deadline;
-		int n = 0;
+	const char *pre[10] = { "env" };
+	int n = 1;
 
-		*port = free_port();
-		ck_assert_int_gt(*port, 0);
-		snprintf(addr, sizeof(addr), "127.0.0.1:%d", *port);
-		if (env) {
-			argv[n++] = "env";
-			while (*env && n < 8)
-				argv[n++] = *env++;
-		}
-		argv[n++] = sockaudit_path();
-		argv[n++] = "--listen";
-		argv[n++] = addr;
-		while (extra && *extra && n < 31)
-			argv[n++] = *extra++;
-		argv[n] = NULL;
-		ck_assert_int_eq(bg_start(p, argv, false), 0);
-		deadline = test_now_ms() + START_MS;
-		while (test_now_ms() < deadline) {
-			if (port_open("127.0.0.1", *port))
-				return;
-			if (bg_exited(p))
-				break;
-			sleep_ms(20);
-		}
-		char *err = bg_stderr(p);
-
-		if (!strstr(err, "Address already in use"))
-			ck_abort_msg("exporter did not start (status %d): %s", p->status, err);
-		free(err);
-		bg_stop(p, SIGKILL, 1000);
-		bg_free(p);
-	}
-	ck_abort_msg("no free port for the exporter");
+	while (env && *env && n < 9)
+		pre[n++] = *env++;
+	exptest_start(p, port, env ? pre : NULL, extra);
 }
 
 static void exporter_start(struct bg_proc *p, int *port, const char *const extra[])

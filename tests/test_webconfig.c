@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/exptest.h"
 #include "lib/http.h"
 #include "lib/promserver.h"
 #include "lib/scenario.h"
@@ -27,7 +28,6 @@
 #include "lib/runsuite.h"
 
 /* Under valgrind everything is slower: waits are generous. */
-#define START_MS 30000
 #define STOP_MS 20000
 #define CURL_S "20"
 
@@ -183,36 +183,12 @@ static char preload[PATH_MAX + 16], asan_options[256];
  * a busy host; the audit is not what these tests are about.) */
 static void exporter_start(struct bg_proc *p, int *port, const char *cfg)
 {
-	for (int attempt = 0; attempt < 5; attempt++) {
-		char addr[32], self[16];
-		const char *args[] = { "env", preload, asan_options, sockaudit_path(), "--listen",
-				       addr, "--web-config", cfg, "--pid", self, "--source",
-				       "netlink", NULL };
-		const char *const *argv = preload[0] ? args : args + 3;
-		long long deadline;
-		char *err;
+	char self[16];
+	const char *pre[] = { "env", preload, asan_options, NULL };
+	const char *extra[] = { "--web-config", cfg, "--pid", self, "--source", "netlink", NULL };
 
-		*port = free_port();
-		ck_assert_int_gt(*port, 0);
-		snprintf(addr, sizeof(addr), "127.0.0.1:%d", *port);
-		snprintf(self, sizeof(self), "%d", (int)getpid());
-		ck_assert_int_eq(bg_start(p, argv, false), 0);
-		deadline = test_now_ms() + START_MS;
-		while (test_now_ms() < deadline) {
-			if (port_open("127.0.0.1", *port))
-				return;
-			if (bg_exited(p))
-				break;
-			sleep_ms(20);
-		}
-		err = bg_stderr(p);
-		if (!strstr(err, "Address already in use"))
-			ck_abort_msg("exporter did not start (status %d): %s", p->status, err);
-		free(err);
-		bg_stop(p, SIGKILL, 1000);
-		bg_free(p);
-	}
-	ck_abort_msg("no free port for the exporter");
+	snprintf(self, sizeof(self), "%d", (int)getpid());
+	exptest_start(p, port, preload[0] ? pre : NULL, extra);
 }
 
 static void exporter_stop_ok(struct bg_proc *p)
