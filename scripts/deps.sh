@@ -22,12 +22,13 @@ set -eu
 # bash-completion and zsh.  Workloads: runc, containerd (its ctr) and
 # podman (with runc as its runtime; crun fails on a hybrid cgroup
 # layout), and busybox-static as a container's root filesystem
-# (test_runtimes, test_containerd, test_podman; no image registry).
+# (test_runtimes, test_containerd, test_podman; no image registry);
+# strace counts the files test_workloads sees opened.
 # The DaemonSet check (make check-manifest): node and npm, unless some
 # node and npm are there already, then the Kubernetes API schemas of
 # the kubernetes-models package and js-yaml from the npm registry, into
 # build/npm.
-packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev zlib1g-dev libyaml-dev libgnutls28-dev libcrypt-dev check iproute2 jq curl prometheus openssl apache2-utils cppcheck clang-tidy valgrind clang libclang-rt-14-dev llvm libbpf-dev bpftool build-essential dpkg-dev debhelper fakeroot lintian man-db bash-completion zsh runc containerd podman busybox-static"
+packages="gcc make pkg-config libmnl-dev libcjson-dev libmicrohttpd-dev zlib1g-dev libyaml-dev libgnutls28-dev libcrypt-dev check iproute2 jq curl prometheus openssl apache2-utils cppcheck clang-tidy valgrind clang libclang-rt-14-dev llvm libbpf-dev bpftool build-essential dpkg-dev debhelper fakeroot lintian man-db bash-completion zsh runc containerd podman busybox-static strace"
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	packages="$packages nodejs npm"

@@ -66,6 +66,7 @@ static void proc_begin(struct proc_fds *p, uint32_t tgid,
 	memcpy(p->comm, task->comm, p->comm_len);
 	p->fd_limit = task->fd_limit; /* RLIM_INFINITY is FD_LIMIT_NONE */
 	p->has_fd_limit = 1;
+	p->cgroup_key = task->cgroups;
 }
 
 /* Add one descriptor record to its process.  Returns 0 or -ENOMEM. */

@@ -50,6 +50,7 @@ static uint32_t proc_index(struct sock_table *t, struct proc_scan *ps)
 			r->socket_fds = ps->p->socket_fds;
 			r->fd_limit = ps->p->fd_limit;
 			r->has_fd_limit = (uint8_t)ps->p->has_fd_limit;
+			r->cgroup_key = ps->p->cgroup_key;
 		}
 	}
 	return ps->proc;

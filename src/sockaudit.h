@@ -186,6 +186,9 @@ struct proc_rec {
 	uint64_t fd_limit;   /* soft RLIMIT_NOFILE, FD_LIMIT_NONE: unlimited */
 	uint8_t has_fd_limit; /* fd_limit was read from /proc/PID/limits */
 	uint8_t flags;	      /* enum proc_flag bits */
+	/* Processes with the same key non-zero are in the same cgroups
+	 * (the BPF source's css_set): their workload is resolved once. */
+	uint64_t cgroup_key;
 	uint32_t sockets;     /* selected sockets it holds, set by the audit */
 	/* Its cgroup, unit, container and pod (workload.h), set after the
 	 * audit for processes holding selected sockets; NULL otherwise. */

@@ -220,6 +220,63 @@ static int set_init(struct workload_set *ws, const struct workload_opts *o)
 	return ws->root ? 0 : -ENOMEM;
 }
 
+static uint64_t cgroup_key_hash(uint32_t item, const void *ctx)
+{
+	const struct sock_table *t = ctx;
+
+	return t->procs[item].cgroup_key;
+}
+
+/* The resolved entry of a process in the same cgroups as proc, else
+ * NULL (a key of 0 is no key).  Needs room reserved in by_cgroup. */
+static struct workload *same_cgroups(struct workload_set *ws,
+				     const struct sock_table *t, uint32_t proc,
+				     size_t *slot)
+{
+	uint64_t key = t->procs[proc].cgroup_key;
+	size_t j;
+
+	for (j = hindex_first(&ws->by_cgroup, key); !hindex_empty(&ws->by_cgroup, j);
+	     j = hindex_next(&ws->by_cgroup, j)) {
+		uint32_t other = hindex_item(&ws->by_cgroup, j);
+
+		if (t->procs[other].cgroup_key == key)
+			return &ws->v[other];
+	}
+	*slot = j;
+	return NULL;
+}
+
+/*
+ * One process of the table: the entry of another process in the same
+ * cgroups when there is one (the BPF source tells: one read of
+ * /proc/PID/cgroup per set of cgroups, not per process), else its own.
+ * Returns 0 or -ENOMEM.
+ */
+static int resolve_proc(struct workload_set *ws, struct sock_table *t,
+			uint32_t proc, const struct workload_opts *o)
+{
+	struct workload *w = &ws->v[proc];
+	size_t slot = 0;
+	int rc;
+
+	if (!t->procs[proc].cgroup_key || w->resolved) {
+		t->procs[proc].wl = w;
+		return w->resolved ? 0 : resolve_one(ws, w, t->procs[proc].pid, o);
+	}
+	if (hindex_reserve(&ws->by_cgroup, 1, cgroup_key_hash, t))
+		return -ENOMEM;
+	t->procs[proc].wl = same_cgroups(ws, t, proc, &slot);
+	if (t->procs[proc].wl)
+		return 0;
+	t->procs[proc].wl = w;
+	rc = resolve_one(ws, w, t->procs[proc].pid, o);
+	/* One that exited before its file was read speaks for nobody. */
+	if (!rc && w->cgroup)
+		hindex_put(&ws->by_cgroup, slot, proc);
+	return rc;
+}
+
 int workload_resolve(struct workload_set *ws, struct sock_table *t,
 		     const uint32_t *procs, size_t n,
 		     const struct workload_opts *o)
@@ -233,16 +290,9 @@ int workload_resolve(struct workload_set *ws, struct sock_table *t,
 			return -ENOMEM;
 		ws->n = t->nprocs;
 	}
-	for (i = 0; i < n && !rc; i++) {
-		struct workload *w;
-
-		if (procs[i] >= ws->n)
-			continue;
-		w = &ws->v[procs[i]];
-		if (!w->resolved)
-			rc = resolve_one(ws, w, t->procs[procs[i]].pid, o);
-		t->procs[procs[i]].wl = w;
-	}
+	for (i = 0; i < n && !rc; i++)
+		if (procs[i] < ws->n)
+			rc = resolve_proc(ws, t, procs[i], o);
 	return rc;
 }
 
@@ -440,6 +490,7 @@ void workload_free(struct workload_set *ws)
 	for (i = 0; i < ws->ncache; i++)
 		container_free(ws->cache[i]);
 	free(ws->v);
+	hindex_free(&ws->by_cgroup);
 	free(ws->cache);
 	free(ws->root);
 	free(ws->cgbuf);

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "cgroup.h"
+#include "hindex.h"
 #include "table.h"
 
 /* Where the runtimes keep their state (workload_dirs_from_env). */
@@ -51,6 +52,9 @@ struct workload {
 struct workload_set {
 	struct workload *v;	/* aligned with sock_table.procs */
 	size_t n;
+	/* Resolved entries of v by proc_rec.cgroup_key (the non-zero ones):
+	 * a process whose key is here shares that entry. */
+	struct hindex by_cgroup;
 	struct wl_container **cache;
 	size_t ncache, cache_cap;
 	enum cgroup_layout layout;

@@ -242,6 +242,112 @@ START_TEST(test_real_cgroups)
 }
 END_TEST
 
+/* Opens of a /proc/N/cgroup file in an strace -e openat log. */
+static int cgroup_opens(const char *log)
+{
+	char line[PATH_MAX + 256];
+	int n = 0;
+	FILE *f = fopen(log, "r");
+
+	ck_assert_msg(f != NULL, "%s: %s", log, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "openat(") && strstr(line, "/cgroup\""))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Twelve processes in two cgroups, audited with --source bpf under
+ * strace: the workload of each is what /proc/PID/cgroup and ps say, and
+ * /proc/PID/cgroup is opened once per cgroup (plus PID 1's, for the
+ * root), not once per process: the BPF source tells which processes are
+ * in the same cgroups.  The netlink source, which cannot tell, opens
+ * one per process (the count the test would see without the sharing).
+ */
+START_TEST(test_cgroup_read_once)
+{
+	enum { PER = 6, NCG = 2 };
+	static const char *const units[NCG] = { "/satest-a.service", "/satest-b.service" };
+	const char *sources[] = { "bpf", "netlink" };
+	pid_t pids[NCG * PER];
+	char pidlist[NCG * PER * 12] = "", log[64];
+	size_t i, h, s;
+
+	if (geteuid() != 0 || !hier[0][0]) {
+		fprintf(stderr, "test_workloads: skipped (needs root and a cgroup2 mount)\n");
+		return;
+	}
+	for (i = 0; i < NCG * PER; i++) {
+		int port;
+
+		pids[i] = cgtest_listener(&port);
+		snprintf(pidlist + strlen(pidlist), sizeof(pidlist) - strlen(pidlist),
+			 "%s%d", i ? "," : "", (int)pids[i]);
+		for (h = 0; h < NHIER; h++) {
+			char *dir;
+			int rc;
+
+			if (!hier[h][0])
+				continue;
+			ck_assert_int_gt(asprintf(&dir, "%s/satest%d.slice%s", hier[h],
+						  (int)test_pid, units[i / PER]), 0);
+			rc = cgtest_mkdir_p(dir);
+			ck_assert_msg(rc == 0, "mkdir %s: %s", dir, strerror(-rc));
+			rc = cgtest_write_pid(dir, pids[i]);
+			ck_assert_msg(rc == 0, "moving %d into %s: %s", (int)pids[i], dir,
+				      strerror(-rc));
+			free(dir);
+		}
+	}
+	snprintf(log, sizeof(log), "/tmp/satest-strace-%d.log", (int)getpid());
+	for (s = 0; s < 2; s++) {
+		const char *argv[] = { "strace", "-f", "-qq", "-e", "trace=openat",
+				       "-o", log, sockaudit_path(), "-f", "json",
+				       "--source", sources[s], "--pid", pidlist, NULL };
+		struct run_result r;
+		cJSON *doc;
+		int opens;
+
+		ck_assert_int_eq(run_cmd(argv, NULL, 120000, &r), 0);
+		if (s == 0 && r.status == 3) {
+			fprintf(stderr, "test_workloads: --source bpf unusable here: %s",
+				r.err);
+			run_result_free(&r);
+			continue;
+		}
+		ck_assert_msg(r.status == 0, "%s", run_describe(&r));
+		doc = json_report(&r);
+		for (i = 0; i < NCG * PER; i++) {
+			const cJSON *p = json_process(doc, pids[i]);
+			char unified[PATH_MAX], unit[256], uunit[256];
+
+			ck_assert_msg(p != NULL, "no process %d in the report", (int)pids[i]);
+			proc_unified(pids[i], unified, sizeof(unified));
+			str_or_null(p, "cgroup", unified, sources[s]);
+			ps_units(pids[i], unit, uunit);
+			str_or_null(p, "unit", strcmp(unit, "-") ? unit : NULL, sources[s]);
+		}
+		opens = cgroup_opens(log);
+		fprintf(stderr, "test_cgroup_read_once: --source %s: %d opens of "
+			"/proc/N/cgroup for %d processes in %d cgroups\n",
+			sources[s], opens, NCG * PER, NCG);
+		if (s == 0)
+			ck_assert_msg(opens <= 1 + NCG, "--source bpf opened /proc/N/cgroup "
+				      "%d times, want at most %d", opens, 1 + NCG);
+		else
+			ck_assert_int_ge(opens, NCG * PER);
+		cJSON_Delete(doc);
+		run_result_free(&r);
+	}
+	unlink(log);
+	for (i = 0; i < NCG * PER; i++) {
+		kill(pids[i], SIGKILL);
+		waitpid(pids[i], NULL, 0);
+	}
+}
+END_TEST
+
 /* Whatever /proc/self/cgroup and ps say of this test process, the JSON
  * says too (the host's own layout and units, not ones the test made). */
 START_TEST(test_own_cgroup)
@@ -344,6 +450,7 @@ static Suite *workloads_suite(void)
 	tcase_add_unchecked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_real_cgroups);
 	tcase_add_test(tc, test_own_cgroup);
+	tcase_add_test(tc, test_cgroup_read_once);
 	tcase_add_test(tc, test_bad_state_warns_once);
 	suite_add_tcase(s, tc);
 	return s;

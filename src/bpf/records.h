@@ -74,6 +74,10 @@ struct sa_proc_rec {
 	__u32 pad;
 	__u64 fd_limit; /* soft RLIMIT_NOFILE; ~0: unlimited */
 	char comm[16];
+	/* Its css_set, the set of cgroups it is in, as an opaque key: two
+	 * processes with the same key read the same /proc/PID/cgroup, so
+	 * workload.c reads that file once per key.  0: unknown. */
+	__u64 cgroups;
 };
 
 #endif

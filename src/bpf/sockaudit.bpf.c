@@ -6,7 +6,8 @@
  *                   namespace the iterator was created in, with what
  *                   sock_diag and tcp_info would say of it
  *   iter/task_file  one sa_fd_rec per descriptor of every process
- *   iter/task       one sa_proc_rec per process: comm, RLIMIT_NOFILE
+ *   iter/task       one sa_proc_rec per process: comm, RLIMIT_NOFILE,
+ *                   css_set
  *
  * Every program only reads and writes its records with bpf_seq_write;
  * a record the seq_file could not take is written again by the kernel
@@ -246,6 +247,8 @@ int sa_task(struct bpf_iter__task *ctx)
 	r.tgid = our_tgid(task);
 	r.fd_limit = task->signal->rlim[RLIMIT_NOFILE_NUM].rlim_cur;
 	BPF_CORE_READ_STR_INTO(&r.comm, task, comm);
+	/* The pointer's value only, read as a number (never followed). */
+	r.cgroups = (__u64)(unsigned long)BPF_CORE_READ(task, cgroups);
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }
