@@ -56,6 +56,7 @@ int main(int argc, char **argv)
 {
 	static char buf[65536];
 	long uid, bytes, done = 0;
+	pid_t parent;
 	int sv[2];
 
 	if (argc != 3) {
@@ -64,10 +65,15 @@ int main(int argc, char **argv)
 	}
 	uid = number(argv[1], 65534);
 	bytes = number(argv[2], (long)sizeof(buf));
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	parent = getppid();
 	if (setgroups(0, NULL) || setresgid((gid_t)uid, (gid_t)uid, (gid_t)uid) ||
 	    setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid))
 		die("dropping to the uid");
+	/* Changing credentials clears the parent-death signal: set it now,
+	 * and go if the parent is already gone. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		return 1;
 	/* The socket is created as UID: its inode and sk_uid are UID's. */
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
 		die("socketpair");
