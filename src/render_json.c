@@ -386,8 +386,11 @@ static cJSON *socket_object(const struct sock_table *t, const struct sock_rec *s
 		add_uint(o, "remote_port", s->rport);
 	}
 	add_uint(o, "inode", s->inode);
-	add_uint(o, "uid", s->uid);
-	if (dead) {
+	if (sock_has_uid(s))
+		add_uint(o, "uid", s->uid);
+	else
+		cJSON_AddNullToObject(o, "uid");
+	if (!sock_has_queues(s)) {
 		cJSON_AddNullToObject(o, "recv_q");
 		cJSON_AddNullToObject(o, "send_q");
 	} else {

@@ -690,8 +690,14 @@ static int list_cells(const struct sock_table *t, const struct sock_rec *s,
 	size_t used;
 	uint32_t r;
 
-	snprintf(f[0], 64, "%u", (unsigned)s->recv_q);
-	snprintf(f[1], 64, "%u", (unsigned)s->send_q);
+	/* "-" when unknown, as IDLE is. */
+	if (sock_has_queues(s)) {
+		snprintf(f[0], 64, "%u", (unsigned)s->recv_q);
+		snprintf(f[1], 64, "%u", (unsigned)s->send_q);
+	} else {
+		snprintf(f[0], 64, "-");
+		snprintf(f[1], 64, "-");
+	}
 	if (s->protocol == PROTO_UNIX)
 		unix_endpoints(t, s, f[2], f[3]);
 	else
@@ -699,8 +705,6 @@ static int list_cells(const struct sock_table *t, const struct sock_rec *s,
 	if (s->protocol == PROTO_UNIX) {
 		/* (both set above) */
 	} else if (sock_is_dead(s)) {
-		snprintf(f[0], 64, "-");
-		snprintf(f[1], 64, "-");
 		snprintf(f[3], 64, "*");
 	} else if (s->protocol == PROTO_UDP && s->state != ST_ESTABLISHED) {
 		char a[64];
