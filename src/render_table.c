@@ -647,7 +647,8 @@ static const char *netid(const struct sock_rec *s)
 }
 
 /* LOCAL and REMOTE of a UNIX socket as ss -x prints them: its name and
- * inode, its peer's name and inode ("*" unbound or unknown, 0 no peer). */
+ * inode, its peer's name and inode ("*" unbound or unknown, 0 no peer);
+ * REMOTE "-" when the source did not give peers (/proc/net/unix). */
 static void unix_endpoints(const struct sock_table *t, const struct sock_rec *s,
 			   char *local, char *remote)
 {
@@ -658,6 +659,10 @@ static void unix_endpoints(const struct sock_table *t, const struct sock_rec *s,
 
 	snprintf(local, LIST_CELL, "%s %u", unix_name_cell(path, len, name, sizeof(name)),
 		 (unsigned)s->inode);
+	if (!s->has_shutdown) {
+		snprintf(remote, LIST_CELL, "-");
+		return;
+	}
 	len = audit_peer_path(t, s, &path, &found);
 	snprintf(remote, LIST_CELL, "%s %u", unix_name_cell(path, len, name, sizeof(name)),
 		 (unsigned)s->ux.peer_inode);

@@ -173,7 +173,8 @@ START_TEST(test_proc_uid_and_queues_null)
 	}
 	cJSON_Delete(doc);
 
-	/* The table: RECV-Q and SEND-Q are "-", as IDLE is when unknown. */
+	/* The table: RECV-Q, SEND-Q and REMOTE are "-", as IDLE is when
+	 * unknown. */
 	audit(&r, &h, "proc", NULL);
 	for (i = 0; i < 2; i++) {
 		char want[32], *line, *save = NULL, *copy = strdup(r.out);
@@ -183,15 +184,21 @@ START_TEST(test_proc_uid_and_queues_null)
 		snprintf(want, sizeof(want), " %lu ", h.ino[i]);
 		for (line = strtok_r(copy, "\n", &save); line && !found;
 		     line = strtok_r(NULL, "\n", &save)) {
-			char netid[16], state[16], rq[16], sq[16];
+			char netid[16], state[16], rq[16], sq[16], name[64], ino[32],
+				remote[16];
 
 			if (!strstr(line, want))
 				continue;
 			found = 1;
-			ck_assert_int_eq(sscanf(line, "%15s %15s %15s %15s", netid, state, rq, sq),
-					 4);
+			/* The helper's sockets are unbound: LOCAL is "* INODE". */
+			ck_assert_int_eq(sscanf(line, "%15s %15s %15s %15s %63s %31s %15s", netid,
+						state, rq, sq, name, ino, remote),
+					 7);
 			ck_assert_msg(!strcmp(rq, "-") && !strcmp(sq, "-"),
 				      "queues made up in the table: %s", line);
+			/* No peer is "* 0"; an unknown one is "-". */
+			ck_assert_msg(!strcmp(remote, "-"), "peer made up in the table: %s",
+				      line);
 		}
 		free(copy);
 		ck_assert_msg(found, "inode %lu not in the table:\n%s", h.ino[i], r.out);
