@@ -514,6 +514,68 @@ static int load_file(const char *dir, const char *key, const char *path, char **
 	return n == -EFBIG ? -EINVAL : (int)n;
 }
 
+int webconfig_credentials(const struct webconfig *wc,
+			  gnutls_certificate_credentials_t *cred,
+			  enum webconfig_cred_failure *failed)
+{
+	gnutls_datum_t cert = { (unsigned char *)wc->cert_pem, (unsigned)strlen(wc->cert_pem) };
+	gnutls_datum_t key = { (unsigned char *)wc->key_pem, (unsigned)strlen(wc->key_pem) };
+	int rc;
+
+	*failed = WC_CRED_MEMORY;
+	rc = gnutls_certificate_allocate_credentials(cred);
+	if (rc < 0) {
+		*cred = NULL;
+		return rc;
+	}
+	*failed = WC_CRED_KEY_PAIR;
+	rc = gnutls_certificate_set_x509_key_mem2(*cred, &cert, &key, GNUTLS_X509_FMT_PEM,
+						  NULL, 0);
+	if (rc >= 0 && wc->ca_pem) {
+		gnutls_datum_t ca = { (unsigned char *)wc->ca_pem, (unsigned)strlen(wc->ca_pem) };
+
+		*failed = WC_CRED_CA;
+		rc = gnutls_certificate_set_x509_trust_mem(*cred, &ca, GNUTLS_X509_FMT_PEM);
+		if (rc == 0) {
+			*failed = WC_CRED_CA_EMPTY;
+			rc = GNUTLS_E_NO_CERTIFICATE_FOUND;
+		}
+	}
+	if (rc < 0) {
+		gnutls_certificate_free_credentials(*cred);
+		*cred = NULL;
+		return rc;
+	}
+	return 0;
+}
+
+/* The message of webconfig_credentials' error rc at step `failed` in
+ * err.  Returns -EINVAL, or -ENOMEM. */
+static int cred_error(const struct webconfig *wc, int rc,
+		      enum webconfig_cred_failure failed, char *err, size_t errlen)
+{
+	char show[801], show2[801];
+
+	switch (failed) {
+	case WC_CRED_MEMORY:
+		return no_memory(err, errlen);
+	case WC_CRED_KEY_PAIR:
+		if (rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
+			return fail(err, errlen, NULL, "tls_server_config: key_file %s does "
+				    "not match cert_file %s", SHOWN_PATH(wc->key_file),
+				    shown(wc->cert_file, 200, show2, sizeof(show2)));
+		return fail(err, errlen, NULL, "tls_server_config: cert_file %s, key_file "
+			    "%s: %s", SHOWN_PATH(wc->cert_file),
+			    shown(wc->key_file, 200, show2, sizeof(show2)), gnutls_strerror(rc));
+	case WC_CRED_CA:
+	case WC_CRED_CA_EMPTY:
+		break;
+	}
+	return fail(err, errlen, NULL, "tls_server_config: client_ca_file %s: %s",
+		    SHOWN_PATH(wc->client_ca_file), failed == WC_CRED_CA_EMPTY ?
+		    "no certificate in it" : gnutls_strerror(rc));
+}
+
 /*
  * Check the certificate, key and CA with GnuTLS: the key matches the
  * certificate, the CA file holds at least one certificate.  Then the
@@ -522,38 +584,15 @@ static int load_file(const char *dir, const char *key, const char *path, char **
 static int check_pem(struct webconfig *wc, char *err, size_t errlen)
 {
 	gnutls_certificate_credentials_t cred;
-	gnutls_datum_t cert = { (unsigned char *)wc->cert_pem, (unsigned)strlen(wc->cert_pem) };
-	gnutls_datum_t key = { (unsigned char *)wc->key_pem, (unsigned)strlen(wc->key_pem) };
+	enum webconfig_cred_failure failed;
 	gnutls_priority_t prio;
 	const char *where = NULL;
-	char show[801], show2[801];
 	int rc, i, lo, hi;
 
-	if (gnutls_certificate_allocate_credentials(&cred) < 0)
-		return no_memory(err, errlen);
-	rc = gnutls_certificate_set_x509_key_mem2(cred, &cert, &key, GNUTLS_X509_FMT_PEM,
-						  NULL, 0);
-	if (rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
-		snprintf(err, errlen, "tls_server_config: key_file %s does not match "
-			 "cert_file %s", SHOWN_PATH(wc->key_file),
-			 shown(wc->cert_file, 200, show2, sizeof(show2)));
-	else if (rc < 0)
-		snprintf(err, errlen, "tls_server_config: cert_file %s, key_file %s: "
-			 "%s", SHOWN_PATH(wc->cert_file),
-			 shown(wc->key_file, 200, show2, sizeof(show2)), gnutls_strerror(rc));
-	if (rc >= 0 && wc->ca_pem) {
-		gnutls_datum_t ca = { (unsigned char *)wc->ca_pem, (unsigned)strlen(wc->ca_pem) };
-
-		rc = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM);
-		if (rc <= 0)
-			snprintf(err, errlen, "tls_server_config: client_ca_file %s: %s",
-				 SHOWN_PATH(wc->client_ca_file),
-				 rc == 0 ? "no certificate in it" : gnutls_strerror(rc));
-		rc = rc <= 0 ? -1 : 0;
-	}
-	gnutls_certificate_free_credentials(cred);
+	rc = webconfig_credentials(wc, &cred, &failed);
 	if (rc < 0)
-		return -EINVAL;
+		return cred_error(wc, rc, failed, err, errlen);
+	gnutls_certificate_free_credentials(cred);
 	lo = wc->min_version ? (int)wc->min_version : WC_TLS12;
 	hi = wc->max_version ? (int)wc->max_version : WC_TLS13;
 	if (lo < WC_TLS10 || hi > WC_TLS13) /* not from webconfig_parse */

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <gnutls/gnutls.h>
+
 /* client_auth_type, the toolkit's values. */
 enum webconfig_client_auth {
 	WC_NO_CLIENT_CERT,
@@ -87,6 +89,25 @@ int webconfig_load(struct webconfig *wc, const char *dir, char *err, size_t errl
 
 /* webconfig_parse and webconfig_load of the file at path. */
 int webconfig_read(const char *path, struct webconfig *wc, char *err, size_t errlen);
+
+/* What webconfig_credentials could not do. */
+enum webconfig_cred_failure {
+	WC_CRED_MEMORY,	  /* allocate the credentials */
+	WC_CRED_KEY_PAIR, /* take the certificate and key */
+	WC_CRED_CA,	  /* take the CA file */
+	WC_CRED_CA_EMPTY, /* the CA file holds no certificate */
+};
+
+/*
+ * New GnuTLS credentials in *cred holding the certificate and key that
+ * webconfig_load read into wc and, when a CA file was given, its
+ * certificates as the trusted ones.  Returns 0, or a GnuTLS error code
+ * (GNUTLS_E_NO_CERTIFICATE_FOUND for an empty CA file) with *cred NULL
+ * and *failed saying which step.
+ */
+int webconfig_credentials(const struct webconfig *wc,
+			  gnutls_certificate_credentials_t *cred,
+			  enum webconfig_cred_failure *failed);
 
 void webconfig_free(struct webconfig *wc);
 
