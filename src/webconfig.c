@@ -125,44 +125,36 @@ static int scalar(const yaml_node_t *node, const char *key, char **out, char *er
 	return *out ? 0 : no_memory(err, errlen);
 }
 
-/* The key of a mapping pair as text, or NULL after a message for a key
- * that is not a string. */
-static const char *key_text(yaml_document_t *doc, const yaml_node_pair_t *p, char *err,
-			    size_t errlen)
+/*
+ * The key of pair p of mapping map as text in *key.  Returns 0, or
+ * -EINVAL after a message when it is not a string, repeats an earlier
+ * key of the mapping or, with `refuse`, is one the toolkit knows and
+ * sockaudit refuses (not for user names: a user may be called "key").
+ * where starts the message ("tls_server_config: ").
+ */
+static int mapping_key(yaml_document_t *doc, const yaml_node_t *map,
+		       const yaml_node_pair_t *p, const char *where, bool refuse,
+		       const char **key, char *err, size_t errlen)
 {
 	yaml_node_t *k = yaml_document_get_node(doc, p->key);
-
-	if (!k || k->type != YAML_SCALAR_NODE || !k->data.scalar.value) {
-		fail(err, errlen, k, "a key must be a string");
-		return NULL;
-	}
-	return (const char *)k->data.scalar.value;
-}
-
-/* -EINVAL when key is a duplicate of an earlier key of the same
- * mapping or, with `refuse`, one the toolkit knows and sockaudit
- * refuses (not for user names: a user may be called "key"); 0
- * otherwise. */
-static int refused_or_duplicate(yaml_document_t *doc, const yaml_node_t *map,
-				const yaml_node_pair_t *p, const char *key, const char *where,
-				bool refuse, char *err, size_t errlen)
-{
 	const yaml_node_pair_t *q;
 	char show[161];
 	size_t i;
 
+	*key = NULL;
+	if (!k || k->type != YAML_SCALAR_NODE || !k->data.scalar.value)
+		return fail(err, errlen, k, "a key must be a string");
+	*key = (const char *)k->data.scalar.value;
 	for (q = map->data.mapping.pairs.start; q < p; q++) {
-		yaml_node_t *k = yaml_document_get_node(doc, q->key);
+		yaml_node_t *o = yaml_document_get_node(doc, q->key);
 
-		if (k && k->type == YAML_SCALAR_NODE &&
-		    !strcmp((const char *)k->data.scalar.value, key))
-			return fail(err, errlen, yaml_document_get_node(doc, p->key),
-				    "%s%s: given twice", where, SHOWN(key));
+		if (o && o->type == YAML_SCALAR_NODE &&
+		    !strcmp((const char *)o->data.scalar.value, *key))
+			return fail(err, errlen, k, "%s%s: given twice", where, SHOWN(*key));
 	}
 	for (i = 0; refuse && i < sizeof(refused) / sizeof(refused[0]); i++)
-		if (!strcmp(key, refused[i].key))
-			return fail(err, errlen, yaml_document_get_node(doc, p->key),
-				    "%s%s %s", where, key, refused[i].why);
+		if (!strcmp(*key, refused[i].key))
+			return fail(err, errlen, k, "%s%s %s", where, *key, refused[i].why);
 	return 0;
 }
 
@@ -250,12 +242,9 @@ static int parse_tls(yaml_document_t *doc, yaml_node_t *map, struct webconfig *w
 	if (map->type != YAML_MAPPING_NODE)
 		return fail(err, errlen, map, "tls_server_config: expected a mapping");
 	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		int rc;
-		key = key_text(doc, p, err, errlen);
-		if (!key)
-			return -EINVAL;
-		rc = refused_or_duplicate(doc, map, p, key, "tls_server_config: ",
-					  true, err, errlen);
+		int rc = mapping_key(doc, map, p, "tls_server_config: ", true, &key, err,
+				     errlen);
+
 		if (!rc)
 			rc = tls_key(yaml_document_get_node(doc, p->value), key, wc, err,
 				     errlen);
@@ -309,11 +298,8 @@ static int parse_users(yaml_document_t *doc, yaml_node_t *map, struct webconfig 
 		const char *key = NULL;
 		int rc;
 
-		key = key_text(doc, p, err, errlen);
-		if (!key)
-			return -EINVAL;
-		rc = refused_or_duplicate(doc, map, p, key, "basic_auth_users: ",
-					  false, err, errlen);
+		rc = mapping_key(doc, map, p, "basic_auth_users: ", false, &key, err,
+				 errlen);
 		if (!rc)
 			rc = scalar(yaml_document_get_node(doc, p->key), "basic_auth_users",
 				    &u->name, err, errlen);
@@ -356,10 +342,7 @@ static int parse_root(yaml_document_t *doc, yaml_node_t *root, struct webconfig 
 		yaml_node_t *v = yaml_document_get_node(doc, p->value);
 		int rc;
 
-		key = key_text(doc, p, err, errlen);
-		if (!key)
-			return -EINVAL;
-		rc = refused_or_duplicate(doc, root, p, key, "", true, err, errlen);
+		rc = mapping_key(doc, root, p, "", true, &key, err, errlen);
 		if (rc)
 			return rc;
 		if (!strcmp(key, "tls_server_config"))
