@@ -37,6 +37,8 @@
 #include "diag.h"
 #include "exporter_conns.h"
 #include "exporter_http.h"
+#include "webconfig_auth.h"
+#include "webconfig_files.h"
 
 /* Logged at most once a minute: a Prometheus with a wrong password
  * tries every scrape interval. */
