@@ -127,8 +127,10 @@ static int mapping_key(yaml_document_t *doc, const yaml_node_t *map,
 	size_t i;
 
 	*key = NULL;
-	if (!k || k->type != YAML_SCALAR_NODE || !k->data.scalar.value)
-		return fail(err, errlen, k, "a key must be a string");
+	if (!k || k->type != YAML_SCALAR_NODE || !k->data.scalar.value) {
+		fail(err, errlen, k, "a key must be a string");
+		return -EINVAL; /* (fail's, said here for the analyzer) */
+	}
 	*key = (const char *)k->data.scalar.value;
 	for (q = map->data.mapping.pairs.start; q < p; q++) {
 		yaml_node_t *o = yaml_document_get_node(doc, q->key);
