@@ -330,8 +330,9 @@ static int read_sockets(const struct options *o, uint32_t states,
 	rs->inconsistent |= pst.inconsistent != 0;
 	if ((o->protocols & PROTO_BIT(PROTO_UNIX)) && !rs->quiet)
 		diag_warn_once(DIAG_UNIX_PROC,
-			       "/proc/net/unix has no peers or shutdown state: "
-			       "peer_inode and peer_path are null and peer_closed is not set");
+			       "/proc/net/unix has no peers, shutdown state, uid or queues: "
+			       "peer_inode, peer_path, uid, recv_q and send_q are null and "
+			       "peer_closed is not set");
 	rs->used_proc = true;
 	return 0;
 }
