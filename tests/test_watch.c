@@ -1890,12 +1890,18 @@ static Suite *watch_suite(void)
 	tcase_add_test(tc, test_fd_pressure);
 	tcase_add_test(tc, test_fd_pressure_boundary);
 	tcase_add_test(tc, test_fd_growth);
-	tcase_add_test(tc, test_memory_flat);
 	tcase_add_loop_test(tc, test_stop_signal, 0,
 			    (int)(sizeof(sig_rows) / sizeof(sig_rows[0])));
 	tcase_add_test(tc, test_pid_exits_json);
 	tcase_add_test(tc, test_pid_exits_table);
 	tcase_add_test(tc, test_pid_exits_zombie);
+	suite_add_tcase(s, tc);
+	/* 1,100 samples: a bound for a slow host, not a timing check (the
+	 * runs inside are bounded by sa_finish). */
+	tc = tcase_create("memory");
+	tcase_set_timeout(tc, under_valgrind() ? 700 : 300);
+	tcase_add_checked_fixture(tc, NULL, kids_cleanup);
+	tcase_add_test(tc, test_memory_flat);
 	suite_add_tcase(s, tc);
 	return s;
 }
