@@ -253,7 +253,7 @@ static int read_sockets(const struct options *o, uint32_t states,
 			struct sock_table *t, const char *proc_dir,
 			const struct netns_target *nt, struct read_state *rs)
 {
-	size_t mark = t->nsocks;
+	struct table_mark mark = table_mark(t);
 	struct procnet_stats pst;
 	const char *what = "net/tcp";
 	char where[512];
@@ -264,7 +264,7 @@ static int read_sockets(const struct options *o, uint32_t states,
 		if (rc <= 0)
 			return -rc;
 		/* auto: the iterators failed here; netlink from now on. */
-		t->nsocks = mark;
+		table_rollback(t, &mark);
 		rs->bpf = false;
 	}
 	if (o->source != SOURCE_PROC && !rs->proc_only) {
@@ -295,8 +295,9 @@ static int read_sockets(const struct options *o, uint32_t states,
 			       "sock_diag netlink dump%s: %s; reading /proc/net/tcp instead "
 			       "(no tcp_info: idle and stalled are not set)",
 			       in_netns(nt, where, sizeof(where)), strerror(-rc));
-		/* Drop what a failed dump left; the /proc read starts over. */
-		t->nsocks = mark;
+		/* Drop all a failed dump left (listener marks too); the /proc
+		 * read starts over. */
+		table_rollback(t, &mark);
 		rs->proc_only = true;
 	} else if (o->source == SOURCE_PROC) {
 		diag_warn_once(DIAG_NO_TCPINFO,

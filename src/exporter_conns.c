@@ -53,25 +53,14 @@ static size_t key_len(const struct conn *k)
 /* The client address of c into k (IPv4-mapped IPv6 as IPv4). */
 static void conn_addr(struct MHD_Connection *c, struct conn *k)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	struct in6_addr a6;
 
-	if (sa && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-
+	k->family = exporter_client_addr(c, k->addr);
+	memcpy(&a6, k->addr, sizeof(a6));
+	if (k->family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a6)) {
 		k->family = AF_INET;
-		memcpy(k->addr, &in->sin_addr, 4);
-	} else if (sa && sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-			k->family = AF_INET;
-			memcpy(k->addr, in6->sin6_addr.s6_addr + 12, 4);
-		} else {
-			k->family = AF_INET6;
-			memcpy(k->addr, &in6->sin6_addr, 16);
-		}
+		memmove(k->addr, k->addr + 12, 4);
+		memset(k->addr + 4, 0, 12);
 	}
 }
 

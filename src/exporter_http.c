@@ -101,25 +101,34 @@ int exporter_request_line(char *buf, size_t len, unsigned status,
 			u, ul > 64 ? "..." : "", peer, why);
 }
 
+int exporter_client_addr(struct MHD_Connection *c, unsigned char addr[16])
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	if (sa && sa->sa_family == AF_INET) {
+		memcpy(addr, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return AF_INET;
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		memcpy(addr, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+		return AF_INET6;
+	}
+	return 0;
+}
+
 /* One line for a request answered with an error status: what was asked
  * and by whom. */
 void exporter_log_request(struct MHD_Connection *c, const char *method,
 			  const char *url, unsigned status, const char *why)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	unsigned char addr[16];
 	char peer[64] = "?", line[1024];
+	int family = exporter_client_addr(c, addr);
 
-	if (ci && ci->client_addr) {
-		const struct sockaddr *sa = ci->client_addr;
-
-		if (sa->sa_family == AF_INET)
-			text_addr(AF_INET, (const unsigned char *)&((const struct sockaddr_in *)
-				  (const void *)sa)->sin_addr, peer, sizeof(peer));
-		else if (sa->sa_family == AF_INET6)
-			text_addr(AF_INET6, (const unsigned char *)&((const struct sockaddr_in6 *)
-				  (const void *)sa)->sin6_addr, peer, sizeof(peer));
-	}
+	if (family)
+		text_addr(family, addr, peer, sizeof(peer));
 	exporter_request_line(line, sizeof(line), status, method, url, peer, why);
 	diag_warn("%s", line);
 }

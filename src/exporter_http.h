@@ -61,6 +61,11 @@ int exporter_request_line(char *buf, size_t len, unsigned status,
 			  const char *method, const char *url,
 			  const char *peer, const char *why);
 
+/* The client address of connection c into addr (16 bytes; IPv4 in the
+ * first 4), as libmicrohttpd gives it.  Returns its family, AF_INET or
+ * AF_INET6, or 0 when it is not known. */
+int exporter_client_addr(struct MHD_Connection *c, unsigned char addr[16]);
+
 /* That line on stderr for a request of connection c, its peer looked up. */
 void exporter_log_request(struct MHD_Connection *c, const char *method,
 			  const char *url, unsigned status, const char *why);

@@ -37,6 +37,8 @@
 #include "diag.h"
 #include "exporter_conns.h"
 #include "exporter_http.h"
+#include "webconfig_auth.h"
+#include "webconfig_files.h"
 
 /* Logged at most once a minute: a Prometheus with a wrong password
  * tries every scrape interval. */
@@ -87,7 +89,7 @@ static int verify_peer(gnutls_session_t s)
 static struct web_gen *gen_new(struct webconfig *wc, char *err, size_t errlen)
 {
 	struct web_gen *g = calloc(1, sizeof(*g));
-	gnutls_datum_t cert, key, ca;
+	enum webconfig_cred_failure failed;
 	int rc = 0;
 
 	if (!g) {
@@ -99,19 +101,7 @@ static struct web_gen *gen_new(struct webconfig *wc, char *err, size_t errlen)
 	memset(wc, 0, sizeof(*wc));
 	if (!g->wc.tls)
 		return g;
-	cert = (gnutls_datum_t){ (unsigned char *)g->wc.cert_pem,
-				 (unsigned)strlen(g->wc.cert_pem) };
-	key = (gnutls_datum_t){ (unsigned char *)g->wc.key_pem,
-				(unsigned)strlen(g->wc.key_pem) };
-	rc = gnutls_certificate_allocate_credentials(&g->cred);
-	if (rc >= 0)
-		rc = gnutls_certificate_set_x509_key_mem2(g->cred, &cert, &key,
-							  GNUTLS_X509_FMT_PEM, NULL, 0);
-	if (rc >= 0 && g->wc.ca_pem) {
-		ca = (gnutls_datum_t){ (unsigned char *)g->wc.ca_pem,
-				       (unsigned)strlen(g->wc.ca_pem) };
-		rc = gnutls_certificate_set_x509_trust_mem(g->cred, &ca, GNUTLS_X509_FMT_PEM);
-	}
+	rc = webconfig_credentials(&g->wc, &g->cred, &failed);
 	if (rc >= 0 && (g->wc.client_auth == WC_VERIFY_CLIENT_CERT_IF_GIVEN ||
 			g->wc.client_auth == WC_REQUIRE_AND_VERIFY_CLIENT_CERT))
 		gnutls_certificate_set_verify_function(g->cred, verify_peer);

@@ -23,7 +23,7 @@
 #include "report.h"
 #include "snapshot.h"
 #include "watch.h"
-#include "webconfig.h"
+#include "webconfig_files.h"
 
 /* The --max assertion, judged after the report.  Returns an exit status. */
 static int judge_max(const struct options *o, const struct audit *a)

@@ -379,8 +379,11 @@ static void socket_object(struct json_writer *o, const struct sock_table *t,
 		add_unix_keys(o, t, s);
 	add_ends(o, s, dead);
 	jsonw_uint(o, "inode", s->inode);
-	jsonw_uint(o, "uid", s->uid);
-	if (dead) {
+	if (sock_has_uid(s))
+		jsonw_uint(o, "uid", s->uid);
+	else
+		jsonw_null(o, "uid");
+	if (!sock_has_queues(s)) {
 		jsonw_null(o, "recv_q");
 		jsonw_null(o, "send_q");
 	} else {

@@ -652,7 +652,8 @@ static const char *netid(const struct sock_rec *s)
 }
 
 /* LOCAL and REMOTE of a UNIX socket as ss -x prints them: its name and
- * inode, its peer's name and inode ("*" unbound or unknown, 0 no peer). */
+ * inode, its peer's name and inode ("*" unbound or unknown, 0 no peer);
+ * REMOTE "-" when the source did not give peers (/proc/net/unix). */
 static void unix_endpoints(const struct sock_table *t, const struct sock_rec *s,
 			   char *local, char *remote)
 {
@@ -663,6 +664,10 @@ static void unix_endpoints(const struct sock_table *t, const struct sock_rec *s,
 
 	snprintf(local, LIST_CELL, "%s %u", unix_name_cell(path, len, name, sizeof(name)),
 		 (unsigned)s->inode);
+	if (!s->has_shutdown) {
+		snprintf(remote, LIST_CELL, "-");
+		return;
+	}
 	len = audit_peer_path(t, s, &path, &found);
 	snprintf(remote, LIST_CELL, "%s %u", unix_name_cell(path, len, name, sizeof(name)),
 		 (unsigned)s->ux.peer_inode);
@@ -695,8 +700,14 @@ static int list_cells(const struct sock_table *t, const struct sock_rec *s,
 	size_t used;
 	uint32_t r;
 
-	snprintf(f[0], 64, "%u", (unsigned)s->recv_q);
-	snprintf(f[1], 64, "%u", (unsigned)s->send_q);
+	/* "-" when unknown, as IDLE is. */
+	if (sock_has_queues(s)) {
+		snprintf(f[0], 64, "%u", (unsigned)s->recv_q);
+		snprintf(f[1], 64, "%u", (unsigned)s->send_q);
+	} else {
+		snprintf(f[0], 64, "-");
+		snprintf(f[1], 64, "-");
+	}
 	if (s->protocol == PROTO_UNIX)
 		unix_endpoints(t, s, f[2], f[3]);
 	else
@@ -704,8 +715,6 @@ static int list_cells(const struct sock_table *t, const struct sock_rec *s,
 	if (s->protocol == PROTO_UNIX) {
 		/* (both set above) */
 	} else if (sock_is_dead(s)) {
-		snprintf(f[0], 64, "-");
-		snprintf(f[1], 64, "-");
 		snprintf(f[3], 64, "*");
 	} else if (s->protocol == PROTO_UDP && s->state != ST_ESTABLISHED) {
 		char a[64];

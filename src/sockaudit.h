@@ -146,13 +146,34 @@ struct sock_rec {
 	uint8_t utype;	   /* UNIX: SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
 	uint8_t shutdown;  /* UNIX: UNIX_SHUT_* bits, valid with has_shutdown */
 	uint8_t has_shutdown; /* UNIX: the source gave the peer and shutdown */
+	/* SOCK_UNKNOWN_* bits: values the source did not give (0 for every
+	 * TCP and UDP source, so that a zeroed record has them all). */
+	uint8_t unknown;
 	uint32_t drops;	   /* UDP: datagrams dropped (SK_MEMINFO_DROPS) */
 };
+
+/* Bits of sock_rec.unknown: /proc/net/unix has no uid or queues, and
+ * a kernel before 5.3 sends no UNIX_DIAG_UID. */
+#define SOCK_UNKNOWN_UID 1u
+#define SOCK_UNKNOWN_QUEUES 2u
 
 /* A descriptor whose socket the kernel no longer has (flag dead). */
 static inline int sock_is_dead(const struct sock_rec *s)
 {
 	return s->origin == ORIGIN_FD || s->origin == ORIGIN_FD_UNCHECKED;
+}
+
+/* Whether the source gave the socket's owner uid. */
+static inline int sock_has_uid(const struct sock_rec *s)
+{
+	return !(s->unknown & SOCK_UNKNOWN_UID);
+}
+
+/* Whether the socket's queues are known: a dead socket has none, and
+ * /proc/net/unix does not give them. */
+static inline int sock_has_queues(const struct sock_rec *s)
+{
+	return !sock_is_dead(s) && !(s->unknown & SOCK_UNKNOWN_QUEUES);
 }
 
 /* Process flags, set by the audit. */

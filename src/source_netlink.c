@@ -412,7 +412,7 @@ int netlink_dump(struct sock_table *t, const struct dump_request *req,
 		nlist = 1;
 	}
 	for (i = 0; i < nlist && rc == 0; i++) {
-		size_t mark = t->nsocks;
+		struct table_mark mark = table_mark(t);
 		int attempt;
 
 		if (list[i].bit && !(req->families & list[i].bit))
@@ -427,7 +427,7 @@ int netlink_dump(struct sock_table *t, const struct dump_request *req,
 				rc = 0;
 				break;
 			}
-			t->nsocks = mark;
+			table_rollback(t, &mark);
 		}
 	}
 	free(buf);

@@ -135,7 +135,7 @@ static int read_family(const char *path, int family, void *arg)
 	struct sock_table *t = c->t;
 	struct procnet_stats *st = c->st;
 	struct procnet_stats before = *st;
-	size_t mark = t->nsocks;
+	struct table_mark mark = table_mark(t);
 
 	c->family = family;
 	for (int attempt = 0;; attempt++) {
@@ -144,7 +144,7 @@ static int read_family(const char *path, int family, void *arg)
 
 		if (rc)
 			return rc;
-		repeats = table_drop_repeats(t, mark);
+		repeats = table_drop_repeats(t, mark.nsocks);
 		if (repeats < 0)
 			return (int)repeats;
 		if (!repeats)
@@ -153,7 +153,7 @@ static int read_family(const char *path, int family, void *arg)
 			st->inconsistent = 1;
 			return 0;
 		}
-		t->nsocks = mark;
+		table_rollback(t, &mark);
 		*st = before;
 	}
 }

@@ -1,7 +1,7 @@
 /*
  * Source: UNIX domain sockets.  The sock_diag message decoder (the dump
  * itself is source_netlink.c's) and the /proc/net/unix reader, the
- * fallback, which has no peers, queues or shutdown state.
+ * fallback, which has no peers, queues, shutdown state or uid.
  */
 #include "source_unix.h"
 
@@ -91,16 +91,22 @@ int unix_diag_decode(const void *payload, size_t len, struct sock_table *t)
 	r->inode = m->udiag_ino;
 	r->has_local = 0;
 	r->has_shutdown = 1;
+	/* Each is known when its attribute came: a kernel before 5.3 sends
+	 * no UNIX_DIAG_UID. */
+	r->unknown = SOCK_UNKNOWN_UID | SOCK_UNKNOWN_QUEUES;
 	if ((u32 = attr_at_least(tb[UNIX_DIAG_PEER], sizeof(*u32))))
 		r->ux.peer_inode = *u32;
 	if ((q = attr_at_least(tb[UNIX_DIAG_RQLEN], sizeof(*q)))) {
 		r->recv_q = q->udiag_rqueue;
 		r->send_q = q->udiag_wqueue;
+		r->unknown &= (uint8_t)~SOCK_UNKNOWN_QUEUES;
 	}
 	if ((u8 = attr_at_least(tb[UNIX_DIAG_SHUTDOWN], sizeof(*u8))))
 		r->shutdown = *u8 & (UNIX_SHUT_RCV | UNIX_SHUT_SEND);
-	if ((u32 = attr_at_least(tb[UNIX_DIAG_UID], sizeof(*u32))))
+	if ((u32 = attr_at_least(tb[UNIX_DIAG_UID], sizeof(*u32)))) {
 		r->uid = *u32;
+		r->unknown &= (uint8_t)~SOCK_UNKNOWN_UID;
+	}
 	if (tb[UNIX_DIAG_NAME] && mnl_attr_get_payload_len(tb[UNIX_DIAG_NAME]) > 0) {
 		const char *name = mnl_attr_get_payload(tb[UNIX_DIAG_NAME]);
 		size_t nlen = mnl_attr_get_payload_len(tb[UNIX_DIAG_NAME]);
@@ -151,6 +157,7 @@ int unix_parse_line(const char *line, struct sock_rec *rec,
 	r.group = NO_INDEX;
 	r.protocol = PROTO_UNIX;
 	r.family = AF_UNIX;
+	r.unknown = SOCK_UNKNOWN_UID | SOCK_UNKNOWN_QUEUES;
 	/* "Num:" (a kernel address, hashed or zero: up to 16 digits) */
 	v = (uint32_t)strspn(p, "0123456789abcdefABCDEF");
 	if (v == 0 || v > 16 || p[v] != ':')

@@ -258,6 +258,62 @@ int table_has_listener(const struct sock_table *t, uint32_t netns, uint16_t port
 			     listener_slot(t, listener_key(netns, port)));
 }
 
+struct table_mark table_mark(const struct sock_table *t)
+{
+	struct table_mark m = {
+		.nsocks = t->nsocks,
+		.nlisteners = t->nlisteners,
+		.paths_len = t->paths_len,
+	};
+
+	return m;
+}
+
+/* Put listener marks [0, nlisteners) in the listener index again; it
+ * has room, they were all in it. */
+static void listeners_reindex(struct sock_table *t)
+{
+	size_t i;
+
+	hindex_clear(&t->listener_index);
+	for (i = 0; i < t->nlisteners; i++)
+		hindex_put(&t->listener_index, listener_slot(t, t->listeners[i]),
+			   (uint32_t)i);
+}
+
+/* The same for the inode index and socks[0, index_used). */
+static void socks_reindex(struct sock_table *t)
+{
+	size_t i;
+
+	hindex_clear(&t->index);
+	for (i = 0; i < t->index_used; i++)
+		if (t->socks[i].inode)
+			index_put(t, (uint32_t)i);
+}
+
+/*
+ * Why every part: a listener mark left by a dump that failed makes the
+ * audit take a later client socket on that port for a server one; an
+ * index entry of a dropped socket would point at whichever record takes
+ * its place.
+ */
+void table_rollback(struct sock_table *t, const struct table_mark *m)
+{
+	if (m->nsocks < t->nsocks)
+		t->nsocks = m->nsocks;
+	if (m->nlisteners < t->nlisteners) {
+		t->nlisteners = m->nlisteners;
+		listeners_reindex(t);
+	}
+	if (m->paths_len < t->paths_len)
+		t->paths_len = m->paths_len;
+	if (t->index_used > t->nsocks) {
+		t->index_used = t->nsocks;
+		socks_reindex(t);
+	}
+}
+
 int table_set_ephemeral_low(struct sock_table *t, uint32_t netns, uint16_t lo)
 {
 	struct table_netns *p;

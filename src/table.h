@@ -51,6 +51,21 @@ void table_free(struct sock_table *t);
  * valid until the next table_add_sock. */
 struct sock_rec *table_add_sock(struct sock_table *t);
 
+/* How far a table was filled: what table_rollback goes back to. */
+struct table_mark {
+	size_t nsocks, nlisteners, paths_len;
+};
+
+/* The table's fill now, for a read that may have to start over. */
+struct table_mark table_mark(const struct sock_table *t);
+
+/*
+ * Forget everything added since mark m (a dump that failed or raced
+ * part-way): the sockets, the listener marks and the UNIX names, and
+ * the inode index entries of dropped sockets.  Needs no memory.
+ */
+void table_rollback(struct sock_table *t, const struct table_mark *m);
+
 /*
  * Drop the records from index `from` on that repeat an earlier one of
  * that range (a dump that raced with the kernel lists a socket twice):

@@ -200,6 +200,14 @@ size_t text_width(const char *s)
 	return w;
 }
 
+const char *text_excerpt(const char *s, size_t max, char *buf, size_t len)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	text_escape_name(s ? s : "", n < max ? n : max, buf, len);
+	return buf;
+}
+
 const char *text_addr(int family, const unsigned char *addr, char *buf,
 		      size_t len)
 {

@@ -53,6 +53,10 @@ size_t text_prom_label(const char *in, size_t len, char *out, size_t outsz);
  */
 size_t text_unix_name(const unsigned char *name, size_t len, char *out);
 
+/* At most max bytes of s (NULL: "") escaped as text_escape_name does,
+ * for a one-line message; buf of 4 * max + 1 bytes.  Returns buf. */
+const char *text_excerpt(const char *s, size_t max, char *buf, size_t len);
+
 /* Display width (in columns) of an escaped, valid-UTF-8 string: one per
  * code point.  Used to align table columns. */
 size_t text_width(const char *s);

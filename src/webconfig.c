@@ -1,28 +1,19 @@
 /*
- * The exporter toolkit's web configuration file: see webconfig.h.  The
- * YAML is libyaml's (its document loader), the checks of certificates
- * and keys GnuTLS's, bcrypt the system's crypt (libxcrypt).
+ * The exporter toolkit's web configuration file, parsed: see
+ * webconfig.h.  The YAML is libyaml's (its document loader); a bcrypt
+ * hash is checked by the system's crypt (libxcrypt).
  */
 #include "webconfig.h"
 
 #include <crypt.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <yaml.h>
 
 #include "text.h"
-
-/* Larger files are refused: a web config is a few lines, a PEM file a
- * few kilobytes. */
-#define WEBCONFIG_MAX_FILE (1 << 20)
 
 static const char *const client_auth_names[] = {
 	[WC_NO_CLIENT_CERT] = "NoClientCert",
@@ -57,19 +48,13 @@ const char *webconfig_client_auth_name(enum webconfig_client_auth a)
 	return client_auth_names[a];
 }
 
-/* Text from the file, for a message: at most max bytes of s, control
- * bytes and invalid UTF-8 escaped (text_escape_name), so that the
- * message stays one line.  buf holds 4 * max + 1 bytes. */
-static const char *shown(const char *s, size_t max, char *buf, size_t len)
+const char *webconfig_tls_version_name(enum webconfig_tls_version v)
 {
-	size_t n = s ? strlen(s) : 0;
-
-	text_escape_name(s ? s : "", n < max ? n : max, buf, len);
-	return buf;
+	return version_names[v];
 }
 
-#define SHOWN(s) shown((s), 40, show, sizeof(show))
-#define SHOWN_PATH(s) shown((s), 200, show, sizeof(show))
+/* Text from the file, for a message (show: 161 bytes). */
+#define SHOWN(s) text_excerpt((s), 40, show, sizeof(show))
 
 /* A message in err, after "line N: " when node is known. */
 __attribute__((format(printf, 4, 5)))
@@ -125,44 +110,38 @@ static int scalar(const yaml_node_t *node, const char *key, char **out, char *er
 	return *out ? 0 : no_memory(err, errlen);
 }
 
-/* The key of a mapping pair as text, or NULL after a message for a key
- * that is not a string. */
-static const char *key_text(yaml_document_t *doc, const yaml_node_pair_t *p, char *err,
-			    size_t errlen)
+/*
+ * The key of pair p of mapping map as text in *key.  Returns 0, or
+ * -EINVAL after a message when it is not a string, repeats an earlier
+ * key of the mapping or, with `refuse`, is one the toolkit knows and
+ * sockaudit refuses (not for user names: a user may be called "key").
+ * where starts the message ("tls_server_config: ").
+ */
+static int mapping_key(yaml_document_t *doc, const yaml_node_t *map,
+		       const yaml_node_pair_t *p, const char *where, bool refuse,
+		       const char **key, char *err, size_t errlen)
 {
 	yaml_node_t *k = yaml_document_get_node(doc, p->key);
-
-	if (!k || k->type != YAML_SCALAR_NODE || !k->data.scalar.value) {
-		fail(err, errlen, k, "a key must be a string");
-		return NULL;
-	}
-	return (const char *)k->data.scalar.value;
-}
-
-/* -EINVAL when key is a duplicate of an earlier key of the same
- * mapping or, with `refuse`, one the toolkit knows and sockaudit
- * refuses (not for user names: a user may be called "key"); 0
- * otherwise. */
-static int refused_or_duplicate(yaml_document_t *doc, const yaml_node_t *map,
-				const yaml_node_pair_t *p, const char *key, const char *where,
-				bool refuse, char *err, size_t errlen)
-{
 	const yaml_node_pair_t *q;
 	char show[161];
 	size_t i;
 
+	*key = NULL;
+	if (!k || k->type != YAML_SCALAR_NODE || !k->data.scalar.value) {
+		fail(err, errlen, k, "a key must be a string");
+		return -EINVAL; /* (fail's, said here for the analyzer) */
+	}
+	*key = (const char *)k->data.scalar.value;
 	for (q = map->data.mapping.pairs.start; q < p; q++) {
-		yaml_node_t *k = yaml_document_get_node(doc, q->key);
+		yaml_node_t *o = yaml_document_get_node(doc, q->key);
 
-		if (k && k->type == YAML_SCALAR_NODE &&
-		    !strcmp((const char *)k->data.scalar.value, key))
-			return fail(err, errlen, yaml_document_get_node(doc, p->key),
-				    "%s%s: given twice", where, SHOWN(key));
+		if (o && o->type == YAML_SCALAR_NODE &&
+		    !strcmp((const char *)o->data.scalar.value, *key))
+			return fail(err, errlen, k, "%s%s: given twice", where, SHOWN(*key));
 	}
 	for (i = 0; refuse && i < sizeof(refused) / sizeof(refused[0]); i++)
-		if (!strcmp(key, refused[i].key))
-			return fail(err, errlen, yaml_document_get_node(doc, p->key),
-				    "%s%s %s", where, key, refused[i].why);
+		if (!strcmp(*key, refused[i].key))
+			return fail(err, errlen, k, "%s%s %s", where, *key, refused[i].why);
 	return 0;
 }
 
@@ -250,12 +229,9 @@ static int parse_tls(yaml_document_t *doc, yaml_node_t *map, struct webconfig *w
 	if (map->type != YAML_MAPPING_NODE)
 		return fail(err, errlen, map, "tls_server_config: expected a mapping");
 	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		int rc;
-		key = key_text(doc, p, err, errlen);
-		if (!key)
-			return -EINVAL;
-		rc = refused_or_duplicate(doc, map, p, key, "tls_server_config: ",
-					  true, err, errlen);
+		int rc = mapping_key(doc, map, p, "tls_server_config: ", true, &key, err,
+				     errlen);
+
 		if (!rc)
 			rc = tls_key(yaml_document_get_node(doc, p->value), key, wc, err,
 				     errlen);
@@ -309,11 +285,8 @@ static int parse_users(yaml_document_t *doc, yaml_node_t *map, struct webconfig 
 		const char *key = NULL;
 		int rc;
 
-		key = key_text(doc, p, err, errlen);
-		if (!key)
-			return -EINVAL;
-		rc = refused_or_duplicate(doc, map, p, key, "basic_auth_users: ",
-					  false, err, errlen);
+		rc = mapping_key(doc, map, p, "basic_auth_users: ", false, &key, err,
+				 errlen);
 		if (!rc)
 			rc = scalar(yaml_document_get_node(doc, p->key), "basic_auth_users",
 				    &u->name, err, errlen);
@@ -356,10 +329,7 @@ static int parse_root(yaml_document_t *doc, yaml_node_t *root, struct webconfig 
 		yaml_node_t *v = yaml_document_get_node(doc, p->value);
 		int rc;
 
-		key = key_text(doc, p, err, errlen);
-		if (!key)
-			return -EINVAL;
-		rc = refused_or_duplicate(doc, root, p, key, "", true, err, errlen);
+		rc = mapping_key(doc, root, p, "", true, &key, err, errlen);
 		if (rc)
 			return rc;
 		if (!strcmp(key, "tls_server_config"))
@@ -438,189 +408,6 @@ int webconfig_parse(const char *buf, size_t len, struct webconfig *wc, char *err
 	return rc;
 }
 
-/*
- * The whole file at path (up to WEBCONFIG_MAX_FILE), NUL-terminated, in
- * *out.  Returns its length or -errno (-EFBIG: too large).
- */
-static ssize_t read_all(const char *path, char **out)
-{
-	struct stat st;
-	ssize_t n = 0, got = 0;
-	char *buf;
-	int fd, e;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		e = -errno;
-	else if (!S_ISREG(st.st_mode))
-		e = -EISDIR; /* a directory or device: not a file to read */
-	else if (st.st_size > WEBCONFIG_MAX_FILE)
-		e = -EFBIG;
-	else
-		e = 0;
-	if (e) {
-		close(fd);
-		return e;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (got <= st.st_size) {
-		n = read(fd, buf + got, (size_t)(st.st_size + 1 - got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += n;
-	}
-	e = n < 0 ? -errno : 0;
-	close(fd);
-	if (e || got > st.st_size) {
-		free(buf);
-		return e ? e : -EFBIG;
-	}
-	buf[got] = '\0';
-	*out = buf;
-	return got;
-}
-
-/* path, or dir/path when path is relative and dir given, in buf. */
-static const char *resolve(const char *dir, const char *path, char *buf, size_t len)
-{
-	if (!dir || path[0] == '/')
-		return path;
-	snprintf(buf, len, "%s/%s", dir, path);
-	return buf;
-}
-
-/* Read the file at one key into *pem.  Returns 0 or -errno with err. */
-static int load_file(const char *dir, const char *key, const char *path, char **pem,
-		     char *err, size_t errlen)
-{
-	char full[4096], show[801];
-	const char *p = resolve(dir, path, full, sizeof(full));
-	ssize_t n = read_all(p, pem);
-
-	if (n >= 0)
-		return 0;
-	snprintf(err, errlen, "tls_server_config: %s %s: %s", key, SHOWN_PATH(p),
-		 n == -EFBIG ? "larger than 1 MiB" : strerror((int)-n));
-	/* Too large is invalid content (status 2); a file that cannot be
-	 * opened or read, a directory among them, cannot be read (3). */
-	return n == -EFBIG ? -EINVAL : (int)n;
-}
-
-/*
- * Check the certificate, key and CA with GnuTLS: the key matches the
- * certificate, the CA file holds at least one certificate.  Then the
- * priority string for the versions, checked by gnutls_priority_init.
- */
-static int check_pem(struct webconfig *wc, char *err, size_t errlen)
-{
-	gnutls_certificate_credentials_t cred;
-	gnutls_datum_t cert = { (unsigned char *)wc->cert_pem, (unsigned)strlen(wc->cert_pem) };
-	gnutls_datum_t key = { (unsigned char *)wc->key_pem, (unsigned)strlen(wc->key_pem) };
-	gnutls_priority_t prio;
-	const char *where = NULL;
-	char show[801], show2[801];
-	int rc, i, lo, hi;
-
-	if (gnutls_certificate_allocate_credentials(&cred) < 0)
-		return no_memory(err, errlen);
-	rc = gnutls_certificate_set_x509_key_mem2(cred, &cert, &key, GNUTLS_X509_FMT_PEM,
-						  NULL, 0);
-	if (rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
-		snprintf(err, errlen, "tls_server_config: key_file %s does not match "
-			 "cert_file %s", SHOWN_PATH(wc->key_file),
-			 shown(wc->cert_file, 200, show2, sizeof(show2)));
-	else if (rc < 0)
-		snprintf(err, errlen, "tls_server_config: cert_file %s, key_file %s: "
-			 "%s", SHOWN_PATH(wc->cert_file),
-			 shown(wc->key_file, 200, show2, sizeof(show2)), gnutls_strerror(rc));
-	if (rc >= 0 && wc->ca_pem) {
-		gnutls_datum_t ca = { (unsigned char *)wc->ca_pem, (unsigned)strlen(wc->ca_pem) };
-
-		rc = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM);
-		if (rc <= 0)
-			snprintf(err, errlen, "tls_server_config: client_ca_file %s: %s",
-				 SHOWN_PATH(wc->client_ca_file),
-				 rc == 0 ? "no certificate in it" : gnutls_strerror(rc));
-		rc = rc <= 0 ? -1 : 0;
-	}
-	gnutls_certificate_free_credentials(cred);
-	if (rc < 0)
-		return -EINVAL;
-	lo = wc->min_version ? (int)wc->min_version : WC_TLS12;
-	hi = wc->max_version ? (int)wc->max_version : WC_TLS13;
-	if (lo < WC_TLS10 || hi > WC_TLS13) /* not from webconfig_parse */
-		return fail(err, errlen, NULL, "tls_server_config: invalid TLS versions");
-	rc = snprintf(wc->priorities, sizeof(wc->priorities), "NORMAL:-VERS-ALL");
-	for (i = lo; i <= hi; i++)
-		rc += snprintf(wc->priorities + rc, sizeof(wc->priorities) - (size_t)rc,
-			       ":+VERS-TLS1.%d", i - WC_TLS10);
-	rc = gnutls_priority_init(&prio, wc->priorities, &where);
-	if (rc < 0)
-		return fail(err, errlen, NULL, "tls_server_config: versions %s to %s: %s",
-			    version_names[lo], version_names[hi], gnutls_strerror(rc));
-	gnutls_priority_deinit(prio);
-	return 0;
-}
-
-int webconfig_load(struct webconfig *wc, const char *dir, char *err, size_t errlen)
-{
-	int rc;
-
-	if (errlen)
-		err[0] = '\0';
-	if (!wc->tls)
-		return 0;
-	rc = load_file(dir, "cert_file", wc->cert_file, &wc->cert_pem, err, errlen);
-	if (!rc)
-		rc = load_file(dir, "key_file", wc->key_file, &wc->key_pem, err, errlen);
-	if (!rc && wc->client_ca_file)
-		rc = load_file(dir, "client_ca_file", wc->client_ca_file, &wc->ca_pem, err,
-			       errlen);
-	if (!rc)
-		rc = check_pem(wc, err, errlen);
-	return rc;
-}
-
-int webconfig_read(const char *path, struct webconfig *wc, char *err, size_t errlen)
-{
-	char *buf = NULL, *dir, *slash;
-	ssize_t n;
-	int rc;
-
-	memset(wc, 0, sizeof(*wc));
-	n = read_all(path, &buf);
-	if (errlen)
-		err[0] = '\0';
-	if (n < 0) {
-		snprintf(err, errlen, "%s", n == -EFBIG ? "larger than 1 MiB" :
-			 strerror((int)-n));
-		return n == -EFBIG ? -EINVAL : (int)n;
-	}
-	rc = webconfig_parse(buf, (size_t)n, wc, err, errlen);
-	free(buf);
-	if (rc)
-		return rc;
-	/* Relative paths are the config file's directory's, as in the
-	 * toolkit. */
-	dir = strdup(path);
-	if (!dir)
-		return no_memory(err, errlen);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	rc = webconfig_load(wc, slash ? (slash == dir ? "/" : dir) : NULL, err, errlen);
-	free(dir);
-	return rc;
-}
-
 void webconfig_free(struct webconfig *wc)
 {
 	size_t i;
@@ -640,144 +427,4 @@ void webconfig_free(struct webconfig *wc)
 	}
 	free(wc->ca_pem);
 	memset(wc, 0, sizeof(*wc));
-}
-
-/* Whether a and b (len bytes) are equal, in time independent of where
- * they differ. */
-static bool same_bytes(const void *a, const void *b, size_t len)
-{
-	const volatile unsigned char *x = a, *y = b;
-	unsigned char d = 0;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		d |= x[i] ^ y[i];
-	return d == 0;
-}
-
-/* The cache key of a check: SHA-256 of user, password and hash, each
- * followed by a NUL.  Returns 0 or -1. */
-static int cache_key(const char *user, const char *password, const char *hash,
-		     uint8_t key[32])
-{
-	size_t lu = strlen(user) + 1, lp = strlen(password) + 1, lh = strlen(hash) + 1;
-	char *buf = malloc(lu + lp + lh);
-	int rc;
-
-	if (!buf)
-		return -1;
-	memcpy(buf, user, lu);
-	memcpy(buf + lu, password, lp);
-	memcpy(buf + lu + lp, hash, lh);
-	rc = gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, lu + lp + lh, key);
-	explicit_bzero(buf, lu + lp + lh);
-	free(buf);
-	return rc < 0 ? -1 : 0;
-}
-
-/* Whether key is in cache c: every entry compared, in constant time. */
-static bool cache_has(const struct webconfig_cache *c, const uint8_t key[32])
-{
-	bool hit = false;
-	size_t i;
-
-	for (i = 0; i < WEBCONFIG_CACHE; i++)
-		hit |= c->used[i] && same_bytes(c->key[i], key, 32);
-	return hit;
-}
-
-static void cache_add(struct webconfig_cache *c, const uint8_t key[32])
-{
-	memcpy(c->key[c->next], key, 32);
-	c->used[c->next] = true;
-	c->next = (c->next + 1) % WEBCONFIG_CACHE;
-}
-
-/* Whether strings a and b are equal, in time that depends on the length
- * of a (a configured user name) only, not on where they differ. */
-static bool same_text(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i;
-	unsigned char d = la != lb;
-
-	for (i = 0; i < la; i++)
-		d |= (unsigned char)(a[i] ^ b[i < lb ? i : lb]);
-	return d == 0;
-}
-
-/* What the caches say of user and password, with the user (NULL:
- * unknown), the hash to check against and the cache key (*have_key
- * false when it could not be made). */
-static enum webconfig_cached lookup(struct webconfig *wc, const char *user,
-				    const char *password, const struct webconfig_user **u,
-				    const char **hash, uint8_t key[32], bool *have_key)
-{
-	size_t found = 0, known = 0, i;
-	bool hit_ok, hit_failed;
-
-	for (i = 0; i < wc->nusers; i++) {
-		size_t m = (size_t)0 - (size_t)same_text(wc->users[i].name, user);
-
-		found |= m & i;
-		known |= m & 1;
-	}
-	*u = known ? &wc->users[found] : NULL;
-	*hash = *u ? (*u)->hash : wc->users[wc->costliest].hash;
-	*have_key = cache_key(user, password, *hash, key) == 0;
-	hit_ok = *have_key && cache_has(&wc->cache, key);
-	hit_failed = *have_key && cache_has(&wc->failed, key);
-	if (hit_ok && *u)
-		return WC_CACHED_RIGHT;
-	return hit_failed ? WC_CACHED_WRONG : WC_NOT_CACHED;
-}
-
-enum webconfig_cached webconfig_check_cached(struct webconfig *wc, const char *user,
-					     const char *password)
-{
-	const struct webconfig_user *u;
-	const char *hash;
-	uint8_t key[32];
-	bool have_key;
-
-	if (!wc->nusers)
-		return WC_CACHED_RIGHT;
-	return lookup(wc, user, password, &u, &hash, key, &have_key);
-}
-
-/*
- * bcrypt runs for every check that is not cached, even for an unknown
- * user: against the costliest configured hash (the result then
- * ignored), so the time does not tell which users exist.  For the same
- * reason every user name is compared, in full, and both caches are
- * always scanned (lookup); what was found is combined afterwards.
- * Failures are cached too, apart (a Prometheus with a wrong password
- * would otherwise cost a bcrypt every scrape); a new guess still costs
- * a bcrypt, and what a cached failure's speed tells, the client learnt
- * from its first 401.
- */
-bool webconfig_check_user(struct webconfig *wc, const char *user, const char *password)
-{
-	const struct webconfig_user *u;
-	struct crypt_data *cd;
-	const char *out, *hash;
-	enum webconfig_cached c;
-	bool ok = false, have_key;
-	uint8_t key[32];
-
-	if (!wc->nusers)
-		return true;
-	c = lookup(wc, user, password, &u, &hash, key, &have_key);
-	if (c != WC_NOT_CACHED)
-		return c == WC_CACHED_RIGHT;
-	cd = calloc(1, sizeof(*cd));
-	if (!cd)
-		return false;
-	out = crypt_rn(password, hash, cd, sizeof(*cd));
-	ok = u && out && strlen(out) == strlen(u->hash) &&
-	     same_bytes(out, u->hash, strlen(u->hash));
-	explicit_bzero(cd, sizeof(*cd));
-	free(cd);
-	if (have_key)
-		cache_add(ok ? &wc->cache : &wc->failed, key);
-	return ok;
 }

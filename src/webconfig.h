@@ -1,15 +1,15 @@
 /*
  * --web-config FILE: TLS and basic authentication for the exporter, in
  * the web configuration format of the Prometheus exporter toolkit
- * (YAML, read with libyaml).  Three steps, so that a test or the fuzzer
- * can run the parser without touching files:
+ * (YAML, read with libyaml).  Three modules, so that a test or the
+ * fuzzer can run the parser without touching files:
  *
- *   webconfig_parse  bytes -> struct webconfig (no I/O), strict: unknown
- *                    keys, wrong types, bad values are errors;
- *   webconfig_load   reads the certificate, key and CA files it names
- *                    and checks them with GnuTLS (the key matches the
- *                    certificate, the CA file holds certificates);
- *   webconfig_read   both, from a file.
+ *   webconfig.h        bytes -> struct webconfig (no I/O), strict:
+ *                      unknown keys, wrong types, bad values are errors;
+ *   webconfig_files.h  reads the web config and the certificate, key and
+ *                      CA files it names, and checks them with GnuTLS;
+ *   webconfig_auth.h   checks a user and password against
+ *                      basic_auth_users.
  *
  * Errors: -EINVAL for invalid content (exit status 2; exporter_web_init's
  * -EINVAL, GnuTLS refusing at start what webconfig_load accepted, is
@@ -60,11 +60,13 @@ struct webconfig {
 	struct webconfig_user *users;
 	size_t nusers;
 	size_t costliest; /* the user whose hash has the highest bcrypt cost */
-	/* Filled by webconfig_load: the files' bytes (NUL-terminated PEM)
-	 * and the GnuTLS priority string for the versions. */
+	/* Filled by webconfig_load (webconfig_files.h): the files' bytes
+	 * (NUL-terminated PEM) and the GnuTLS priority string for the
+	 * versions. */
 	char *cert_pem, *key_pem, *ca_pem;
 	char priorities[96];
-	/* Successes and failures apart: failures cannot evict a success. */
+	/* webconfig_check_user's (webconfig_auth.h); successes and failures
+	 * apart: failures cannot evict a success. */
 	struct webconfig_cache cache, failed;
 };
 
@@ -76,40 +78,12 @@ struct webconfig {
 int webconfig_parse(const char *buf, size_t len, struct webconfig *wc, char *err,
 		    size_t errlen);
 
-/*
- * Read the files *wc names (a relative path is taken from dir, the web
- * config's directory; NULL: the working directory) and check them.
- * Returns 0, -EINVAL (a key that does not match its certificate, a file
- * that holds no certificate) or the -errno of a file that cannot be
- * read, with a message in err.
- */
-int webconfig_load(struct webconfig *wc, const char *dir, char *err, size_t errlen);
-
-/* webconfig_parse and webconfig_load of the file at path. */
-int webconfig_read(const char *path, struct webconfig *wc, char *err, size_t errlen);
-
 void webconfig_free(struct webconfig *wc);
-
-/*
- * Whether user and password are those of a basic_auth_users entry.  The
- * time taken does not depend on which part is wrong: an unknown user
- * is checked against the costliest user's hash, every name is compared
- * and both caches scanned whatever the user, and results are compared
- * in constant time.  Results are remembered in wc->cache and wc->failed
- * (not thread safe: one thread checks), so that a scraper's repeated
- * requests cost one bcrypt, with the right password or a wrong one.
- * True when no users are configured.
- */
-bool webconfig_check_user(struct webconfig *wc, const char *user, const char *password);
-
-/* What the caches alone say of user and password (no bcrypt; the same
- * comparisons as webconfig_check_user): known right, known wrong, or
- * not known (webconfig_check_user would run bcrypt).  No users: right. */
-enum webconfig_cached { WC_CACHED_RIGHT, WC_CACHED_WRONG, WC_NOT_CACHED };
-enum webconfig_cached webconfig_check_cached(struct webconfig *wc, const char *user,
-					     const char *password);
 
 /* The text of a client_auth_type value, for messages. */
 const char *webconfig_client_auth_name(enum webconfig_client_auth a);
+
+/* The name of a TLS version ("TLS12"; "default" for WC_TLS_ANY). */
+const char *webconfig_tls_version_name(enum webconfig_tls_version v);
 
 #endif

@@ -302,6 +302,9 @@ START_TEST(test_unix_proc_source)
 
 		ck_assert(json_is_null(s, "peer_inode") && json_is_null(s, "peer_path"));
 		ck_assert(!json_has_flag(s, "peer_closed"));
+		/* Nor uid or queues: null, not 0. */
+		ck_assert(json_is_null(s, "uid") && json_is_null(s, "recv_q") &&
+			  json_is_null(s, "send_q"));
 		ck_assert_int_ge(owner_fd(s, h.pid), 0);
 		snprintf(key, sizeof(key), "%lld", json_int(s, "inode"));
 		keyset_add(&inodes, key);
@@ -395,7 +398,8 @@ START_TEST(test_udp_vs_ss)
 }
 END_TEST
 
-/* /proc/net/udp{,6} rows of the given inodes: "inode state lport rport drops". */
+/* /proc/net/udp{,6} rows of the given inodes: "inode state lport rport
+ * drops uid recv_q send_q". */
 static void proc_udp_keys(const char *file, const struct keyset *inodes,
 			  struct keyset *want)
 {
@@ -414,10 +418,12 @@ static void proc_udp_keys(const char *file, const struct keyset *inodes,
 			found = !strcmp(inodes->keys[i], w[9]);
 		if (!found)
 			continue;
-		snprintf(key, sizeof(key), "%s %s %ld %ld %s", w[9],
+		/* tx_queue:rx_queue in hex */
+		snprintf(key, sizeof(key), "%s %s %ld %ld %s %s %lu %lu", w[9],
 			 strtoul(w[3], NULL, 16) == 1 ? "established" : "unconnected",
 			 strtol(strrchr(w[1], ':') + 1, NULL, 16),
-			 strtol(strrchr(w[2], ':') + 1, NULL, 16), w[12]);
+			 strtol(strrchr(w[2], ':') + 1, NULL, 16), w[12], w[7],
+			 strtoul(strchr(w[4], ':') + 1, NULL, 16), strtoul(w[4], NULL, 16));
 		keyset_add(want, key);
 	}
 	fclose(f);
@@ -440,9 +446,11 @@ START_TEST(test_udp_proc_source)
 
 		snprintf(key, sizeof(key), "%lld", json_int(s, "inode"));
 		keyset_add(&inodes, key);
-		snprintf(key, sizeof(key), "%lld %s %lld %lld %lld", json_int(s, "inode"),
-			 json_str(s, "state"), json_int(s, "local_port"),
-			 json_int(s, "remote_port"), json_int(s, "drops"));
+		/* The file has the uid and queues: numbers, as read. */
+		snprintf(key, sizeof(key), "%lld %s %lld %lld %lld %lld %lld %lld",
+			 json_int(s, "inode"), json_str(s, "state"), json_int(s, "local_port"),
+			 json_int(s, "remote_port"), json_int(s, "drops"), json_int(s, "uid"),
+			 json_int(s, "recv_q"), json_int(s, "send_q"));
 		keyset_add(&got, key);
 		flagged += json_has_flag(s, "dropping");
 	}

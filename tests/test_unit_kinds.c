@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,8 @@ START_TEST(test_udp_rows)
 	ck_assert_uint_eq(r.inode, row->inode);
 	ck_assert_uint_eq(r.recv_q, row->recv_q);
 	ck_assert_uint_eq(r.drops, row->drops);
+	/* /proc/net/udp has the uid and queues. */
+	ck_assert_uint_eq(r.unknown, 0);
 }
 END_TEST
 
@@ -193,6 +196,8 @@ START_TEST(test_unix_rows)
 	ck_assert_uint_eq(r.inode, row->inode);
 	ck_assert_uint_eq(r.has_shutdown, 0);
 	ck_assert_uint_eq(r.ux.peer_inode, 0);
+	/* The file has no uid or queues: unknown, not 0. */
+	ck_assert_uint_eq(r.unknown, SOCK_UNKNOWN_UID | SOCK_UNKNOWN_QUEUES);
 	ck_assert_uint_eq(nlen, row->name_len);
 	if (row->name)
 		ck_assert(memcmp(name, row->name, nlen) == 0);
@@ -353,6 +358,8 @@ START_TEST(test_recorded_unix)
 		ck_assert_uint_eq(s->state, p->state);
 		ck_assert_uint_eq(s->has_shutdown, 1);
 		ck_assert_uint_eq(p->has_shutdown, 0);
+		ck_assert_uint_eq(s->unknown, 0);
+		ck_assert_uint_eq(p->unknown, SOCK_UNKNOWN_UID | SOCK_UNKNOWN_QUEUES);
 		l1 = table_path(&nl, s, &n1);
 		l2 = table_path(&pr, p, &n2);
 		ck_assert_uint_eq(l1, l2);
@@ -434,6 +441,65 @@ START_TEST(test_unix_decode_bad)
 	ck_assert_int_eq(unix_diag_decode(&m, sizeof(m), &t), 0);
 	ck_assert_uint_eq(t.nsocks, 1);
 	ck_assert_uint_eq(t.socks[0].state, ST_CLOSE);
+	table_free(&t);
+}
+END_TEST
+
+/*
+ * The uid and queues of a unix_diag message are known only when their
+ * attributes came: a kernel before 5.3 sends no UNIX_DIAG_UID.
+ */
+static const struct attr_row {
+	bool rqlen, uid;
+	unsigned unknown;
+	uint32_t want_uid, want_rq, want_wq;
+} attr_rows[] = {
+	{ false, false, SOCK_UNKNOWN_UID | SOCK_UNKNOWN_QUEUES, 0, 0, 0 },
+	{ true, false, SOCK_UNKNOWN_UID, 0, 1000, 2304 },
+	{ false, true, SOCK_UNKNOWN_QUEUES, 65534, 0, 0 },
+	{ true, true, 0, 65534, 1000, 2304 },
+};
+
+/* Append attribute `type` with `len` bytes of `data` at b + *off. */
+static void put_attr(unsigned char *b, size_t *off, uint16_t type,
+		     const void *data, size_t len)
+{
+	struct nlattr a = { .nla_len = (uint16_t)(NLA_HDRLEN + len), .nla_type = type };
+
+	memcpy(b + *off, &a, sizeof(a));
+	memcpy(b + *off + NLA_HDRLEN, data, len);
+	*off += NLA_ALIGN(a.nla_len);
+}
+
+START_TEST(test_unix_decode_attrs)
+{
+	const struct attr_row *row = &attr_rows[_i];
+	struct unix_diag_rqlen q = { .udiag_rqueue = 1000, .udiag_wqueue = 2304 };
+	uint32_t uid = 65534;
+	unsigned char b[256] = { 0 };
+	struct unix_diag_msg m;
+	struct sock_table t;
+	size_t off = NLA_ALIGN(sizeof(m));
+
+	memset(&m, 0, sizeof(m));
+	m.udiag_family = AF_UNIX;
+	m.udiag_type = SOCK_STREAM;
+	m.udiag_state = ST_ESTABLISHED;
+	m.udiag_ino = 77;
+	memcpy(b, &m, sizeof(m));
+	if (row->rqlen)
+		put_attr(b, &off, UNIX_DIAG_RQLEN, &q, sizeof(q));
+	if (row->uid)
+		put_attr(b, &off, UNIX_DIAG_UID, &uid, sizeof(uid));
+	table_init(&t);
+	ck_assert_int_eq(unix_diag_decode(b, off, &t), 0);
+	ck_assert_uint_eq(t.nsocks, 1);
+	ck_assert_uint_eq(t.socks[0].unknown, row->unknown);
+	ck_assert_uint_eq(t.socks[0].uid, row->want_uid);
+	ck_assert_uint_eq(t.socks[0].recv_q, row->want_rq);
+	ck_assert_uint_eq(t.socks[0].send_q, row->want_wq);
+	ck_assert_int_eq(sock_has_uid(&t.socks[0]), row->uid);
+	ck_assert_int_eq(sock_has_queues(&t.socks[0]), row->rqlen);
 	table_free(&t);
 }
 END_TEST
@@ -739,6 +805,7 @@ static Suite *kinds_suite(void)
 	tcase_add_loop_test(tc, test_unix_rows, 0, NROWS(unix_rows));
 	tcase_add_test(tc, test_unix_long_name);
 	tcase_add_test(tc, test_unix_decode_bad);
+	tcase_add_loop_test(tc, test_unix_decode_attrs, 0, NROWS(attr_rows));
 	tcase_add_loop_test(tc, test_kind_options, 0, NROWS(kind_opt_rows));
 	tcase_add_loop_test(tc, test_kind_flags, 0, NROWS(flag_rows));
 	tcase_add_test(tc, test_kind_groups);

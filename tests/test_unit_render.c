@@ -20,6 +20,7 @@
 #include <check.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -646,6 +647,55 @@ START_TEST(test_json_source_proc)
 }
 END_TEST
 
+/*
+ * A uid or queues the source did not give (/proc/net/unix) are null in
+ * JSON and "-" in the table, never 0.  The renderers do not look at the
+ * kind: socket 1 (ESTAB, uid 1000, queues 0) stands for it.
+ */
+static const struct unknown_row {
+	unsigned unknown;
+	bool uid_null, queues_null;
+	const char *cells; /* its row from RECV-Q to LOCAL */
+} unknown_rows[] = {
+	{ 0, false, false, "0       0  127.0.0.1:8080" },
+	{ SOCK_UNKNOWN_UID, true, false, "0       0  127.0.0.1:8080" },
+	{ SOCK_UNKNOWN_QUEUES, false, true, "-       -  127.0.0.1:8080" },
+	{ SOCK_UNKNOWN_UID | SOCK_UNKNOWN_QUEUES, true, true, "-       -  127.0.0.1:8080" },
+};
+
+START_TEST(test_unknown_rows)
+{
+	const struct unknown_row *row = &unknown_rows[_i];
+	const cJSON *found;
+	struct fixture f;
+	char *out;
+	size_t len;
+	cJSON *j;
+
+	build(&f);
+	f.t.socks[1].unknown = (uint8_t)row->unknown;
+	out = render(render_json, &f, &len);
+	j = parse_json(out, len);
+	found = by_inode(cJSON_GetObjectItemCaseSensitive(j, "sockets"), 48211);
+	ck_assert_ptr_nonnull(found);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(found, "uid")) ==
+		  row->uid_null);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(found, "recv_q")) ==
+		  row->queues_null);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(found, "send_q")) ==
+		  row->queues_null);
+	if (!row->uid_null)
+		ck_assert(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(found, "uid")) ==
+			  1000);
+	cJSON_Delete(j);
+	free(out);
+	out = render(render_table_list, &f, &len);
+	ck_assert_msg(strstr(out, row->cells), "no \"%s\" in\n%s", row->cells, out);
+	free(out);
+	destroy(&f);
+}
+END_TEST
+
 /* A dump the kernel marked interrupted, even after retries: both
  * outputs say so (JSON "inconsistent", the table's totals line). */
 START_TEST(test_inconsistent_marked)
@@ -1098,6 +1148,7 @@ static Suite *render_suite(void)
 	tcase_add_test(tc, test_json_hostile_name);
 	tcase_add_loop_test(tc, test_json_assertion_rows, 0, NROWS(max_rows));
 	tcase_add_test(tc, test_json_source_proc);
+	tcase_add_loop_test(tc, test_unknown_rows, 0, NROWS(unknown_rows));
 	tcase_add_test(tc, test_inconsistent_marked);
 	tcase_add_test(tc, test_json_empty);
 	tcase_add_test(tc, test_write_error);

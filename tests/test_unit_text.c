@@ -491,6 +491,34 @@ START_TEST(test_duration_rows)
 }
 END_TEST
 
+struct excerpt_row {
+	const char *in; /* NULL: no text */
+	size_t max;
+	const char *out;
+};
+
+/* At most max bytes of the input, then escaped: a byte cut is not
+ * taken for the start of a longer character. */
+static const struct excerpt_row excerpt_rows[] = {
+	{ NULL, 40, "" },
+	{ "", 40, "" },
+	{ "cert.pem", 40, "cert.pem" },
+	{ "cert.pem", 4, "cert" },
+	{ "a\nb", 40, "a\\x0ab" },
+	{ "tab\there", 40, "tab\\x09here" },
+	{ "\xc3\xa9t\xc3\xa9", 1, "\\xc3" },
+};
+
+START_TEST(test_excerpt_rows)
+{
+	const struct excerpt_row *r = &excerpt_rows[_i];
+	char buf[4 * 40 + 1];
+
+	memset(buf, 'Z', sizeof(buf));
+	ck_assert_str_eq(text_excerpt(r->in, r->max, buf, sizeof(buf)), r->out);
+}
+END_TEST
+
 static Suite *text_suite(void)
 {
 	Suite *s = suite_create("text");
@@ -500,6 +528,7 @@ static Suite *text_suite(void)
 	tcase_add_test(tc, test_escape_output_is_inert);
 	tcase_add_loop_test(tc, test_escape_truncation_rows, 0,
 			    NROWS(esc_trunc_rows));
+	tcase_add_loop_test(tc, test_excerpt_rows, 0, NROWS(excerpt_rows));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("utf8");

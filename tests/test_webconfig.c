@@ -24,7 +24,8 @@
 #include "lib/promserver.h"
 #include "lib/scenario.h"
 #include "lib/testlib.h"
-#include "webconfig.h"
+#include "webconfig_auth.h"
+#include "webconfig_files.h"
 #include "lib/runsuite.h"
 
 /* Under valgrind everything is slower: waits are generous. */

@@ -686,8 +686,16 @@ static void check_kind_shape(const cJSON *s, const char *proto)
 	cJSON *p, *f;
 
 	json_int(s, "inode");
-	json_int(s, "recv_q");
-	json_int(s, "send_q");
+	if (!strcmp(proto, "udp")) {
+		json_int(s, "uid");
+		json_int(s, "recv_q");
+		json_int(s, "send_q");
+	} else {
+		/* /proc/net/unix has neither: null then, the queues together. */
+		REQUIRE(int_or_null(s, "uid") >= -1, "bad uid in %s", sock_text(s));
+		REQUIRE((int_or_null(s, "recv_q") == -1) == (int_or_null(s, "send_q") == -1),
+			"queues partly null: %s", sock_text(s));
+	}
 	REQUIRE(json_is_null(s, "last_recv_ms") && json_is_null(s, "last_send_ms") &&
 		json_is_null(s, "idle_ms"), "times for a %s socket: %s", proto, sock_text(s));
 	cJSON_ArrayForEach(p, json_array(s, "processes")) {
