@@ -55,7 +55,7 @@ void jsonw_string(struct json_writer *w, const char *key, const char *s,
 void jsonw_cstring(struct json_writer *w, const char *key, const char *s);
 
 /* Write what is buffered to the stream.  Returns 0, or the first write
- * error (-errno) since json_init. */
+ * error (-errno) since jsonw_init. */
 int jsonw_flush(struct json_writer *w);
 
 #endif
