@@ -474,22 +474,27 @@ static void watch_cells(const struct watch_info *w, size_t i,
 
 /* The GROUP cell of a --group-by unit, container or pod group: the
  * unit, the container's name (else its 12-digit id), the pod's
- * NAMESPACE/NAME (else its uid); "-" for the null group.  (A UDP or
- * UNIX one is prefixed "udp " or "unix " by the caller.) */
+ * NAMESPACE/NAME (else its uid), its first 255 bytes escaped as a
+ * process name is (anyone who can name a container chose them); "-" for
+ * the null group.  (A UDP or UNIX one is prefixed "udp " or "unix " by
+ * the caller.)  size: at least 4 * 255 + 1. */
 static void workload_group_name(const struct sock_table *t, const struct group *g,
 				char *key, size_t size)
 {
 	const struct workload *w = g->wl_proc != NO_INDEX ? t->procs[g->wl_proc].wl : NULL;
 	const struct wl_container *c = w ? w->c : NULL;
+	const char *name = g->wl_key;
+	size_t max = 255;
 
-	if (!g->wl_key)
+	if (!name) {
 		snprintf(key, size, "-");
-	else if (g->side == SIDE_CONTAINER && c && c->name)
-		snprintf(key, size, "%s", c->name);
+		return;
+	}
+	if (g->side == SIDE_CONTAINER && c && c->name)
+		name = c->name;
 	else if (g->side == SIDE_CONTAINER)
-		snprintf(key, size, "%.12s", g->wl_key);
-	else
-		snprintf(key, size, "%s", g->wl_key);
+		max = 12;
+	text_escape_name(name, strnlen(name, max), key, size);
 }
 
 /* Cells of one group row but NETNS (cells[0]); the caller frees

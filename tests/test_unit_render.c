@@ -154,6 +154,18 @@ static struct workload hostile_wl = {
 	.c = &pod_ctr,
 };
 
+/* The audit options of the fixture, grouped by `by` (enum group_by). */
+static void fixture_opts(struct audit_opts *o, int by)
+{
+	memset(o, 0, sizeof(*o));
+	o->idle_ms = 60000;
+	o->states = STATES_ALL;
+	o->families = FAMILY_BOTH;
+	o->ephemeral_low = 32768;
+	o->fd_pressure = 80;
+	o->group_by = by;
+}
+
 /* The fixture, its sockets in network namespace `netns` (0: ours). */
 static void build_in(struct fixture *f, uint32_t netns)
 {
@@ -185,12 +197,7 @@ static void build_in(struct fixture *f, uint32_t netns)
 	owner(&f->t, 5, hostile, 11);
 	owner(&f->t, 6, hostile, 12);
 
-	memset(&o, 0, sizeof(o));
-	o.idle_ms = 60000;
-	o.states = STATES_ALL;
-	o.families = FAMILY_BOTH;
-	o.ephemeral_low = 32768;
-	o.fd_pressure = 80;
+	fixture_opts(&o, GROUP_BY_PORT);
 	ck_assert_int_eq(audit_run(&f->t, &o, &f->a), 0);
 	memset(&f->ro, 0, sizeof(f->ro));
 	f->ro.source = SOURCE_NETLINK;
@@ -367,6 +374,39 @@ START_TEST(test_table_escapes_hostile_name)
 	ck_assert_ptr_nonnull(strstr(g, WORKER "[999]"));
 	free(g);
 	free(l);
+	destroy(&f);
+}
+END_TEST
+
+/* --group-by a workload: the GROUP cell is a name a container's owner
+ * chose, escaped like a process name (it was printed raw). */
+struct wl_group_row {
+	int by;
+	const char *cell;
+};
+
+static const struct wl_group_row wl_group_rows[] = {
+	{ GROUP_BY_CONTAINER, "srv\\x1b[2J\\x0a\"x\"" },
+	{ GROUP_BY_POD, "payments/api-5d8b\\x09\\xff" },
+	{ GROUP_BY_UNIT, "api.service" },
+};
+
+START_TEST(test_table_escapes_workload_group)
+{
+	const struct wl_group_row *r = &wl_group_rows[_i];
+	struct audit_opts o;
+	struct fixture f;
+	char *g;
+
+	build(&f);
+	audit_free(&f.a);
+	fixture_opts(&o, r->by);
+	ck_assert_int_eq(audit_run(&f.t, &o, &f.a), 0);
+	g = render(render_table_groups, &f, NULL);
+	ck_assert_msg(strstr(g, r->cell), "no %s in:\n%s", r->cell, g);
+	ck_assert_ptr_null(strchr(g, '\x1b'));
+	ck_assert_ptr_null(strchr(g, '\t'));
+	free(g);
 	destroy(&f);
 }
 END_TEST
@@ -1099,6 +1139,8 @@ static Suite *render_suite(void)
 	tcase_add_test(tc, test_table_list);
 	tcase_add_test(tc, test_table_escapes_hostile_name);
 	tcase_add_test(tc, test_table_long_name_not_truncated);
+	tcase_add_loop_test(tc, test_table_escapes_workload_group, 0,
+			    NROWS(wl_group_rows));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("json");

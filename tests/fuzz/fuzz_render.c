@@ -3,8 +3,9 @@
  * The input is decoded (struct in, below) into a socket table that the
  * sources and the owner scan could have produced -- sockets of both
  * families in every state and origin, processes with unique PIDs and
- * untrusted names, descriptors joining them, listeners, namespaces --
- * then audited under fuzzed options, optionally run through growth.c as
+ * untrusted names, descriptors joining them, listeners, namespaces,
+ * workloads (units, containers, pods) with untrusted names -- then
+ * audited under fuzzed options and groupings, optionally run through growth.c as
  * a --watch sample, and rendered four ways into memory.  Checked:
  *
  *   audit       the selected sockets are those marked selected, and the
@@ -37,6 +38,7 @@
 #include "netns.h"
 #include "render.h"
 #include "table.h"
+#include "workload.h"
 #include "../lib/prom.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -47,6 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_SHARED 600 /* descriptors of one socket: past the 16 KiB
 			* JSON buffer of render_json's emit */
 #define MAX_NS 4
+#define MAX_WL 4 /* workloads shared by the processes */
 
 struct in {
 	const uint8_t *p;
@@ -239,6 +242,73 @@ static void build_procs(struct in *in, struct sock_table *t, size_t n)
 			p->fd_limit = f & 8 ? FD_LIMIT_NONE :
 				      f & 16 ? (uint64_t)u32(in) << 8 : u16(in);
 	}
+}
+
+/* The workloads of build_workloads and the strings they own. */
+struct wl_pool {
+	struct workload w[MAX_WL];
+	struct wl_container c[MAX_WL];
+	char *s[MAX_WL * 10];
+	size_t ns;
+};
+
+/* An untrusted name, NULL when unknown, sometimes past the 4,096 bytes
+ * the JSON renderer cuts a name at. */
+static char *wl_string(struct in *in, struct wl_pool *pool)
+{
+	uint8_t b = u8(in);
+	size_t len;
+	char *s;
+
+	if (!b || pool->ns == sizeof(pool->s) / sizeof(pool->s[0]))
+		return NULL;
+	len = b & 0x80 ? (size_t)u16(in) % 5000 : b % 48;
+	s = malloc(len + 1);
+	if (!s)
+		return NULL;
+	bytes(in, s, len);
+	s[len] = '\0';
+	pool->s[pool->ns++] = s;
+	return s;
+}
+
+/* A few workloads, each process given one of them or none. */
+static void build_workloads(struct in *in, struct sock_table *t,
+			    struct wl_pool *pool)
+{
+	size_t n = u8(in) % (MAX_WL + 1), i;
+
+	for (i = 0; i < n; i++) {
+		struct workload *w = &pool->w[i];
+		struct wl_container *c = &pool->c[i];
+		uint8_t f = u8(in);
+
+		w->resolved = true;
+		w->cgroup = wl_string(in, pool);
+		w->unit = wl_string(in, pool);
+		w->user_unit = wl_string(in, pool);
+		w->c = f & 3 ? c : NULL;
+		c->is_container = f & 1;
+		c->id = wl_string(in, pool);
+		c->runtime = wl_string(in, pool);
+		c->name = wl_string(in, pool);
+		c->has_pod = f & 2;
+		c->pod_namespace = wl_string(in, pool);
+		c->pod_name = wl_string(in, pool);
+		c->pod_uid = wl_string(in, pool);
+		c->pod_container = wl_string(in, pool);
+	}
+	for (i = 0; n && i < t->nprocs; i++) {
+		uint8_t b = u8(in);
+
+		t->procs[i].wl = b % (n + 1) ? &pool->w[b % (n + 1) - 1] : NULL;
+	}
+}
+
+static void free_workloads(struct wl_pool *pool)
+{
+	while (pool->ns)
+		free(pool->s[--pool->ns]);
 }
 
 /* Descriptors: random pairs, then every dead socket owned by someone
@@ -586,6 +656,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct growth gr;
 	struct group_growth *gg = NULL;
 	struct proc_growth *pg = NULL;
+	struct wl_pool pool = { .ns = 0 };
 	uint8_t *ports = NULL, *rports = NULL, b;
 	size_t nsocks, nprocs, i, len;
 	char *text;
@@ -625,6 +696,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ro.max_processes = b & 32 ? ro.max_peers % 4 : 100;
 	ro.seconds = u32(&in) / 1e6;
 	ro.ns = &ns;
+	/* Read last, so that older inputs decode as before. */
+	build_workloads(&in, &t, &pool);
+	ao.group_by = u8(&in) % (GROUP_BY_POD + 1);
 
 	if (audit_run(&t, &ao, &a) == 0) {
 		check_audit(&t, &a);
@@ -652,6 +726,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	free(gg);
 	free(pg);
+	free_workloads(&pool);
 	growth_free(&gr);
 	free(ports);
 	free(rports);
