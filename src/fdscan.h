@@ -63,6 +63,7 @@ struct fdscan {
 	/* The socks of every process in one array (the BPF scan), or NULL
 	 * (the /proc scan: each its own). */
 	struct fd_sock *socks_pool;
+	int from_bpf; /* read with the BPF iterators: every socket's kind known */
 	atomic_size_t next; /* the next process a worker takes */
 	pthread_t threads[8];
 	unsigned nthreads;

@@ -188,6 +188,7 @@ static void procs_finish(struct procs_build *b, struct fdscan *s)
 	s->procs = b->v;
 	s->nprocs = b->n;
 	s->socks_pool = b->pool;
+	s->from_bpf = 1;
 	b->v = NULL;
 	b->pool = NULL;
 }
