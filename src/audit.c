@@ -729,10 +729,11 @@ int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
 
 	settle_spanning_netns(t, &m);
 
-	/* Order the groups, then renumber the sockets' group fields. */
+	/* Order the groups, then renumber the sockets' group fields.  The
+	 * array is allocated even without a group: a->groups is never NULL. */
 	order = malloc((m.n ? m.n : 1) * sizeof(*order));
 	rank = calloc(m.n ? m.n : 1, sizeof(*rank));
-	if (!order || !rank)
+	if (!order || !rank || VEC_GROW(m.groups, m.groups_cap, 0))
 		goto out;
 	for (i = 0; i < m.n; i++)
 		order[i] = (uint32_t)i;
