@@ -651,6 +651,38 @@ static void settle_spanning_netns(const struct sock_table *t, struct group_map *
 	}
 }
 
+/*
+ * Put the n groups in the order `order` gives (order[i]: the group that
+ * becomes the i-th) in place, and rank[old index] = new index: no
+ * second array of them (thousands of groups on a big host).  `order`
+ * is used up.
+ */
+static void groups_reorder(struct group *g, uint32_t *order, uint32_t *rank,
+			   size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		rank[order[i]] = (uint32_t)i;
+	/* Each cycle of the permutation once, with one group set aside;
+	 * a place filled is marked order[j] == j. */
+	for (i = 0; i < n; i++) {
+		struct group aside;
+		size_t j = i, k;
+
+		if (order[i] == i)
+			continue;
+		aside = g[i];
+		while ((k = order[j]) != i) {
+			g[j] = g[k];
+			order[j] = (uint32_t)j;
+			j = k;
+		}
+		g[j] = aside;
+		order[j] = (uint32_t)j;
+	}
+}
+
 int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
 {
 	struct group_map m = { 0 };
@@ -697,20 +729,19 @@ int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
 
 	settle_spanning_netns(t, &m);
 
-	/* Order the groups, then renumber the sockets' group fields. */
+	/* Order the groups, then renumber the sockets' group fields.  The
+	 * array is allocated even without a group: a->groups is never NULL. */
 	order = malloc((m.n ? m.n : 1) * sizeof(*order));
 	rank = calloc(m.n ? m.n : 1, sizeof(*rank));
-	a->groups = malloc((m.n ? m.n : 1) * sizeof(*a->groups));
-	if (!order || !rank || !a->groups)
+	if (!order || !rank || VEC_GROW(m.groups, m.groups_cap, 0))
 		goto out;
 	for (i = 0; i < m.n; i++)
 		order[i] = (uint32_t)i;
 	qsort_r(order, m.n, sizeof(*order), cmp_group_idx, m.groups);
-	for (i = 0; i < m.n; i++) {
-		a->groups[i] = m.groups[order[i]];
-		rank[order[i]] = (uint32_t)i;
-	}
+	groups_reorder(m.groups, order, rank, m.n);
+	a->groups = m.groups;
 	a->ngroups = m.n;
+	m.groups = NULL;
 	for (i = 0; i < t->nsocks; i++)
 		if (t->socks[i].selected)
 			t->socks[i].group = rank[t->socks[i].group];
@@ -720,7 +751,7 @@ int audit_run(struct sock_table *t, const struct audit_opts *o, struct audit *a)
 	if (!rc)
 		rc = collect_holders(t, o, a);
 out:
-	for (i = 0; !a->ngroups && m.groups && i < m.n; i++)
+	for (i = 0; m.groups && i < m.n; i++)
 		free(m.groups[i].wl_key);
 	free(order);
 	free(rank);

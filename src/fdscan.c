@@ -380,8 +380,9 @@ void fdscan_free(struct fdscan *s)
 	size_t i;
 
 	fdscan_wait(s);
-	for (i = 0; s->procs && i < s->nprocs; i++)
+	for (i = 0; s->procs && !s->socks_pool && i < s->nprocs; i++)
 		free(s->procs[i].socks);
+	free(s->socks_pool);
 	free(s->procs);
 	if (s->procfd >= 0)
 		close(s->procfd);

@@ -53,13 +53,17 @@ struct proc_fds {
 	int has_fd_limit;    /* fd_limit read (FD_LIMIT_NONE: unlimited) */
 	uint64_t cgroup_key; /* see proc_rec.cgroup_key; 0 from /proc */
 	struct fd_sock *socks; /* in the order the directory lists them */
-	size_t nsocks, cap;
+	size_t nsocks, cap; /* cap 0: socks is in fdscan.socks_pool */
 };
 
 struct fdscan {
 	int procfd;
 	struct proc_fds *procs; /* ascending PID */
 	size_t nprocs;
+	/* The socks of every process in one array (the BPF scan), or NULL
+	 * (the /proc scan: each its own). */
+	struct fd_sock *socks_pool;
+	int from_bpf; /* read with the BPF iterators: every socket's kind known */
 	atomic_size_t next; /* the next process a worker takes */
 	pthread_t threads[8];
 	unsigned nthreads;

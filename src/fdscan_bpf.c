@@ -69,13 +69,37 @@ static void proc_begin(struct proc_fds *p, uint32_t tgid,
 	p->cgroup_key = task->cgroups;
 }
 
-/* Add one descriptor record to its process.  Returns 0 or -ENOMEM. */
-static int proc_add(struct proc_fds *p, const struct sa_fd_rec *f)
+/*
+ * The process entries being built from the descriptor records, a chunk
+ * of records at a time.  The socket descriptors of every process go to
+ * one pool, in order (the iterator lists a process's descriptors
+ * together): a process's `socks` is its run of the pool, set when the
+ * pool stops moving (procs_finish).  Until then its `cap` holds where
+ * that run starts.
+ */
+struct procs_build {
+	const struct sa_proc_rec *tasks; /* sorted by tgid */
+	size_t ntasks;
+	const pid_t *pids; /* sorted; npids 0: every process */
+	size_t npids;
+	struct proc_fds *v;
+	size_t n, cap;
+	struct fd_sock *pool;
+	size_t npool, pool_cap;
+	uint32_t last; /* the tgid of the last record, and whether wanted */
+	int want;
+};
+
+/* Add one descriptor record to the last process.  Returns 0 or
+ * -ENOMEM. */
+static int proc_add(struct procs_build *b, const struct sa_fd_rec *f)
 {
 	static const enum fd_type file_type[] = {
 		[SA_FILE_FILE] = FDT_FILE, [SA_FILE_PIPE] = FDT_PIPE,
 		[SA_FILE_ANON_INODE] = FDT_ANON_INODE, [SA_FILE_OTHER] = FDT_OTHER,
 	};
+	struct proc_fds *p = &b->v[b->n - 1];
+	struct fd_sock *fs;
 
 	p->fds++;
 	if (f->kind == SA_FD_OTHER) {
@@ -85,95 +109,147 @@ static int proc_add(struct proc_fds *p, const struct sa_fd_rec *f)
 	/* Every socket, as the /proc scan lists them: UDP and UNIX sockets
 	 * are joined to their holders too, and fdtypes.c sorts them. */
 	p->socket_fds++;
-	if (VEC_GROW(p->socks, p->cap, p->nsocks))
+	if (VEC_GROW(b->pool, b->pool_cap, b->npool))
 		return -ENOMEM;
-	p->socks[p->nsocks].fd = f->fd;
-	p->socks[p->nsocks].inode = f->inode;
+	fs = &b->pool[b->npool++];
+	fs->fd = f->fd;
+	fs->inode = f->inode;
 	/* What a dead socket is told by (owners.c), and a descriptor's
 	 * kind (fdtypes.c), with no /proc read. */
-	p->socks[p->nsocks].kind = f->kind == SA_FD_TCP ? FDS_TCP :
-				   f->state == SA_SOCK_UDP ? FDS_UDP :
-				   f->state == SA_SOCK_UNIX ? FDS_UNIX : FDS_OTHER;
-	p->socks[p->nsocks].family = f->family;
-	p->socks[p->nsocks].state = f->state;
+	fs->kind = f->kind == SA_FD_TCP ? FDS_TCP :
+		   f->state == SA_SOCK_UDP ? FDS_UDP :
+		   f->state == SA_SOCK_UNIX ? FDS_UNIX : FDS_OTHER;
+	fs->family = f->family;
+	fs->state = f->state;
 	p->nsocks++;
 	return 0;
 }
 
-/* Free what a failed decode built. */
-static void procs_free(struct proc_fds *v, size_t n)
+/*
+ * Start the entry of process tgid.  The last one is reused when it
+ * holds no socket: owners.c joins socket descriptors only, and the
+ * report names only processes that hold sockets.  Returns 0 or -ENOMEM.
+ */
+static int proc_next(struct procs_build *b, uint32_t tgid)
+{
+	if (!b->n || b->v[b->n - 1].nsocks) {
+		if (VEC_GROW(b->v, b->cap, b->n))
+			return -ENOMEM;
+		b->n++;
+	}
+	proc_begin(&b->v[b->n - 1], tgid, find_task(b->tasks, b->ntasks, tgid));
+	b->v[b->n - 1].cap = b->npool;
+	return 0;
+}
+
+/* Add a buffer of whole descriptor records (len a multiple of their
+ * size).  Returns 0 or -ENOMEM. */
+static int procs_feed(const void *buf, size_t len, void *arg)
+{
+	struct procs_build *b = arg;
+	const unsigned char *files = buf;
+	size_t i;
+
+	for (i = 0; i < len / sizeof(struct sa_fd_rec); i++) {
+		struct sa_fd_rec f;
+
+		/* Copied out: the buffer need not be aligned. */
+		memcpy(&f, files + i * sizeof(f), sizeof(f));
+		if (!f.tgid)
+			continue;
+		/* Asked once a run of records: --pid of thousands of
+		 * processes is not a scan of them per descriptor. */
+		if (f.tgid != b->last) {
+			b->last = f.tgid;
+			b->want = wanted((pid_t)f.tgid, b->pids, b->npids);
+			if (b->want && proc_next(b, f.tgid))
+				return -ENOMEM;
+		}
+		if (b->want && proc_add(b, &f))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The entries built into s, each pointing to its run of the pool, in
+ * ascending PID as the /proc scan gives them. */
+static void procs_finish(struct procs_build *b, struct fdscan *s)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		free(v[i].socks);
-	free(v);
+	if (b->n && !b->v[b->n - 1].nsocks)
+		b->n--;
+	for (i = 0; i < b->n; i++) {
+		b->v[i].socks = b->pool + b->v[i].cap;
+		b->v[i].cap = 0; /* not its own: fdscan_free frees the pool */
+	}
+	if (b->n > 1)
+		qsort(b->v, b->n, sizeof(*b->v), cmp_proc);
+	s->procs = b->v;
+	s->nprocs = b->n;
+	s->socks_pool = b->pool;
+	s->from_bpf = 1;
+	b->v = NULL;
+	b->pool = NULL;
+}
+
+static void procs_build_free(struct procs_build *b)
+{
+	free(b->v);
+	free(b->pool);
 }
 
 /*
- * The process entries of the descriptor records, one per run of the
- * same tgid (the iterator lists a process's descriptors together).
- * Returns the number of entries in *out, or -errno.
+ * Fill s from the descriptor records feed(b, arg) hands to procs_feed,
+ * with tasks (sorted by tgid) and pids (npids, in any order).  Returns
+ * 0, feed's error, or -ENOMEM; on error s is left empty.
  */
-static ssize_t build_procs(const unsigned char *files, size_t nf,
-			   const struct sa_proc_rec *tasks, size_t nt,
-			   const pid_t *pids, size_t npids,
-			   struct proc_fds **out)
+static int build_procs(struct fdscan *s, const struct sa_proc_rec *tasks,
+		       size_t ntasks, const pid_t *pids, size_t npids,
+		       int (*feed)(struct procs_build *b, const void *arg),
+		       const void *arg)
 {
-	struct proc_fds *v = NULL;
-	size_t n = 0, cap = 0, i;
-	uint32_t cur = 0, last = 0;
-	int have = 0, want = 0;
+	struct procs_build b = { .tasks = tasks, .ntasks = ntasks, .npids = npids };
 	pid_t *sorted = NULL;
+	int rc;
 
-	/* The selection sorted, and asked once a run of records: --pid
-	 * of thousands of processes is not a scan of them per descriptor. */
 	if (npids) {
 		sorted = malloc(npids * sizeof(*sorted));
 		if (!sorted)
 			return -ENOMEM;
 		memcpy(sorted, pids, npids * sizeof(*sorted));
 		qsort(sorted, npids, sizeof(*sorted), cmp_pid);
+		b.pids = sorted;
 	}
-	for (i = 0; i < nf; i++) {
-		struct sa_fd_rec f;
+	rc = feed(&b, arg);
+	if (!rc)
+		procs_finish(&b, s);
+	procs_build_free(&b);
+	free(sorted);
+	return rc;
+}
 
-		memcpy(&f, files + i * sizeof(f), sizeof(f));
-		if (!f.tgid)
-			continue;
-		if (f.tgid != last || i == 0) {
-			last = f.tgid;
-			want = wanted((pid_t)f.tgid, sorted, npids);
-		}
-		if (!want)
-			continue;
-		if (!have || f.tgid != cur) {
-			if (VEC_GROW(v, cap, n))
-				goto nomem;
-			proc_begin(&v[n++], f.tgid, find_task(tasks, nt, f.tgid));
-			cur = f.tgid;
-			have = 1;
-		}
-		if (proc_add(&v[n - 1], &f))
-			goto nomem;
-	}
-	free(sorted);
-	*out = v;
-	return (ssize_t)n;
-nomem:
-	free(sorted);
-	procs_free(v, n);
-	return -ENOMEM;
+/* The descriptor records of a buffer, for build_procs. */
+struct files_buf {
+	const void *buf;
+	size_t len;
+};
+
+static int feed_buf(struct procs_build *b, const void *arg)
+{
+	const struct files_buf *fb = arg;
+
+	return procs_feed(fb->buf, fb->len, b);
 }
 
 int fdscan_bpf_decode(struct fdscan *s, const void *files, size_t flen,
 		      const void *tasks, size_t tlen, const pid_t *pids,
 		      size_t npids)
 {
+	struct files_buf fb = { files, flen };
 	struct sa_proc_rec *tv = NULL;
 	size_t nt = tlen / sizeof(*tv);
-	struct proc_fds *v = NULL;
-	ssize_t n;
+	int rc;
 
 	memset(s, 0, sizeof(*s));
 	s->procfd = -1;
@@ -187,34 +263,54 @@ int fdscan_bpf_decode(struct fdscan *s, const void *files, size_t flen,
 		memcpy(tv, tasks, tlen);
 		qsort(tv, nt, sizeof(*tv), cmp_task);
 	}
-	n = build_procs(files, flen / sizeof(struct sa_fd_rec), tv, nt, pids,
-			npids, &v);
+	rc = build_procs(s, tv, nt, pids, npids, feed_buf, &fb);
 	free(tv);
-	if (n < 0)
-		return (int)n;
-	/* The same order as the /proc scan: ascending PID. */
-	if (n > 1)
-		qsort(v, (size_t)n, sizeof(*v), cmp_proc);
-	s->procs = v;
-	s->nprocs = (size_t)n;
+	return rc;
+}
+
+/* The task records read so far (iter/task), for bpf_read_iter_each. */
+struct task_vec {
+	struct sa_proc_rec *v;
+	size_t n, cap;
+};
+
+static int task_chunk(const void *buf, size_t len, void *arg)
+{
+	struct task_vec *tv = arg;
+	size_t k = len / sizeof(*tv->v);
+
+	if (vec_reserve(&tv->v, &tv->cap, tv->n + k, sizeof(*tv->v)))
+		return -ENOMEM;
+	memcpy(tv->v + tv->n, buf, len);
+	tv->n += k;
 	return 0;
+}
+
+/* The descriptor records straight from iter/task_file, a chunk at a
+ * time: no buffer of them all. */
+static int feed_iter(struct procs_build *b, const void *arg)
+{
+	(void)arg;
+	return bpf_read_iter_each(BPF_ITER_TASK_FILE, sizeof(struct sa_fd_rec),
+				  procs_feed, b);
 }
 
 int fdscan_bpf(struct fdscan *s, const pid_t *pids, size_t npids)
 {
-	void *files = NULL, *tasks = NULL;
-	size_t flen = 0, tlen = 0;
+	struct task_vec tv = { NULL, 0, 0 };
 	int rc;
 
 	memset(s, 0, sizeof(*s));
 	s->procfd = -1;
-	rc = bpf_read_iter(BPF_ITER_TASK_FILE, &files, &flen);
-	if (!rc)
-		rc = bpf_read_iter(BPF_ITER_TASK, &tasks, &tlen);
-	if (!rc)
-		rc = fdscan_bpf_decode(s, files, flen, tasks, tlen, pids, npids);
-	free(files);
-	free(tasks);
+	/* The tasks first, whole: each process's entry takes its comm and
+	 * limit as its first descriptor record comes. */
+	rc = bpf_read_iter_each(BPF_ITER_TASK, sizeof(*tv.v), task_chunk, &tv);
+	if (!rc) {
+		if (tv.n > 1)
+			qsort(tv.v, tv.n, sizeof(*tv.v), cmp_task);
+		rc = build_procs(s, tv.v, tv.n, pids, npids, feed_iter, NULL);
+	}
+	free(tv.v);
 	return rc;
 }
 

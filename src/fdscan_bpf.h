@@ -15,8 +15,8 @@
 /*
  * Fill s as fdscan_start and fdscan_wait would (only `pids` when
  * npids > 0), with no thread left running: fdscan_wait and fdscan_free
- * work on it as usual.  Only TCP socket descriptors are listed (the
- * table holds TCP sockets only); fds and socket_fds count every
+ * work on it as usual.  Only processes that hold sockets are listed,
+ * with their socket descriptors; fds and socket_fds count every
  * descriptor.  Returns 0 or -errno (bpf_load's, a read error, -EBADMSG
  * for a short record, -ENOMEM) with nothing to free.
  */

@@ -134,21 +134,33 @@ static int fill_one(struct sock_table *t, const struct proc_fds *p,
 	return 0;
 }
 
+/* fill_one for process r of the table, when the scan lists it. */
+static int fill_proc(struct sock_table *t, const struct fdscan *scan,
+		     const char *proc_root, struct proc_rec *r)
+{
+	const struct proc_fds *p = scan_find(scan, r->pid);
+
+	return p ? fill_one(t, p, proc_root, r) : 0;
+}
+
 int fdtypes_fill(struct sock_table *t, const struct fdscan *scan,
 		 const char *proc_root, const uint32_t *procs, size_t nprocs)
 {
 	size_t i;
+	int rc = 0;
 
-	for (i = 0; i < nprocs; i++) {
-		struct proc_rec *r = &t->procs[procs[i]];
-		const struct proc_fds *p = scan_find(scan, r->pid);
-		int rc;
+	for (i = 0; i < nprocs && !rc; i++)
+		rc = fill_proc(t, scan, proc_root, &t->procs[procs[i]]);
+	return rc;
+}
 
-		if (!p)
-			continue;
-		rc = fill_one(t, p, proc_root, r);
-		if (rc)
-			return rc;
-	}
-	return 0;
+int fdtypes_fill_all(struct sock_table *t, const struct fdscan *scan,
+		     const char *proc_root)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < t->nprocs && !rc; i++)
+		rc = fill_proc(t, scan, proc_root, &t->procs[i]);
+	return rc;
 }

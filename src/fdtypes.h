@@ -24,6 +24,15 @@
 int fdtypes_fill(struct sock_table *t, const struct fdscan *scan,
 		 const char *proc_root, const uint32_t *procs, size_t nprocs);
 
+/*
+ * fdtypes_fill for every process of the table that scan lists: for a
+ * scan read with the BPF iterators, where every socket's kind is known
+ * and nothing is read from /proc, so that the scan can be freed before
+ * the audit.  Returns 0 or -errno as fdtypes_fill.
+ */
+int fdtypes_fill_all(struct sock_table *t, const struct fdscan *scan,
+		     const char *proc_root);
+
 /* The kind of a socket by its system.sockprotoname ("TCP", "UDPv6",
  * "UNIX-STREAM", ...).  No I/O. */
 enum fd_type fdtypes_of_protoname(const char *name);

@@ -528,6 +528,20 @@ int snapshot_take(struct snapshot *s, const struct options *o)
 		status = EXIT_CANNOT_RUN;
 		goto fail;
 	}
+	/* From the BPF iterators every socket's kind is known: the kinds of
+	 * every holder cost no /proc read, and counted now the scan is
+	 * freed before the audit builds its groups (fdtypes_fill below then
+	 * has nothing left to do). */
+	if (scan.from_bpf) {
+		rc = fdtypes_fill_all(&s->t, &scan, PROC_ROOT);
+		fdscan_free(&scan);
+		if (rc) {
+			diag_warn("reading descriptor kinds in %s: %s", PROC_ROOT,
+				  strerror(-rc));
+			status = EXIT_CANNOT_RUN;
+			goto fail;
+		}
+	}
 	/* A PID the user named must be read, or --max would pass on an
 	 * empty report. */
 	if (o->npids && (ost.denied || ost.links_denied)) {

@@ -144,8 +144,6 @@ const char *bpf_load_error(int err)
 #include "sockaudit.skel.h"
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
-/* First read buffer; it doubles as the records need. */
-#define ITER_BUF_START (1u << 20)
 
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sa_bpf *loaded;
@@ -283,67 +281,6 @@ static int iter_create(int link)
 	return fd < 0 ? -errno : (int)fd;
 }
 
-/* Read an iterator fd to its end into a growing buffer.  Returns 0 or
- * -errno. */
-static int read_whole(int fd, unsigned char **buf, size_t *len)
-{
-	size_t cap = ITER_BUF_START, got = 0;
-	unsigned char *b = malloc(cap);
-
-	if (!b)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n;
-
-		if (cap - got < ITER_BUF_START / 2) {
-			unsigned char *nb = realloc(b, cap * 2);
-
-			if (!nb) {
-				free(b);
-				return -ENOMEM;
-			}
-			b = nb;
-			cap *= 2;
-		}
-		n = read(fd, b + got, cap - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = -errno;
-
-			free(b);
-			return err;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	*buf = b;
-	*len = got;
-	return 0;
-}
-
-int bpf_read_iter(enum bpf_iter_kind kind, void **buf, size_t *len)
-{
-	unsigned char *b = NULL;
-	int rc = bpf_load(), fd;
-
-	*buf = NULL;
-	*len = 0;
-	if (rc)
-		return rc;
-	if ((unsigned)kind > BPF_ITER_TASK)
-		return -EINVAL;
-	fd = iter_create(link_fd[kind]);
-	if (fd < 0)
-		return fd;
-	rc = read_whole(fd, &b, len);
-	close(fd);
-	if (!rc)
-		*buf = b;
-	return rc;
-}
-
 /* Bytes read at a time by bpf_read_iter_each: 256 KiB, eight of the
  * iterator's own 8-page buffers (one read gives at most one of them). */
 #define ITER_CHUNK (256u << 10)
@@ -403,7 +340,6 @@ int bpf_read_iter_each(enum bpf_iter_kind kind, size_t rec_size,
 	return -EOPNOTSUPP;
 }
 
-
 int bpf_built(void)
 {
 	return 0;
@@ -411,14 +347,6 @@ int bpf_built(void)
 
 int bpf_load(void)
 {
-	return -EOPNOTSUPP;
-}
-
-int bpf_read_iter(enum bpf_iter_kind kind, void **buf, size_t *len)
-{
-	(void)kind;
-	*buf = NULL;
-	*len = 0;
 	return -EOPNOTSUPP;
 }
 

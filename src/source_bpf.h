@@ -37,13 +37,8 @@ const char *bpf_load_error(int err);
  */
 int bpf_dump_tcp(struct sock_table *t, unsigned families, uint32_t states);
 
-/*
- * The records of one iterator (0: tcp, 1: task_file, 2: task), read
- * whole into a malloc'd buffer (*buf, *len; free it).  Returns 0 or
- * -errno.
- */
+/* The iterators: TCP sockets, descriptors, processes. */
 enum bpf_iter_kind { BPF_ITER_TCP, BPF_ITER_TASK_FILE, BPF_ITER_TASK };
-int bpf_read_iter(enum bpf_iter_kind kind, void **buf, size_t *len);
 
 /*
  * The records of one iterator, read a chunk at a time: each(buf, len,

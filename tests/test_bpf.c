@@ -442,6 +442,38 @@ START_TEST(test_decode_fds)
 }
 END_TEST
 
+/* A process that holds no socket is not listed (owners.c joins socket
+ * descriptors only), wherever it comes in the records; the others keep
+ * their own sockets, in order, from the one pool. */
+START_TEST(test_decode_no_socket)
+{
+	const struct sa_fd_rec f[] = {
+		fd_rec(5, 0, SA_FD_OTHER, 0),	fd_rec(5, 1, SA_FD_OTHER, 0),
+		fd_rec(7, 3, SA_FD_TCP, 71),	fd_rec(7, 4, SA_FD_TCP, 72),
+		fd_rec(8, 0, SA_FD_OTHER, 0),	fd_rec(9, 3, SA_FD_SOCKET, 91),
+		fd_rec(11, 2, SA_FD_OTHER, 0),
+	};
+	struct fdscan s;
+
+	ck_assert_int_eq(fdscan_bpf_decode(&s, f, sizeof(f), NULL, 0, NULL, 0), 0);
+	ck_assert_uint_eq(s.nprocs, 2);
+	ck_assert_int_eq(s.procs[0].pid, 7);
+	ck_assert_uint_eq(s.procs[0].nsocks, 2);
+	ck_assert_uint_eq(s.procs[0].socks[0].inode, 71);
+	ck_assert_uint_eq(s.procs[0].socks[1].inode, 72);
+	ck_assert_int_eq(s.procs[1].pid, 9);
+	ck_assert_uint_eq(s.procs[1].nsocks, 1);
+	ck_assert_uint_eq(s.procs[1].socks[0].inode, 91);
+	ck_assert_uint_eq(s.procs[1].fds, 1);
+	fdscan_free(&s);
+
+	/* Only processes without sockets: none. */
+	ck_assert_int_eq(fdscan_bpf_decode(&s, f, sizeof(f[0]) * 2, NULL, 0, NULL, 0), 0);
+	ck_assert_uint_eq(s.nprocs, 0);
+	fdscan_free(&s);
+}
+END_TEST
+
 static Suite *bpf_suite(void)
 {
 	Suite *s = suite_create("bpf");
@@ -456,6 +488,7 @@ static Suite *bpf_suite(void)
 	suite_add_tcase(s, tc);
 	tcase_add_test(unit, test_decode_tcp);
 	tcase_add_test(unit, test_decode_fds);
+	tcase_add_test(unit, test_decode_no_socket);
 	suite_add_tcase(s, unit);
 	return s;
 }
