@@ -85,6 +85,7 @@ struct pair {
 	char addr[INET_ADDRSTRLEN];
 	int port;
 	int conns;
+	int first; /* the number of its first connection in the whole load */
 	int ready;
 	int n_close_wait, n_stalled, n_idle, n_traffic;
 };
@@ -286,9 +287,13 @@ static void child_setup(void)
 	}
 }
 
-static enum kind kind_of(int i)
+/* The kind of connection i of pair p, by its number in the whole load:
+ * the shares hold over the load even when a pair has few connections
+ * (numbered within the pair, all 5 of a 5-connection pair were the
+ * first 10% and so in CLOSE-WAIT). */
+static enum kind kind_of(const struct pair *p, int i)
 {
-	int m = i % 100;
+	int m = (p->first + i) % 100;
 	if (m < pct_close_wait)
 		return K_CLOSE_WAIT;
 	m -= pct_close_wait;
@@ -468,7 +473,7 @@ static void client_main(int idx, int wfd)
 		client_fail(wfd, &rep, "epoll_create1: %s", strerror(errno));
 	for (int i = 0; i < p->conns; i++) {
 		struct epoll_event ev = { .data.u32 = (uint32_t)i };
-		switch (kind_of(i)) {
+		switch (kind_of(p, i)) {
 		case K_CLOSE_WAIT:
 			rep.n_close_wait++;
 			if (write(fds[i], "C", 1) != 1)
@@ -509,7 +514,7 @@ static void client_main(int idx, int wfd)
 			client_fail(wfd, &rep, "epoll_wait: %s", strerror(errno));
 		for (int k = 0; k < n; k++) {
 			int i = (int)evs[k].data.u32;
-			if (kind_of(i) == K_CLOSE_WAIT) {
+			if (kind_of(p, i) == K_CLOSE_WAIT) {
 				epoll_ctl(ep, EPOLL_CTL_DEL, fds[i], NULL);
 				pending--;
 				continue;
@@ -704,6 +709,7 @@ int main(int argc, char **argv)
 		int one = 1, fd;
 
 		p->conns = n / npairs + (i < n % npairs);
+		p->first = i ? pairs[i - 1].first + pairs[i - 1].conns : 0;
 		snprintf(p->addr, sizeof(p->addr), "127.0.0.%u", (unsigned)(1 + i % naddrs) & 0xffu);
 		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
