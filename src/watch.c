@@ -131,9 +131,12 @@ static bool grace_over(struct sample_out *so)
 /*
  * The stream's write function: all of buf to so->fd, retried after
  * interruptions and short counts until done, a write error, or
- * grace_over.  Returns len, or -1 with errno set (EINTR when it gave
- * up); after a failure every call fails at once, so that the rest of
- * the sample is formatted without blocking again.
+ * grace_over.  Returns len, or 0 with errno set (EINTR when it gave
+ * up): fopencookie(3) wants 0 for an error, and glibc's fwrite, which
+ * hands a large write to this function directly, miscounts a -1 and
+ * then reads past the caller's buffer.  After a failure every call
+ * fails at once, so that the rest of the sample is formatted without
+ * blocking again.
  */
 static ssize_t sample_write(void *cookie, const char *buf, size_t len)
 {
@@ -163,7 +166,7 @@ static ssize_t sample_write(void *cookie, const char *buf, size_t len)
 		stop_ticks(0);
 	if (so->err) {
 		errno = so->err;
-		return -1;
+		return 0;
 	}
 	return (ssize_t)len;
 }

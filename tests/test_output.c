@@ -30,6 +30,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cjson/cJSON.h>
 
 #include "lib/testlib.h"
@@ -248,6 +251,9 @@ END_TEST
 
 enum fill { FILL_BEFORE, FILL_BY_WATCH, FILL_ONESHOT };
 
+/* Connections held while a stop is tested (hold_connections). */
+#define STOP_CONNS 300
+
 static const struct {
 	enum fill fill;
 	bool json;
@@ -381,6 +387,32 @@ static void check_samples(const char *out, size_t len, bool json,
 	free(copy);
 }
 
+/*
+ * n loopback connections, both ends held here (fds[0..2n]; the
+ * listener is closed): a whole-host JSON sample of over 64 KiB, which
+ * the renderer hands to the stream in writes larger than its buffer.
+ */
+static void hold_connections(int n, int *fds)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(l, 0);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(l, n), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&a, &alen), 0);
+	for (int i = 0; i < n; i++) {
+		fds[2 * i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ck_assert_int_ge(fds[2 * i], 0);
+		ck_assert_int_eq(connect(fds[2 * i], (struct sockaddr *)&a, sizeof(a)), 0);
+		fds[2 * i + 1] = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+		ck_assert_int_ge(fds[2 * i + 1], 0);
+	}
+	close(l);
+}
+
 START_TEST(test_stop_blocked)
 {
 	const char *watch[] = { "-w", "100ms", stop_rows[_i].json ? "-j" : NULL, NULL };
@@ -391,7 +423,9 @@ START_TEST(test_stop_blocked)
 	size_t filler = 0, len, elen;
 	char *out, *err;
 	pid_t pid;
+	int conns[2 * STOP_CONNS];
 
+	hold_connections(STOP_CONNS, conns);
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	/* One page: a watch fills it in a few samples, even under valgrind. */
 	ck_assert_int_ge(fcntl(p[1], F_SETPIPE_SZ, 4096), 0);
@@ -428,6 +462,8 @@ START_TEST(test_stop_blocked)
 	free(out);
 out:
 	free(err);
+	for (int i = 0; i < 2 * STOP_CONNS; i++)
+		close(conns[i]);
 	close(p[0]);
 }
 END_TEST
