@@ -52,6 +52,7 @@ struct proc_fds {
 	uint64_t fd_limit;   /* soft "Max open files", when it holds sockets */
 	int has_fd_limit;    /* fd_limit read (FD_LIMIT_NONE: unlimited) */
 	uint64_t cgroup_key; /* see proc_rec.cgroup_key; 0 from /proc */
+	uint64_t cgroup_id;  /* see proc_rec.cgroup_id */
 	struct fd_sock *socks; /* in the order the directory lists them */
 	size_t nsocks, cap; /* cap 0: socks is in fdscan.socks_pool */
 };

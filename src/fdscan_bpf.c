@@ -67,6 +67,7 @@ static void proc_begin(struct proc_fds *p, uint32_t tgid,
 	p->fd_limit = task->fd_limit; /* RLIM_INFINITY is FD_LIMIT_NONE */
 	p->has_fd_limit = 1;
 	p->cgroup_key = task->cgroups;
+	p->cgroup_id = task->cgroup_id;
 }
 
 /*

@@ -51,6 +51,7 @@ static uint32_t proc_index(struct sock_table *t, struct proc_scan *ps)
 			r->fd_limit = ps->p->fd_limit;
 			r->has_fd_limit = (uint8_t)ps->p->has_fd_limit;
 			r->cgroup_key = ps->p->cgroup_key;
+			r->cgroup_id = ps->p->cgroup_id;
 		}
 	}
 	return ps->proc;

@@ -210,6 +210,9 @@ struct proc_rec {
 	/* Processes with the same key non-zero are in the same cgroups
 	 * (the BPF source's css_set): their workload is resolved once. */
 	uint64_t cgroup_key;
+	/* With cgroup_key: the id of its cgroup2 cgroup (the inode number
+	 * of that directory), to check the file read for the key. */
+	uint64_t cgroup_id;
 	uint32_t sockets;     /* selected sockets it holds, set by the audit */
 	/* Its cgroup, unit, container and pod (workload.h), set after the
 	 * audit for processes holding selected sockets; NULL otherwise. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 
 #include "runtime.h"
@@ -240,11 +241,41 @@ static struct workload *same_cgroups(struct workload_set *ws,
 	     j = hindex_next(&ws->by_cgroup, j)) {
 		uint32_t other = hindex_item(&ws->by_cgroup, j);
 
-		if (t->procs[other].cgroup_key == key)
+		if (t->procs[other].cgroup_key == key &&
+		    t->procs[other].cgroup_id == t->procs[proc].cgroup_id)
 			return &ws->v[other];
 	}
 	*slot = j;
 	return NULL;
+}
+
+/*
+ * Whether w, read from a process's /proc/PID/cgroup after the BPF scan,
+ * still names the cgroup2 cgroup the scan saw (id: its directory's
+ * inode number).  It may not: the process may have moved, or exited
+ * and its PID gone to another.  Only then may the file speak for the
+ * other processes of its key.  Unknowable without a cgroup2 mount, or
+ * for a path above our cgroup namespace: false.
+ */
+static bool read_matches_scan(const struct workload_set *ws,
+			      const struct workload_opts *o,
+			      const struct workload *w, uint64_t id)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int n;
+
+	if (!w->cgroup || !id || w->cgroup[0] != '/' || strstr(w->cgroup, "/.."))
+		return false;
+	if (ws->layout == CG_LAYOUT_UNIFIED)
+		n = snprintf(path, sizeof(path), "%s%s", o->dirs->cgroup_root, w->cgroup);
+	else if (ws->layout == CG_LAYOUT_HYBRID)
+		n = snprintf(path, sizeof(path), "%s/unified%s", o->dirs->cgroup_root,
+			     w->cgroup);
+	else
+		return false;
+	return n > 0 && (size_t)n < sizeof(path) && stat(path, &st) == 0 &&
+	       S_ISDIR(st.st_mode) && (uint64_t)st.st_ino == id;
 }
 
 /*
@@ -271,8 +302,9 @@ static int resolve_proc(struct workload_set *ws, struct sock_table *t,
 		return 0;
 	t->procs[proc].wl = w;
 	rc = resolve_one(ws, w, t->procs[proc].pid, o);
-	/* One that exited before its file was read speaks for nobody. */
-	if (!rc && w->cgroup)
+	/* One that exited, or moved, before its file was read speaks for
+	 * nobody: the next of its key reads its own. */
+	if (!rc && read_matches_scan(ws, o, w, t->procs[proc].cgroup_id))
 		hindex_put(&ws->by_cgroup, slot, proc);
 	return rc;
 }

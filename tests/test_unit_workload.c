@@ -607,6 +607,78 @@ START_TEST(test_hostile_state)
 }
 END_TEST
 
+/*
+ * Processes the BPF scan saw with one css_set (cgroup_key) in cgroup
+ * /a: the first one's /proc/PID/cgroup speaks for the others only when
+ * it still names the cgroup the scan saw (the directory's inode number
+ * is the scan's cgroup_id).  Row 1: the first moved to /moved before
+ * its file was read: the others read their own files.  Row 2: no id
+ * from the scan: nothing is shared.
+ */
+static const struct share_row {
+	const char *first; /* what the first process's file says */
+	bool give_id;	   /* the scan's cgroup_id is /a's inode */
+	bool shared;	   /* the others share the first's entry */
+} share_rows[] = {
+	{ "/a", true, true },
+	{ "/moved", true, false },
+	{ "/a", false, false },
+};
+
+START_TEST(test_shared_key)
+{
+	const struct share_row *row = &share_rows[_i];
+	struct workload_opts o = { .layout = CG_LAYOUT_UNIFIED };
+	char tmpl[] = "/tmp/sockaudit-wl-XXXXXX", path[PATH_MAX], cg[64];
+	static const pid_t pids[] = { 300, 301, 302 };
+	struct resolved r;
+	uint32_t idx[3];
+	struct stat st;
+	size_t i;
+
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	memset(&r, 0, sizeof(r));
+	table_init(&r.t);
+	dirs_under(&r.d, tmpl, dir_bufs);
+	snprintf(path, sizeof(path), "%s/sys/fs/cgroup/moved/x", tmpl);
+	mkdirs(path);
+	snprintf(path, sizeof(path), "%s/sys/fs/cgroup/a/x", tmpl);
+	mkdirs(path);
+	snprintf(path, sizeof(path), "%s/sys/fs/cgroup/a", tmpl);
+	ck_assert_int_eq(stat(path, &st), 0);
+	snprintf(path, sizeof(path), "%s/proc/1/x", tmpl);
+	mkdirs(path);
+	snprintf(path, sizeof(path), "%s/proc/1/cgroup", tmpl);
+	write_file(path, "0::/\n");
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/proc/%d/x", tmpl, (int)pids[i]);
+		mkdirs(path);
+		snprintf(path, sizeof(path), "%s/proc/%d/cgroup", tmpl, (int)pids[i]);
+		snprintf(cg, sizeof(cg), "0::%s\n", i ? "/a" : row->first);
+		write_file(path, cg);
+		idx[i] = table_add_proc(&r.t, pids[i], "x", 1);
+		ck_assert_uint_ne(idx[i], NO_INDEX);
+		r.t.procs[idx[i]].cgroup_key = 0xffff888812345600ULL;
+		r.t.procs[idx[i]].cgroup_id = row->give_id ? (uint64_t)st.st_ino : 0;
+	}
+	snprintf(r.root, sizeof(r.root), "%s/proc", tmpl);
+	o.proc_root = r.root;
+	o.dirs = &r.d;
+	ck_assert_int_eq(workload_resolve(&r.ws, &r.t, idx, 3, &o), 0);
+	str_is(r.t.procs[idx[0]].wl->cgroup, row->first, "first's cgroup", _i);
+	for (i = 1; i < 3; i++) {
+		str_is(r.t.procs[idx[i]].wl->cgroup, row->shared ? row->first : "/a",
+		       "cgroup", _i);
+		ck_assert_msg((r.t.procs[idx[i]].wl == r.t.procs[idx[0]].wl) == row->shared,
+			      "row %d: process %zu %s the first's entry", _i, i,
+			      row->shared ? "does not share" : "shares");
+	}
+	done(&r);
+	snprintf(path, sizeof(path), "rm -rf '%s'", tmpl);
+	ck_assert_int_eq(system(path), 0);
+}
+END_TEST
+
 static Suite *workload_suite(void)
 {
 	Suite *s = suite_create("workload");
@@ -625,6 +697,8 @@ static Suite *workload_suite(void)
 	tcase_add_test(tc, test_resolve);
 	tcase_add_test(tc, test_match_and_keys);
 	tcase_add_test(tc, test_hostile_state);
+	tcase_add_loop_test(tc, test_shared_key, 0,
+			    (int)(sizeof(share_rows) / sizeof(share_rows[0])));
 	tcase_add_loop_test(tc, test_pids, 0,
 			    (int)(sizeof(pids_rows) / sizeof(pids_rows[0])));
 	suite_add_tcase(s, tc);

@@ -78,6 +78,10 @@ struct sa_proc_rec {
 	 * processes with the same key read the same /proc/PID/cgroup, so
 	 * workload.c reads that file once per key.  0: unknown. */
 	__u64 cgroups;
+	/* Its cgroup in the default (cgroup2) hierarchy: the id, which is
+	 * that cgroup directory's inode number.  workload.c checks what it
+	 * read against it before the file speaks for other processes. */
+	__u64 cgroup_id;
 };
 
 #endif

@@ -249,6 +249,7 @@ int sa_task(struct bpf_iter__task *ctx)
 	BPF_CORE_READ_STR_INTO(&r.comm, task, comm);
 	/* The pointer's value only, read as a number (never followed). */
 	r.cgroups = (__u64)(unsigned long)BPF_CORE_READ(task, cgroups);
+	r.cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }
